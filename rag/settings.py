@@ -1,0 +1,104 @@
+"""Typed settings: every field has a default and a description; env vars (NEWSRAG_*) and a TOML file override."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def default_store() -> Path:
+    """The per-user data directory, used when neither --store nor NEWSRAG_STORE is given."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("newsrag"))
+
+
+def config_file() -> Path:
+    """The TOML file read for settings: $NEWSRAG_CONFIG, else ./newsrag.toml."""
+    return Path(os.environ.get("NEWSRAG_CONFIG", "newsrag.toml"))
+
+
+class Settings(BaseSettings):
+    """All knobs of newsrag. `newsrag config` prints the effective values."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSRAG_", extra="forbid", validate_assignment=True
+    )
+
+    # --- where things live
+    store: Path = Field(default_factory=default_store, description="Store directory (Chroma data, BM25 index, feedback).")
+    chroma_url: str | None = Field(None, description="Chroma server URL (http://host:port); embedded Chroma in the store dir when unset.")
+    collection: str = Field("newsrag", min_length=3, description="Chroma collection name (3+ characters).")
+
+    # --- embeddings
+    embedding_model: str = Field("all-MiniLM-L6-v2", description="Embedding model: a bundled name or a local sentence-transformers path.")
+    embedding_backend: str = Field("torch", description="How the model runs: torch.")
+    embed_batch_size: int = Field(32, ge=1, description="Chunks per embedding batch.")
+    max_seq_length: int = Field(128, ge=16, le=512, description="Model input length in tokens (MiniLM was trained at 128).")
+    threads: int = Field(0, ge=0, description="CPU threads for the model; 0 means all cores.")
+
+    # --- chunking
+    chunk_tokens: int = Field(120, ge=16, description="Target chunk size in model tokens (kept under max_seq_length).")
+    chunk_overlap_sentences: int = Field(0, ge=0, le=5, description="Sentences repeated at the start of the next chunk.")
+    max_article_bytes: int = Field(20_000_000, ge=1, description="Files larger than this are skipped.")
+
+    # --- retrieval
+    top_k: int = Field(6, ge=1, le=50, description="Passages handed to the answerer.")
+    candidates: int = Field(30, ge=1, le=500, description="Chunks fetched from the index before diversity and capping.")
+    max_chunks_per_article: int = Field(3, ge=1, description="At most this many passages from one article in the context.")
+    comment_penalty: float = Field(0.85, ge=0, le=1, description="Score factor for reader-comment chunks so article text ranks first.")
+
+    # --- answering
+    answerer: str = Field("extractive", description="Answerer backend: extractive (no LLM) or llm.")
+    max_answer_sentences: int = Field(3, ge=1, le=10, description="Sentences in an extractive answer.")
+    min_relevance: float = Field(0.2, description="Refuse when the best passage's cosine similarity is below this.")
+    min_coverage: float = Field(0.5, ge=0, le=1, description="Refuse when the evidence covers less than this share of the question's key terms.")
+    max_question_chars: int = Field(2000, ge=10, description="Longer questions are rejected with a clear error.")
+
+    # --- LLM (used when answerer = llm)
+    llm_provider: str = Field("openai-like", description="openai, openai-like (any OpenAI-compatible server) or ollama.")
+    llm_model: str = Field("", description="Model name sent to the LLM server.")
+    llm_base_url: str | None = Field(None, description="Base URL of the LLM server, e.g. http://127.0.0.1:8080/v1.")
+    llm_api_key: SecretStr | None = Field(None, description="API key for the LLM server (env NEWSRAG_LLM_API_KEY only).")
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the LLM.")
+
+    @field_validator("store", mode="before")
+    @classmethod
+    def _expand_store(cls, value: Any) -> Any:
+        return Path(value).expanduser() if isinstance(value, (str, Path)) else value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = config_file()
+        if path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    def with_overrides(self, **changes: Any) -> "Settings":
+        """A copy with the given fields replaced (None values are ignored)."""
+        data = {k: v for k, v in changes.items() if v is not None}
+        return type(self).model_validate({**self.model_dump(), **data}) if data else self
+
+    def describe(self) -> dict[str, Any]:
+        """The effective settings as plain values, secrets masked."""
+        out = self.model_dump(mode="json")
+        if self.llm_api_key is not None:
+            out["llm_api_key"] = "***"
+        return out

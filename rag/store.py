@@ -1,0 +1,376 @@
+"""The Chroma store: chunk vectors plus an article registry whose record is the commit point of every update.
+
+Readers only see chunks whose version matches the registry, so an article is seen whole in its old
+or its new version, never half; chunks left behind by a crash are invisible and removed by `repair`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from .embedder import canonical_model_name
+from .errors import StoreError
+from .records import ArticleInfo, Filters
+from .runtime import go_offline
+from .settings import Settings
+
+SCHEMA_VERSION = 1
+_PAGE = 2000
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    """A chunk to write: its text is `article.text[start:end]`."""
+
+    index: int
+    text: str
+    start: int
+    end: int
+    kind: str = "body"
+
+
+@dataclass(frozen=True)
+class ArticleRow:
+    """An article to write, cleaned, with its normalised metadata."""
+
+    article_id: str
+    title: str
+    text: str
+    content_hash: str
+    url: str | None = None
+    date: str | None = None  # ISO yyyy-mm-dd
+    site: str | None = None
+    author: str | None = None
+    origin: str = ""
+    urls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChunkHit:
+    """A chunk found by search, with its cosine similarity to the query."""
+
+    chunk_id: str
+    article_id: str
+    text: str
+    start: int
+    end: int
+    kind: str
+    score: float
+    meta: dict[str, Any]
+
+
+def date_number(iso: str | None) -> int | None:
+    """2021-09-01 -> 20210901, the form Chroma can compare in a range filter."""
+    if not iso:
+        return None
+    try:
+        return int(iso[:10].replace("-", ""))
+    except ValueError:
+        return None
+
+
+def site_key(site: str) -> str:
+    """The form a site is matched in: lower case, no scheme, no leading www."""
+    key = site.strip().lower()
+    key = key.split("://", 1)[-1].split("/", 1)[0] if "://" in key else key
+    return key[4:] if key.startswith("www.") else key
+
+
+def where_clause(filters: Filters | None) -> dict[str, Any] | None:
+    """The Chroma `where` for a Filters; articles without a date fail any date condition."""
+    if filters is None or filters.is_empty():
+        return None
+    clauses: list[dict[str, Any]] = []
+    if filters.since:
+        clauses.append({"date_num": {"$gte": date_number(filters.since.isoformat())}})
+    if filters.until:
+        clauses.append({"date_num": {"$lte": date_number(filters.until.isoformat())}})
+    if filters.sources:
+        clauses.append({"site_key": {"$in": [site_key(s) for s in filters.sources]}})
+    if filters.article_ids:
+        clauses.append({"article_id": {"$in": list(filters.article_ids)}})
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+class Store:
+    """One newsrag collection in Chroma (embedded in the store dir, or a Chroma server)."""
+
+    def __init__(self, settings: Settings, *, create: bool = False, dimension: int | None = None) -> None:
+        go_offline()
+        self.settings = settings
+        self.model = canonical_model_name(settings.embedding_model)
+        self.location = settings.chroma_url or str(settings.store)
+        self._client = self._connect()
+        self._versions: dict[str, str] = {}
+        self._seen_revision: str | None = None
+        self._lock = threading.Lock()
+        self._open_collections(create, dimension)
+
+    # ------------------------------------------------------------------ opening
+    def _connect(self) -> Any:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        try:
+            if self.settings.chroma_url:
+                url = urlparse(self.settings.chroma_url)
+                if url.scheme not in ("http", "https") or not url.hostname:
+                    raise StoreError(f"chroma_url {self.settings.chroma_url!r} is not an http(s) URL")
+                port = url.port or (443 if url.scheme == "https" else 8000)
+                return chromadb.HttpClient(
+                    host=url.hostname, port=port, ssl=url.scheme == "https", settings=chroma_settings
+                )
+            path = Path(self.settings.store) / "chroma"
+            path.mkdir(parents=True, exist_ok=True)
+            return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        except StoreError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - chroma raises many types; say where and why
+            raise StoreError(f"cannot open the Chroma store at {self.location}: {exc}") from exc
+
+    def _open_collections(self, create: bool, dimension: int | None) -> None:
+        name = self.settings.collection
+        existing = {getattr(c, "name", c) for c in self._client.list_collections()}
+        if name not in existing:
+            if not create:
+                raise StoreError(
+                    f"no newsrag collection {name!r} at {self.location}; "
+                    "ingest articles first: newsrag ingest PATH --store DIR"
+                )
+            meta = {"embedding_model": self.model, "dimension": dimension or 0,
+                    "schema_version": SCHEMA_VERSION, "created_at": _now()}
+            self.chunks = self._client.create_collection(
+                name, embedding_function=None, metadata=meta, configuration={"hnsw": {"space": "cosine"}}
+            )
+        else:
+            self.chunks = self._client.get_collection(name, embedding_function=None)
+            self._check_compatible(self.chunks.metadata or {})
+        self.registry = self._client.get_or_create_collection(
+            f"{name}-articles", embedding_function=None, metadata={"revision": "0"},
+            configuration={"hnsw": {"space": "cosine"}},
+        )
+
+    def _check_compatible(self, meta: dict[str, Any]) -> None:
+        stored_model = meta.get("embedding_model")
+        if stored_model != self.model:
+            raise StoreError(
+                f"the store at {self.location} was built with embedding model {stored_model!r}, "
+                f"not {self.model!r}; use the same model or a new --store / collection"
+            )
+        version = int(meta.get("schema_version", 0))
+        if version != SCHEMA_VERSION:
+            raise StoreError(
+                f"the store at {self.location} has schema version {version}; this newsrag reads "
+                f"version {SCHEMA_VERSION}. Re-ingest into a new --store"
+            )
+
+    # ------------------------------------------------------------------ reading
+    def revision(self) -> str:
+        """A token that changes on every write; readers refresh their view when it does."""
+        meta = self._client.get_collection(self.registry.name, embedding_function=None).metadata or {}
+        return str(meta.get("revision", "0"))
+
+    def versions(self) -> dict[str, str]:
+        """article_id -> the committed version, refreshed when the revision changed."""
+        revision = self.revision()
+        if revision != self._seen_revision:
+            with self._lock:
+                versions: dict[str, str] = {}
+                for ids, metas, _ in self._pages(self.registry, include=["metadatas"]):
+                    for article_id, meta in zip(ids, metas):
+                        versions[article_id] = str(meta.get("version"))
+                self._versions, self._seen_revision = versions, revision
+        return self._versions
+
+    def count_chunks(self) -> int:
+        return int(sum(int(m.get("chunks", 0)) for _, metas, _ in self._pages(self.registry, include=["metadatas"]) for m in metas))
+
+    def count_articles(self) -> int:
+        return int(self.registry.count())
+
+    def dimension(self) -> int:
+        return int((self.chunks.metadata or {}).get("dimension", 0))
+
+    def articles(self) -> list[ArticleInfo]:
+        """Every stored article, newest first."""
+        infos = [
+            _article_info(article_id, meta)
+            for ids, metas, _ in self._pages(self.registry, include=["metadatas"])
+            for article_id, meta in zip(ids, metas)
+        ]
+        return sorted(infos, key=lambda a: (a.date or "", a.title), reverse=True)
+
+    def article(self, article_id: str) -> tuple[ArticleInfo, str] | None:
+        """An article's metadata and its cleaned text, or None."""
+        got = self.registry.get(ids=[article_id], include=["metadatas", "documents"])
+        if not got["ids"]:
+            return None
+        return _article_info(article_id, got["metadatas"][0]), got["documents"][0] or ""
+
+    def article_hashes(self, article_ids: Sequence[str]) -> dict[str, str]:
+        """article_id -> content hash, for the given ids that are stored."""
+        out: dict[str, str] = {}
+        for start in range(0, len(article_ids), _PAGE):
+            got = self.registry.get(ids=list(article_ids[start : start + _PAGE]), include=["metadatas"])
+            out.update({i: str(m.get("content_hash")) for i, m in zip(got["ids"], got["metadatas"])})
+        return out
+
+    def search(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[ChunkHit]:
+        """The k chunks nearest to `vector` among committed versions, best first."""
+        versions = self.versions()
+        if not versions:
+            return []
+        fetch = min(max(k * 2, k + 10), 2 * self.chunks.count() + 1)
+        result = self.chunks.query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32).tolist()],
+            n_results=fetch,
+            where=where_clause(filters),
+            include=["documents", "metadatas", "distances"],
+        )
+        hits = []
+        for chunk_id, text, meta, dist in zip(
+            result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0]
+        ):
+            if versions.get(str(meta.get("article_id"))) != meta.get("version"):
+                continue  # a version being written or left behind by a crash
+            hits.append(_hit(chunk_id, text, meta, 1.0 - float(dist)))
+        return hits[:k]
+
+    def chunks_of(self, article_id: str) -> list[ChunkHit]:
+        """The committed chunks of one article in order."""
+        version = self.versions().get(article_id)
+        if version is None:
+            return []
+        got = self.chunks.get(
+            where={"$and": [{"article_id": article_id}, {"version": version}]},
+            include=["documents", "metadatas"],
+        )
+        hits = [_hit(i, t, m, 0.0) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
+        return sorted(hits, key=lambda h: h.start)
+
+    # ------------------------------------------------------------------ writing
+    @contextlib.contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """One writer at a time per store directory (other processes wait)."""
+        path = Path(self.settings.store)
+        path.mkdir(parents=True, exist_ok=True)
+        with open(path / "write.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def put_article(self, article: ArticleRow, chunks: Sequence[ChunkRow], vectors: np.ndarray) -> None:
+        """Write a new version of an article: chunks first, then the registry record, then drop the old."""
+        if not chunks:
+            raise StoreError(f"article {article.article_id} has no chunks to store")
+        version = article.content_hash[:16]
+        ids = [f"{article.article_id}:{version}:{c.index}" for c in chunks]
+        base = _chunk_meta(article, version)
+        metas = [{**base, "chunk_index": c.index, "start": c.start, "end": c.end, "kind": c.kind} for c in chunks]
+        step = max(1, min(self._max_batch(), 1000))
+        for lo in range(0, len(ids), step):
+            self.chunks.upsert(
+                ids=ids[lo : lo + step],
+                embeddings=vectors[lo : lo + step].tolist(),
+                documents=[c.text for c in chunks[lo : lo + step]],
+                metadatas=metas[lo : lo + step],
+            )
+        mean = vectors.mean(axis=0)
+        mean = mean / (np.linalg.norm(mean) or 1.0)
+        record = {**base, "chunks": len(chunks), "chars": len(article.text), "content_hash": article.content_hash,
+                  "origin": article.origin, "urls": json.dumps(list(article.urls or ([article.url] if article.url else []))),
+                  "ingested_at": _now()}
+        self.registry.upsert(ids=[article.article_id], embeddings=[mean.tolist()], documents=[article.text], metadatas=[record])
+        self.chunks.delete(where={"$and": [{"article_id": article.article_id}, {"version": {"$ne": version}}]})
+        self._bump()
+
+    def delete_article(self, article_id: str) -> bool:
+        """Remove an article and all its chunks; False when it was not stored."""
+        if not self.registry.get(ids=[article_id], include=[])["ids"]:
+            return False
+        self.registry.delete(ids=[article_id])
+        self.chunks.delete(where={"article_id": article_id})
+        self._bump()
+        return True
+
+    def repair(self) -> int:
+        """Delete chunks no committed article version points at (left by a crash); returns how many."""
+        versions = self.versions()
+        orphans = [
+            chunk_id
+            for ids, metas, _ in self._pages(self.chunks, include=["metadatas"])
+            for chunk_id, meta in zip(ids, metas)
+            if versions.get(str(meta.get("article_id"))) != meta.get("version")
+        ]
+        for lo in range(0, len(orphans), _PAGE):
+            self.chunks.delete(ids=orphans[lo : lo + _PAGE])
+        return len(orphans)
+
+    def _bump(self) -> None:
+        meta = dict(self.registry.metadata or {})
+        meta["revision"] = uuid.uuid4().hex
+        self.registry.modify(metadata=meta)
+
+    def _max_batch(self) -> int:
+        try:
+            return int(self._client.get_max_batch_size())
+        except Exception:  # noqa: BLE001 - older servers lack the call
+            return 1000
+
+    @staticmethod
+    def _pages(collection: Any, include: list[str]) -> Iterator[tuple[list[str], list[dict[str, Any]], list[Any]]]:
+        offset = 0
+        while True:
+            got = collection.get(limit=_PAGE, offset=offset, include=include)
+            if not got["ids"]:
+                return
+            yield got["ids"], got.get("metadatas") or [{}] * len(got["ids"]), got.get("documents") or []
+            offset += len(got["ids"])
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _chunk_meta(article: ArticleRow, version: str) -> dict[str, Any]:
+    meta: dict[str, Any] = {"article_id": article.article_id, "version": version, "title": article.title}
+    optional = {"url": article.url, "date": article.date, "site": article.site, "author": article.author,
+                "date_num": date_number(article.date), "site_key": site_key(article.site or "")}
+    meta.update({k: v for k, v in optional.items() if v})
+    return meta
+
+
+def _hit(chunk_id: str, text: str, meta: dict[str, Any], score: float) -> ChunkHit:
+    return ChunkHit(
+        chunk_id=chunk_id, article_id=str(meta["article_id"]), text=text or "",
+        start=int(meta.get("start", 0)), end=int(meta.get("end", 0)), kind=str(meta.get("kind", "body")),
+        score=score, meta=meta,
+    )
+
+
+def _article_info(article_id: str, meta: dict[str, Any]) -> ArticleInfo:
+    try:
+        urls = tuple(json.loads(meta.get("urls", "[]")))
+    except (TypeError, ValueError):
+        urls = ()
+    return ArticleInfo(
+        article_id=article_id, title=str(meta.get("title", "")), url=meta.get("url"), date=meta.get("date"),
+        site=meta.get("site"), author=meta.get("author"), chunks=int(meta.get("chunks", 0)),
+        chars=int(meta.get("chars", 0)), content_hash=str(meta.get("content_hash", "")),
+        origin=str(meta.get("origin", "")), urls=urls, ingested_at=meta.get("ingested_at"),
+    )

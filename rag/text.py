@@ -1,0 +1,146 @@
+"""Text primitives shared by ingest and answering: sentence spans, word terms, key terms of a question."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import unicodedata
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+
+Span = tuple[int, int]
+
+_WORD = re.compile(r"\d+(?:[.,:/]\d+)*%?|[^\W\d_](?:[\w'’]*[^\W_])?", re.UNICODE)
+_PARAGRAPH = re.compile(r"[^\n]+")
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")
+
+# Words that carry no topic: function words plus the frame words of questions ("what did X say about").
+STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before
+    being below between both but by can could did do does doing done down during each either few for
+    from further had has have having he her here hers herself him himself his how however i if in into
+    is it its itself just let me might more most must my myself no nor not now of off on once only or
+    other our ours ourselves out over own same shall she should so some such than that the their theirs
+    them themselves then there these they this those through to too under until up upon us very via
+    was we were what when where which while who whom whose why will with within without would you your
+    yours yourself yourselves s t ll re ve d m don didn doesn isn wasn weren aren hasn haven won
+    say says said tell told describe according article articles report reported mention mentioned
+    know known happen happened happens one ones many much kind type sort thing things way
+    give given name named call called people person something anything""".split()
+)
+
+_QUESTION_WORDS = frozenset("what who whom whose which when where why how".split())
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=1)
+def _punkt():  # type: ignore[no-untyped-def]
+    import nltk
+    from nltk.tokenize.punkt import PunktSentenceTokenizer
+
+    spec = importlib.util.find_spec("llama_index.core")
+    if spec and spec.origin:  # llama-index ships the punkt tables, so nothing is downloaded
+        cache = Path(spec.origin).parent / "_static" / "nltk_cache"
+        if str(cache) not in nltk.data.path:
+            nltk.data.path.append(str(cache))
+    try:
+        from nltk.tokenize import PunktTokenizer
+
+        return PunktTokenizer("english")
+    except (LookupError, ImportError):  # no tables at all: untrained punkt still splits on . ! ?
+        return PunktSentenceTokenizer()
+
+
+def normalize(text: str) -> str:
+    """NFC, unify line ends, drop control characters, strip trailing spaces; typography is kept."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    text = text.replace("\t", " ").replace("\u00a0", " ")
+    lines = [re.sub(r" {2,}", " ", line).strip() for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def paragraph_spans(text: str, start: int = 0, end: int | None = None) -> list[Span]:
+    """Non-empty lines of `text[start:end]` as absolute spans."""
+    end = len(text) if end is None else end
+    return [(start + m.start(), start + m.end()) for m in _PARAGRAPH.finditer(text[start:end]) if m.group().strip()]
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Span]:
+    """Sentences of `text[start:end]` as absolute spans; a line break always ends a sentence."""
+    spans: list[Span] = []
+    tokenizer = _punkt()
+    for p_start, p_end in paragraph_spans(text, start, end):
+        paragraph = text[p_start:p_end]
+        for s, e in tokenizer.span_tokenize(paragraph):
+            if paragraph[s:e].strip():
+                spans.append((p_start + s, p_start + e))
+    return spans
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens; hyphenated words are split, numbers kept whole (7,423)."""
+    text = text.replace("’", "'").replace("-", " ")
+    out = []
+    for match in _WORD.finditer(text):
+        token = match.group().lower()
+        if token.endswith("'s"):
+            token = token[:-2]
+        token = token.strip("'")
+        if token:
+            out.append(token)
+    return out
+
+
+def stem(token: str) -> str:
+    return str(_stemmer().stemWord(token))
+
+
+def terms(text: str) -> list[str]:
+    """Stemmed content words of `text`, in order (stop words removed)."""
+    return [stem(w) for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+
+
+def key_terms(question: str) -> dict[str, float]:
+    """Stemmed content terms of a question with weights: names and numbers count double."""
+    weights: dict[str, float] = {}
+    for is_name, word in _words_with_case(question):
+        if word in STOPWORDS or word in _QUESTION_WORDS or (len(word) < 2 and not word.isdigit()):
+            continue
+        term = stem(word)
+        weight = 2.0 if (is_name or word[0].isdigit()) else 1.0
+        weights[term] = max(weights.get(term, 0.0), weight)
+    return weights
+
+
+def names(question: str) -> list[str]:
+    """Capitalised words of a question that are not its first word: the names it asks about."""
+    return [
+        stem(w)
+        for is_name, w in _words_with_case(question)
+        if is_name and w not in STOPWORDS and (len(w) > 1 or w.isdigit())
+    ]
+
+
+def _words_with_case(text: str) -> Iterator[tuple[bool, str]]:
+    text = text.replace("’", "'").replace("-", " ")
+    for i, match in enumerate(_WORD.finditer(text)):
+        raw = match.group()
+        token = raw.lower()
+        if token.endswith("'s"):
+            token = token[:-2]
+        token = token.strip("'")
+        if token:
+            yield (i > 0 and raw[0].isupper()), token
+
+
+def strip_quotes(text: str) -> str:
+    """Text with quoted passages removed (first-person words inside quotes belong to the quoted)."""
+    return _QUOTED.sub(" ", text)

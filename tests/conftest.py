@@ -1,0 +1,60 @@
+"""Shared fixtures: the sample corpus ingested once per session into a temporary store."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples" / "articles"
+SHARED = ROOT.parent / "shared" / "data"
+ISIS_K_TITLE = "US Could Coordinate With the Taliban on ISIS-K"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("NEWSRAG_CONFIG", str(ROOT / "tests" / "no-config.toml"))  # ignore a developer's newsrag.toml
+
+
+def shared_path(*parts: str) -> Path:
+    """A file under ../shared/data, or skip the test with the reason."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared data not found at {path} (clone ../shared beside the repo)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store holding the bundled sample articles."""
+    import index
+
+    store = tmp_path_factory.mktemp("store")
+    report = index.ingest([SAMPLES], store=store)
+    assert report.ok, report.failed
+    return store
+
+
+@pytest.fixture(scope="session")
+def assistant(sample_store: Path):  # type: ignore[no-untyped-def]
+    import rag
+
+    return rag.open(store=sample_store)
+
+
+@pytest.fixture(scope="session")
+def sample_questions() -> list[dict]:
+    path = shared_path("sample", "questions.jsonl")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """Run `newsrag ARGS` in a fresh process (as a user would)."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "ui.cli", *args],
+        cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout,
+    )

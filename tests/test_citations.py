@@ -1,0 +1,55 @@
+"""Citation verification repairs wrong, missing and out-of-range markers."""
+
+from __future__ import annotations
+
+from rag.citations import split_claims, verify_citations
+from rag.records import Source
+
+
+def _source(i: int, text: str, start: int = 0) -> Source:
+    return Source(f"c{i}", f"a{i}", f"Title {i}", None, None, text, start, start + len(text), 0.5)
+
+
+SOURCES = [
+    _source(1, "The ferry carried 84 passengers on Friday. It crossed the lake in 22 minutes.", 100),
+    _source(2, "The council voted 5-2 to build bike lanes on Main Street."),
+]
+
+
+def test_correct_marker_is_kept_and_highlighted() -> None:
+    result = verify_citations("The ferry carried 84 passengers on Friday. [1]", SOURCES)
+    assert result.verified
+    assert result.text == "The ferry carried 84 passengers on Friday. [1]"
+    (citation,) = result.citations
+    assert (citation.marker, citation.source_index) == (1, 0)
+    assert (citation.start, citation.end) == (100, 100 + len("The ferry carried 84 passengers on Friday."))
+    assert result.sources[0].highlights == ((citation.start, citation.end),)
+
+
+def test_wrong_marker_is_moved_to_the_supporting_passage() -> None:
+    result = verify_citations("The council voted 5-2 to build bike lanes. [1]", SOURCES)
+    assert result.text == "The council voted 5-2 to build bike lanes. [1]"
+    assert result.sources[0].chunk_id == "c2"  # renumbered: the cited source comes first
+
+
+def test_out_of_range_marker_is_removed_when_nothing_supports() -> None:
+    result = verify_citations("Aliens landed in the lake. [7]", SOURCES)
+    assert result.text == "Aliens landed in the lake."
+    assert result.citations == [] and not result.verified
+
+
+def test_changed_number_is_not_supported() -> None:
+    result = verify_citations("The ferry carried 95 passengers on Friday. [1]", SOURCES)
+    assert result.citations == []
+
+
+def test_markers_are_renumbered_in_order_of_use() -> None:
+    text = "The council voted 5-2 to build bike lanes. [2] The ferry crossed the lake in 22 minutes. [1]"
+    result = verify_citations(text, SOURCES)
+    assert result.text == "The council voted 5-2 to build bike lanes. [1] The ferry crossed the lake in 22 minutes. [2]"
+    assert [s.chunk_id for s in result.sources] == ["c2", "c1"]
+
+
+def test_split_claims_handles_marker_placement() -> None:
+    claims = split_claims("First claim [1]. Second claim, uncited. Third claim [2, 3]")
+    assert claims == [("First claim.", [1]), ("Second claim, uncited.", []), ("Third claim", [2, 3])]

@@ -1,0 +1,52 @@
+"""The command line, the layering contract and the minimal chat."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT, run_cli
+
+
+def test_import_contracts_hold() -> None:
+    lint = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run([str(lint)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Contracts: 3 kept, 0 broken" in result.stdout
+
+
+def test_ask_json_has_the_documented_fields(sample_store: Path) -> None:
+    result = run_cli("ask", "What did Milley say about ISIS-K?", "--store", str(sample_store), "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data) >= {"answer", "refused", "citations", "sources"}
+    assert data["refused"] is False and "[1]" in data["answer"]
+    assert data["citations"][0]["marker"] == 1 and data["citations"][0]["source_index"] == 0
+    source = data["sources"][0]
+    assert set(source) >= {"chunk_id", "article_id", "title", "url", "date", "text", "start", "end", "score"}
+    assert "it’s possible" in source["text"]
+
+
+def test_status_json(sample_store: Path) -> None:
+    result = run_cli("status", "--store", str(sample_store), "--json")
+    assert result.returncode == 0, result.stderr
+    status = json.loads(result.stdout)
+    assert status["articles"] == 8 and status["chunks"] > 8
+    assert status["model"] == "all-MiniLM-L6-v2" and status["store"] == str(sample_store)
+
+
+def test_bad_date_filter_is_one_clear_error(sample_store: Path) -> None:
+    result = run_cli("ask", "anything", "--store", str(sample_store), "--since", "yesterday")
+    assert result.returncode != 0
+    assert result.stderr.strip().count("\n") == 0 and "YYYY-MM-DD" in result.stderr
+
+
+def test_chat_renders_highlighted_sources(assistant) -> None:
+    from ui.chat import build_chat
+    from ui.render import answer_markdown
+
+    html = answer_markdown(assistant.ask("What did Milley say about ISIS-K?"))
+    assert "<mark>" in html and "it’s possible" in html and "news.antiwar.com" in html
+    assert build_chat(assistant) is not None

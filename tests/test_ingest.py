@@ -1,0 +1,109 @@
+"""Ingesting: idempotent re-ingest, one clear error for bad paths and files, the model recorded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import index
+from rag.store import Store
+from tests.conftest import SAMPLES, run_cli
+
+
+def test_reingest_changes_nothing(sample_store: Path) -> None:
+    import rag
+
+    store = Store(rag.Settings(store=sample_store))
+    before = (store.count_articles(), store.chunks.count())
+    report = index.ingest([SAMPLES], store=sample_store)
+    assert report.added == report.updated == report.chunks == 0
+    assert report.unchanged == len(list(SAMPLES.iterdir()))
+    assert (store.count_articles(), store.chunks.count()) == before
+
+
+def test_edit_replaces_all_chunks_of_the_article(tmp_path: Path) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text("Title: Ferry Report Published Today\n\n" + "The ferry was late again on Monday. " * 40)
+    index.ingest([article], store=tmp_path / "store")
+    article.write_text("Title: Ferry Report Published Today\n\nThe ferry ran on time all week.")
+    report = index.ingest([article], store=tmp_path / "store")
+    assert (report.updated, report.added) == (1, 0)
+    import rag
+
+    store = Store(rag.Settings(store=tmp_path / "store"))
+    assert store.count_articles() == 1
+    assert store.chunks.count() == 1  # no chunk of the old version is left
+    (info, text), = [store.article(a.article_id) for a in store.articles()]
+    assert text == "The ferry ran on time all week."
+
+
+def test_remove_deletes_article_and_chunks(tmp_path: Path) -> None:
+    index.ingest([SAMPLES / "marlow-valley-heat-wave.txt", SAMPLES / "harbor-city-fc-wins-cup-final.txt"], store=tmp_path)
+    import rag
+
+    store = Store(rag.Settings(store=tmp_path))
+    target = next(a for a in store.articles() if "Marlow" in a.title)
+    report = index.remove([target.article_id], store=tmp_path)
+    assert report.removed == 1
+    assert store.count_articles() == 1
+    assert store.chunks.get(where={"article_id": target.article_id})["ids"] == []
+
+
+def test_missing_path_gives_one_line_error_and_nonzero_exit(tmp_path: Path) -> None:
+    result = run_cli("ingest", str(tmp_path / "nope"), "--store", str(tmp_path / "s"))
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1, result.stderr
+    assert "nope" in errors[0] and "no such file" in errors[0]
+
+
+def test_empty_file_is_reported_and_the_rest_is_stored(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "empty.txt").write_text("")
+    (folder / "good.txt").write_text("Title: Good Article About Ferries\n\nThe ferry ran on time all week.")
+    report = index.ingest([folder], store=tmp_path / "s")
+    assert not report.ok and report.added == 1
+    (origin, reason), = report.failed
+    assert origin.endswith("empty.txt") and "empty" in reason
+
+
+def test_empty_file_cli_exit_code(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text("  \n")
+    result = run_cli("ingest", str(empty), "--store", str(tmp_path / "s"))
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and "empty.txt" in errors[0] and "empty" in errors[0], result.stderr
+
+
+@pytest.mark.parametrize(
+    "name, data, reason",
+    [
+        ("binary.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+        ("latin1.txt", "Caf\u00e9 au lait, na\u00efve r\u00e9sum\u00e9".encode("latin-1"), "UTF-8"),
+        ("table.xlsx", b"PK\x03\x04", "unsupported"),
+    ],
+)
+def test_bad_files_fail_with_reason(tmp_path: Path, name: str, data: bytes, reason: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    report = index.ingest([path], store=tmp_path / "s")
+    assert report.failed and reason in report.failed[0][1]
+
+
+def test_store_built_with_another_model_is_refused(sample_store: Path) -> None:
+    import rag
+    from rag.errors import StoreError
+
+    with pytest.raises(StoreError, match="embedding model"):
+        Store(rag.Settings(store=sample_store, embedding_model=str(SAMPLES)))  # not a model: name differs
+
+
+def test_opening_a_missing_store_says_what_to_do(tmp_path: Path) -> None:
+    import rag
+    from rag.errors import StoreError
+
+    with pytest.raises(StoreError, match="newsrag ingest"):
+        rag.open(store=tmp_path / "nothing-here")

@@ -1,0 +1,1 @@
+"""newsrag user interfaces: the Gradio chat and the `newsrag` command line."""

@@ -1,0 +1,36 @@
+"""The `newsrag` command: every command group (core, ingestion, chat) under one name."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from index import cli as index_cli
+from rag import cli as rag_cli
+from rag.cli import add_store_options, settings_from
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from rag.assistant import open as open_assistant
+
+    from .chat import launch
+
+    launch(open_assistant(settings=settings_from(args)), host=args.host, port=args.port)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    ui = sub.add_parser("ui", help="open the chat in the browser (Gradio)")
+    add_store_options(ui)
+    ui.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
+    ui.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    ui.set_defaults(func=cmd_ui)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return rag_cli.run([index_cli.register, rag_cli.register, register], argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
