@@ -122,7 +122,7 @@ class ChatSession:
         import gradio as gr
 
         feedback = [{"up": "Like", "down": "Dislike"}.get(t.feedback or "") for t in turns]
-        return gr.Chatbot(value=self.messages(turns), feedback_value=feedback, **changes)
+        return gr.Chatbot(value=self.messages(turns), feedback_value=feedback, **changes)  # type: ignore[arg-type]
 
     def restore(self, saved: Any) -> tuple[Any, str, str, Any]:
         """Page load: the saved conversation, fresh examples and the collection's sources."""

@@ -161,7 +161,9 @@ def build_library_tab(gr: Any, session: ChatSession, max_upload_bytes: int | Non
     delete.click(lambda: (gr.Button(visible=False), gr.Row(visible=True)), None, [delete, confirm_row])
     cancel.click(lambda: (gr.Button(visible=True), gr.Row(visible=False)), None, [delete, confirm_row])
 
-    def add_files(files: Any, urls_text: str, query_text: str, progress: Any = gr.Progress()) -> tuple[Any, ...]:
+    progress_bar = gr.Progress()  # Gradio fills in a progress bar for a parameter defaulting to one
+
+    def add_files(files: Any, urls_text: str, query_text: str, progress: Any = progress_bar) -> tuple[Any, ...]:
         return tab.add(files, urls_text, query_text, progress)
 
     tab.changed = [

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlparse
 
-from rag.records import Answer, Source
+from rag.records import Answer, Citation, Source
 
 from .state import Turn
 
@@ -45,11 +45,17 @@ def nice_date(iso: str | None) -> str:
     return f"{day.day} {day.strftime('%b %Y')}"
 
 
-def passage_html(source: Source) -> str:
-    """The passage with its supporting sentences wrapped in <mark>."""
-    return "".join(
-        f"<mark>{esc(part)}</mark>" if marked else esc(part) for part, marked in source.highlighted_parts()
-    )
+def passage_html(source: Source, anchor: str | None = None) -> str:
+    """The passage with its supporting sentences wrapped in <mark> (id `<anchor>-<article offset>` when given)."""
+    out, offset = [], source.start
+    for part, marked in source.highlighted_parts():
+        if marked:
+            mark_id = f' id="{anchor}-{offset}"' if anchor else ""
+            out.append(f"<mark{mark_id}>{esc(part)}</mark>")
+        else:
+            out.append(esc(part))
+        offset += len(part)
+    return "".join(out)
 
 
 def title_html(source: Source) -> str:
@@ -77,7 +83,7 @@ def source_card(turn: int, index: int, source: Source, markers: Sequence[int] = 
         f'<article class="nr-card{" nr-cited" if markers else ""}" id="nr-src-{turn}-{index}" '
         f'data-turn="{turn}" data-src="{index}">'
         f'<div class="nr-card-head">{badges}{title_html(source)}</div>{byline_html(source)}'
-        f'<blockquote class="nr-passage">{passage_html(source)}</blockquote></article>'
+        f'<blockquote class="nr-passage">{passage_html(source, f"nr-mark-{turn}-{index}")}</blockquote></article>'
     )
 
 
@@ -92,19 +98,27 @@ def markers_by_source(turn: Turn) -> dict[int, list[int]]:
 
 def cited_text_html(text: str, turn_index: int, turn: Turn) -> str:
     """The answer text escaped, each [n] turned into a badge that opens source n."""
-    by_marker = {c.marker: c.source_index for c in turn.citations if 0 <= c.source_index < len(turn.sources)}
+    by_marker: dict[int, list[Citation]] = {}
+    for c in turn.citations:
+        if 0 <= c.source_index < len(turn.sources):
+            by_marker.setdefault(c.marker, []).append(c)
+    used: dict[int, int] = {}
+    sentence_start = 0
 
     def badge(match: re.Match[str]) -> str:
         out = []
         for raw in match.group(1).split(","):
             marker = int(raw)
-            index = by_marker.get(marker)
-            if index is None:
+            citation = _citation_for(by_marker.get(marker, []), used.get(marker, 0), text[sentence_start : match.start()])
+            if citation is None:
                 continue
-            title = esc(turn.sources[index].title or "source")
+            used[marker] = used.get(marker, 0) + 1
+            index = citation.source_index
+            # the href names the supporting sentence's <mark> when the citation says where it is
+            target = f"nr-mark-{turn_index}-{index}-{citation.start}" if citation.start is not None else f"nr-src-{turn_index}-{index}"
             out.append(
-                f'<a class="nr-cite" href="#nr-src-{turn_index}-{index}" data-turn="{turn_index}" '
-                f'data-src="{index}" title="{title}">{marker}</a>'
+                f'<a class="nr-cite" href="#{target}" title="{esc(turn.sources[index].title or "source")}">'
+                f"{citation.marker}</a>"
             )
         return "".join(out)
 
@@ -112,9 +126,21 @@ def cited_text_html(text: str, turn_index: int, turn: Turn) -> str:
     for match in _MARKERS.finditer(text):
         pieces.append(esc(text[cursor : match.start()]).rstrip(" ") if match.start() else "")
         pieces.append(badge(match))
-        cursor = match.end()
+        cursor = sentence_start = match.end()
     pieces.append(esc(text[cursor:]))
     return "".join(pieces).replace("\n\n", "<br><br>").replace("\n", "<br>")
+
+
+def _citation_for(citations: Sequence[Citation], occurrence: int, sentence: str) -> Citation | None:
+    """The citation behind one [n]: the one whose claim is this sentence, else the n-th of that marker."""
+    if not citations:
+        return None
+    sentence = " ".join(_MARKERS.sub("", sentence).split())
+    for citation in citations:
+        claim = " ".join(str(getattr(citation, "claim", "") or "").split())
+        if claim and (claim in sentence or sentence.endswith(claim)):
+            return citation
+    return citations[min(occurrence, len(citations) - 1)]
 
 
 def answer_html(turn_index: int, turn: Turn) -> str:
@@ -130,12 +156,12 @@ def answer_html(turn_index: int, turn: Turn) -> str:
         body = _REFUSAL_PREFIX.sub("", turn.text) or turn.text
         body = body[:1].upper() + body[1:]
         return (
-            f'<div class="nr-answer nr-refusal" data-turn="{turn_index}">'
+            f'<div class="nr-answer nr-refusal nr-t-{turn_index}">'
             f'<div class="nr-refusal-head">Not in the articles</div>'
             f'<div class="nr-text">{esc(body)}</div>{meta_html}</div>'
         )
     return (
-        f'<div class="nr-answer" data-turn="{turn_index}">'
+        f'<div class="nr-answer nr-t-{turn_index}">'
         f'<div class="nr-text">{cited_text_html(turn.text, turn_index, turn)}</div>{meta_html}</div>'
     )
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 
-@lru_cache(maxsize=None)
+@cache
 def asset_text(name: str) -> str:
     """The text of one asset file, e.g. "newsrag.css"."""
     return resources.files(__name__).joinpath(name).read_text(encoding="utf-8")

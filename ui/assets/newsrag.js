@@ -8,12 +8,16 @@
     panel.querySelectorAll('.nr-turn').forEach((s) => s.classList.toggle('nr-active', s.dataset.turn === String(turn)));
     return panel;
   };
-  const openSource = (turn, src) => {
-    if (!showTurn(turn)) return;
+  const openSource = (turn, src, start) => {
+    const panel = showTurn(turn);
+    if (!panel) return;
     const card = document.getElementById(`nr-src-${turn}-${src}`);
     if (!card) return;
     const details = card.closest('details');
     if (details) details.open = true;
+    panel.querySelectorAll('mark.nr-focus').forEach((m) => m.classList.remove('nr-focus'));
+    const mark = start != null ? document.getElementById(`nr-mark-${turn}-${src}-${start}`) : null;
+    if (mark) mark.classList.add('nr-focus');
     card.scrollIntoView({ behavior: 'smooth', block: 'nearest' });
     card.classList.remove('nr-flash');
     void card.offsetWidth;
@@ -24,13 +28,14 @@
     if (cite) {
       event.preventDefault();
       event.stopPropagation();
-      const m = /nr-src-(\d+)-(\d+)/.exec(cite.getAttribute('href') || '');
-      const turn = cite.dataset.turn ?? (m && m[1]);
-      const src = cite.dataset.src ?? (m && m[2]);
-      openSource(turn, src);
+      // href="#nr-src-TURN-SOURCE" or "#nr-mark-TURN-SOURCE-OFFSET" (the supporting sentence)
+      const m = /nr-(?:src|mark)-(\d+)-(\d+)(?:-(\d+))?/.exec(cite.getAttribute('href') || '');
+      if (m) openSource(m[1], m[2], m[3]);
       return;
     }
-    const answer = event.target.closest && event.target.closest('.nr-answer[data-turn]');
-    if (answer) showTurn(answer.dataset.turn);
+    // a click elsewhere on an answer shows that answer's sources (class nr-t-TURN; the chat strips data-*)
+    const answer = event.target.closest && event.target.closest('.nr-answer');
+    const turn = answer && /(?:^|\s)nr-t-(\d+)/.exec(answer.className);
+    if (turn) showTurn(turn[1]);
   }, true);
 })();

@@ -1,0 +1,229 @@
+"""The chat in a real browser: Debian chromium (playwright) against `newsrag ui` on a free loopback port."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ISIS_K_TITLE
+from tests.ui_harness import (
+    MILLEY,
+    answers,
+    ask,
+    chromium,
+    copy_store,
+    free_port,
+    open_chat,
+    open_tab,
+    running,
+    screenshot,
+)
+
+UPLOAD_LIMIT = 30_000
+LIGHTHOUSE = """Title: Zorbland Lighthouse Reopens After Restoration <img src=x onerror="window.__pwned=1">
+Date: 2021-11-02
+URL: https://zorbland-herald.example/lighthouse-reopens
+Source: zorbland-herald.example
+
+The Zorbland lighthouse reopened to visitors on Tuesday after a two-year restoration <script>window.__pwned=1</script>.
+Keeper Petra Vance said the tower's 312 steps were rebuilt with oak from the island's own forest.
+The lamp, first lit in 1888, now runs on a solar battery and can be seen 22 nautical miles out to sea.
+Tickets cost four euros, and the harbour ferry stops below the lighthouse twice an hour in summer.
+"""
+LIGHTHOUSE_QUESTION = "How many steps were rebuilt in the Zorbland lighthouse tower?"
+
+
+@pytest.fixture(scope="module")
+def store(sample_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_store(sample_store, tmp_path_factory.mktemp("ui") / "store")
+
+
+@pytest.fixture(scope="module")
+def server(store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("ui-log") / "server.log"
+    command = ["ui", "--store", str(store), "--host", "127.0.0.1", "--port", str(port)]
+    with running(command, f"http://127.0.0.1:{port}/", {"NEWSRAG_MAX_ARTICLE_BYTES": str(UPLOAD_LIMIT)}, log) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def page(browser: Any, server: str) -> Iterator[Any]:
+    page = open_chat(browser, server)
+    yield page
+    page.context.close()
+
+
+def active_sources(page: Any) -> Any:
+    return page.locator("#nr-sources-panel .nr-turn.nr-active")
+
+
+def test_milley_answer_cites_and_opens_the_highlighted_passage(browser: Any, server: str, tmp_path: Path) -> None:
+    external: list[str] = []
+    page = open_chat(browser, server, external=external)
+    answer = ask(page, MILLEY)
+    assert "it’s possible" in answer.inner_text()
+    badge = answer.locator("a.nr-cite").first
+    assert badge.inner_text().strip() == "1"
+    badge.click()
+    card = page.locator("#nr-sources-panel .nr-card.nr-flash")
+    card.wait_for()
+    assert ISIS_K_TITLE in card.locator(".nr-title").inner_text()
+    assert "it’s possible" in card.locator("mark").first.inner_text()
+    assert card.locator("a.nr-title").get_attribute("href").startswith("https://news.antiwar.com/")
+    assert "antiwar.com" in card.locator(".nr-byline").inner_text()
+    assert card.is_visible() and card.bounding_box()["y"] < 860
+    others = active_sources(page).locator("details.nr-more")
+    assert others.count() == 1 and others.get_attribute("open") is None  # uncited passages start collapsed
+    screenshot(page, "chat", tmp_path)
+    assert external == [], f"the page contacted other hosts: {external}"
+    page.context.close()
+
+
+def test_refusal_looks_different_from_an_answer(page: Any, tmp_path: Path) -> None:
+    answer = ask(page, "Who won the 2022 World Cup?")
+    assert "nr-refusal" in (answer.get_attribute("class") or "")
+    assert "Not in the articles" in answer.inner_text()
+    assert answer.locator("a.nr-cite").count() == 0
+    assert active_sources(page).locator("details.nr-more[open] .nr-card").count() >= 1  # the closest passages
+    screenshot(page, "refusal", tmp_path)
+
+
+def test_conversation_survives_a_reload_and_new_chat_clears_it(page: Any) -> None:
+    ask(page, MILLEY)
+    page.reload(wait_until="load")
+    restored = page.locator("#nr-chatbot .nr-answer")
+    restored.first.wait_for()
+    assert "it’s possible" in restored.first.inner_text()
+    restored.first.locator("a.nr-cite").first.click()
+    assert "it’s possible" in page.locator("#nr-sources-panel .nr-card.nr-flash mark").first.inner_text()
+    page.click("#nr-new-chat")
+    page.wait_for_function("() => !document.querySelector('#nr-chatbot .nr-answer')")
+    page.reload(wait_until="load")
+    page.wait_for_selector("#nr-sources-panel .nr-placeholder")
+    assert answers(page).count() == 0
+
+
+def test_example_questions_come_from_the_collection(page: Any, store: Path) -> None:
+    import rag
+
+    titles = [a.title for a in rag.open(store=store).articles()]
+    examples = page.locator("#nr-chatbot button.example")
+    examples.first.wait_for()
+    texts = examples.all_inner_texts()
+    assert len(texts) == 4 and all(any(t in text for t in titles) for text in texts)
+    examples.first.click()
+    page.wait_for_selector("#nr-chatbot .nr-answer:not(.nr-streaming)")
+    assert answers(page).count() == 1
+
+
+def test_filters_restrict_the_answer(page: Any) -> None:
+    page.click("#nr-filters button, #nr-filters .label-wrap")
+    sites = page.locator("#nr-sites label")
+    sites.first.wait_for()
+    assert sites.count() == 7 and "antiwar.com" in sites.all_inner_texts()
+    page.fill("#nr-since input", "2021-09-02")
+    page.press("#nr-since input", "Enter")
+    page.wait_for_selector("#nr-filter-summary:has-text('2 Sep 2021')")
+    ask(page, MILLEY)
+    titles = active_sources(page).locator(".nr-title").all_inner_texts()
+    assert titles and ISIS_K_TITLE not in titles  # the article is dated 2021-09-01
+
+
+def test_thumbs_up_writes_a_feedback_line(page: Any, store: Path) -> None:
+    feedback = store / "feedback.jsonl"
+    before = feedback.read_text().count("\n") if feedback.exists() else 0
+    ask(page, MILLEY)
+    page.locator("#nr-chatbot button[aria-label='Like']").last.click()
+    deadline = time.monotonic() + 30
+    while (feedback.read_text().count("\n") if feedback.exists() else 0) == before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    record = json.loads(feedback.read_text().splitlines()[-1])
+    assert record["rating"] == "up" and record["question"] == MILLEY
+    assert "it’s possible" in record["answer"] and "[1]" in record["answer"]
+    cited = [s for s in record["sources"] if s["cited"]]
+    assert cited and cited[0]["title"] == ISIS_K_TITLE and "it’s possible" in record["evidence"][0]
+
+
+def test_upload_ask_then_delete_changes_the_answer(page: Any, tmp_path: Path) -> None:
+    article = tmp_path / "zorbland-lighthouse.txt"
+    article.write_text(LIGHTHOUSE, encoding="utf-8")
+    open_tab(page, "Library")
+    page.set_input_files("#nr-upload input[type=file]", str(article))
+    page.wait_for_selector("#nr-upload :text('zorbland-lighthouse.txt')")
+    page.click("#nr-add")
+    page.wait_for_selector("#nr-add-result .nr-report-ok:has-text('Added 1')", timeout=120_000)
+    assert page.locator("#nr-lib-table [role=row]", has_text="Zorbland Lighthouse Reopens").count() == 1
+    screenshot(page, "library", tmp_path)
+
+    open_tab(page, "Chat")
+    answer = ask(page, LIGHTHOUSE_QUESTION)
+    assert "312" in answer.inner_text()
+    focused = []
+    for badge in answer.locator("a.nr-cite").all():  # each badge marks the sentence it stands for
+        badge.click()
+        focused.append(page.locator("#nr-sources-panel .nr-card.nr-flash mark.nr-focus").inner_text())
+    assert any("312 steps" in sentence for sentence in focused)
+    assert all(sentence in answer.inner_text() for sentence in focused)
+    card = page.locator("#nr-sources-panel .nr-card.nr-flash")
+    assert "<img src=x" in card.locator(".nr-title").inner_text()  # shown as text, never run
+    assert page.evaluate("() => window.__pwned") is None
+
+    open_tab(page, "Library")
+    page.fill("#nr-lib-search textarea", "zorbland")
+    page.wait_for_selector("#nr-lib-count:has-text('1 of 9')")
+    page.locator("#nr-lib-table [role=row]", has_text="Zorbland Lighthouse Reopens").locator("[role=gridcell]").first.click()
+    page.click("#nr-delete")
+    page.click("#nr-delete-confirm")
+    page.wait_for_selector("#nr-lib-count:has-text('0 of 8')")
+
+    open_tab(page, "Chat")
+    after = ask(page, LIGHTHOUSE_QUESTION)
+    assert "312" not in after.inner_text()
+    assert not any("Zorbland" in t for t in active_sources(page).locator(".nr-title").all_inner_texts())
+
+
+def test_uploads_of_the_wrong_type_or_size_are_refused_with_a_reason(page: Any, tmp_path: Path) -> None:
+    big = tmp_path / "long-read.txt"
+    big.write_text("Title: Long read\n\n" + "A sentence about nothing in particular. " * 1000, encoding="utf-8")
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0" + bytes(2000))
+    open_tab(page, "Library")
+    page.set_input_files("#nr-upload input[type=file]", str(photo))
+    refused = page.get_by_text("Invalid file type: photo.jpg")
+    refused.wait_for()
+    assert ".md" in refused.inner_text() and ".txt" in refused.inner_text()
+    page.click("#nr-upload button[aria-label='Clear']")
+    page.set_input_files("#nr-upload input[type=file]", str(big))
+    page.wait_for_selector("#nr-upload :text('long-read.txt')")
+    page.click("#nr-add")
+    message = page.locator("#nr-add-result .nr-report-bad")
+    message.wait_for()
+    assert "long-read.txt" in message.inner_text() and "upload limit is 29.3 KB" in message.inner_text()
+    assert page.locator("#nr-lib-count").inner_text().strip() == "8 articles"
+
+
+def test_narrow_mobile_window(browser: Any, server: str, tmp_path: Path) -> None:
+    page = open_chat(browser, server, width=390, height=844)
+    answer = ask(page, MILLEY)
+    answer.locator("a.nr-cite").first.click()
+    card = page.locator("#nr-sources-panel .nr-card.nr-flash")
+    card.wait_for()
+    page.wait_for_function(
+        "() => { const r = document.querySelector('#nr-sources-panel .nr-flash').getBoundingClientRect();"
+        " return r.top >= 0 && r.top < window.innerHeight; }"
+    )
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 392  # nothing wider than the phone
+    screenshot(page, "mobile", tmp_path)
+    page.context.close()
