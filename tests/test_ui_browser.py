@@ -22,6 +22,7 @@ from tests.ui_harness import (
     open_tab,
     running,
     screenshot,
+    settle_scroll,
 )
 
 UPLOAD_LIMIT = 30_000
@@ -72,6 +73,7 @@ def active_sources(page: Any) -> Any:
 def test_milley_answer_cites_and_opens_the_highlighted_passage(browser: Any, server: str, tmp_path: Path) -> None:
     external: list[str] = []
     page = open_chat(browser, server, external=external)
+    ask(page, "How many bombs did the US drop on Afghanistan in 2019?")
     answer = ask(page, MILLEY)
     assert "it’s possible" in answer.inner_text()
     badge = answer.locator("a.nr-cite").first
@@ -225,5 +227,7 @@ def test_narrow_mobile_window(browser: Any, server: str, tmp_path: Path) -> None
         " return r.top >= 0 && r.top < window.innerHeight; }"
     )
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 392  # nothing wider than the phone
+    settle_scroll(page)
+    page.evaluate("() => window.scrollTo({top: 0, behavior: 'instant'})")
     screenshot(page, "mobile", tmp_path)
     page.context.close()

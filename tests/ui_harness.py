@@ -126,6 +126,16 @@ def open_tab(page: Any, name: str) -> None:
     page.get_by_role("tab", name=name).click()
 
 
+def settle_scroll(page: Any) -> None:
+    """Wait until smooth scrolling has stopped (the page's scroll position is the same for 4 frames)."""
+    page.evaluate(
+        """() => new Promise(done => { let last = -1, same = 0;
+             const tick = () => { same = window.scrollY === last ? same + 1 : 0; last = window.scrollY;
+                                  same > 3 ? done(true) : requestAnimationFrame(tick); };
+             requestAnimationFrame(tick); })"""
+    )
+
+
 def screenshot(page: Any, name: str, tmp: Path) -> Path:
     """Save a screenshot; into docs/screenshots (small PNGs) when NEWSRAG_SCREENSHOTS names that folder."""
     folder = Path(os.environ.get("NEWSRAG_SCREENSHOTS") or tmp)
