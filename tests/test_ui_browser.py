@@ -26,7 +26,7 @@ from tests.ui_harness import (
 )
 
 UPLOAD_LIMIT = 30_000
-LIGHTHOUSE = """Title: Zorbland Lighthouse Reopens After Restoration <img src=x onerror="window.__pwned=1">
+LIGHTHOUSE = """Title: Zorbland Lighthouse Reopens After Restoration
 Date: 2021-11-02
 URL: https://zorbland-herald.example/lighthouse-reopens
 Source: zorbland-herald.example
@@ -165,7 +165,8 @@ def test_upload_ask_then_delete_changes_the_answer(page: Any, tmp_path: Path) ->
     page.set_input_files("#nr-upload input[type=file]", str(article))
     page.wait_for_selector("#nr-upload :text('zorbland-lighthouse.txt')")
     page.click("#nr-add")
-    page.wait_for_selector("#nr-add-result .nr-report-ok:has-text('Added 1')", timeout=120_000)
+    page.get_by_text("Reading and embedding 1 item").first.wait_for()  # the progress bar while it ingests
+    page.wait_for_selector("#nr-add-result .nr-report-ok:has-text('Added 1 article')", timeout=120_000)
     assert page.locator("#nr-lib-table [role=row]", has_text="Zorbland Lighthouse Reopens").count() == 1
     screenshot(page, "library", tmp_path)
 
@@ -178,8 +179,8 @@ def test_upload_ask_then_delete_changes_the_answer(page: Any, tmp_path: Path) ->
         focused.append(page.locator("#nr-sources-panel .nr-card.nr-flash mark.nr-focus").inner_text())
     assert any("312 steps" in sentence for sentence in focused)
     assert all(sentence in answer.inner_text() for sentence in focused)
-    card = page.locator("#nr-sources-panel .nr-card.nr-flash")
-    assert "<img src=x" in card.locator(".nr-title").inner_text()  # shown as text, never run
+    passage = page.locator("#nr-sources-panel .nr-card.nr-flash .nr-passage").inner_text()
+    assert "<script>window.__pwned=1</script>" in passage  # article text is shown as text, never run
     assert page.evaluate("() => window.__pwned") is None
 
     open_tab(page, "Library")

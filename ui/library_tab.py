@@ -40,8 +40,10 @@ def report_html(report: Any, names: dict[str, str], errors: list[str]) -> str:
     if report is not None:
         stored = report.added + report.updated
         if stored:
-            lines.append(f'<div class="nr-report-ok">✓ Added {report.added}, updated {report.updated} '
-                         f"article{'s' if stored != 1 else ''} ({report.chunks} chunks) in {report.seconds:.1f} s.</div>")
+            done = [f"{verb} {n}" for verb, n in (("added", report.added), ("updated", report.updated)) if n]
+            text = " and ".join(done).capitalize()
+            lines.append(f'<div class="nr-report-ok">✓ {text} article{"s" if stored != 1 else ""} '
+                         f'({report.chunks} chunk{"s" if report.chunks != 1 else ""}) in {report.seconds:.1f} s.</div>')
         if report.unchanged:
             lines.append(f"<div>{report.unchanged} already in the library, unchanged.</div>")
         problems = [(o, r) for o, r in report.failed] + [(o, r) for o, r in report.skipped]
@@ -135,6 +137,7 @@ def build_library_tab(gr: Any, session: ChatSession, max_upload_bytes: int | Non
                                  elem_id="nr-lib-table", column_widths=["52%", "24%", "15%", "9%"])
             count = gr.Markdown(note, elem_classes=["nr-lib-note"], elem_id="nr-lib-count")
         with gr.Column(scale=2, min_width=300):
+            gr.Markdown("#### Article")
             detail = gr.HTML("<div class='nr-lib-note'>Select an article in the table to see it or delete it.</div>",
                              elem_id="nr-lib-detail", js_on_load=None)
             delete = gr.Button("Delete this article", variant="stop", visible=False, size="sm", elem_id="nr-delete")
