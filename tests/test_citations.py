@@ -51,5 +51,9 @@ def test_markers_are_renumbered_in_order_of_use() -> None:
 
 
 def test_split_claims_handles_marker_placement() -> None:
-    claims = split_claims("First claim [1]. Second claim, uncited. Third claim [2, 3]")
-    assert claims == [("First claim.", [1]), ("Second claim, uncited.", []), ("Third claim", [2, 3])]
+    from rag.citations import normalize_markers
+
+    claims = split_claims(normalize_markers("First claim [1]. Second claim, uncited. Third claim [2, 3]"))
+    assert [(c.text, c.markers) for c in claims] == [
+        ("First claim.", [1]), ("Second claim, uncited.", []), ("Third claim", [2, 3])
+    ]
