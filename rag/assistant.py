@@ -36,7 +36,7 @@ class Assistant:
 
     def ask(self, question: str, filters: Filters | None = None, top_k: int | None = None) -> Answer:
         """Answer one question; every sentence of the answer cites a passage, or `refused` is set."""
-        return _collect(self.stream(question, filters=filters, top_k=top_k))
+        return collect_answer(self.stream(question, filters=filters, top_k=top_k))
 
     def chat(
         self, message: str, history: Iterable[Any] = (), filters: Filters | None = None, top_k: int | None = None
@@ -45,7 +45,7 @@ class Assistant:
 
         `history` holds the earlier messages ({"role": "user"|"assistant", "content": ...}), oldest first.
         """
-        return _collect(self.stream(message, filters=filters, top_k=top_k, history=history))
+        return collect_answer(self.stream(message, filters=filters, top_k=top_k, history=history))
 
     def stream(
         self,
@@ -153,7 +153,7 @@ class Assistant:
         }
 
 
-def _collect(stream: Iterator[str | Answer]) -> Answer:
+def collect_answer(stream: Iterator[str | Answer]) -> Answer:
     """The final Answer of a stream (the non-streaming path is the streaming one, collected)."""
     answer: Answer | None = None
     for item in stream:
@@ -171,9 +171,12 @@ def _ms(since: float) -> float:
 def open(store: str | Path | None = None, settings: Settings | None = None, **overrides: Any) -> Assistant:  # noqa: A001
     """Build an Assistant over an existing store (path, or settings/env for everything else)."""
     settings = (settings or Settings()).with_overrides(store=store, **overrides)
-    chroma = Store(settings)
-    embedder = Embedder(settings)
+    return compose(settings, Store(settings), Embedder(settings))
+
+
+def compose(settings: Settings, store: Store, embedder: Embedder) -> Assistant:
+    """An Assistant over an opened store and embedder, with the answerer and rewriter the settings name."""
     answerer = make_answerer(settings)
     client = getattr(answerer, "client", None)
     rewriter: Rewriter = LLMRewriter(client) if client is not None and settings.llm_rewrite else HeuristicRewriter()
-    return Assistant(settings, chroma, embedder, answerer, rewriter)
+    return Assistant(settings, store, embedder, answerer, rewriter)

@@ -153,10 +153,21 @@ class LLMRewriter:
         except BackendError:
             return self.fallback.rewrite(message, history)
         candidate = _first_line(reply)
-        wanted = set(tx.key_terms(message))
-        if not candidate or len(candidate) > 3 * len(message) + 300 or (wanted and not wanted & set(tx.terms(candidate))):
+        if not _usable(candidate, message, history):
             return self.fallback.rewrite(message, history)
         return candidate
+
+
+def _usable(candidate: str, message: str, history: Sequence[Turn]) -> bool:
+    """A rewrite keeps the message's own topic, cites nothing, and is about a question's length."""
+    previous = next((t.content for t in reversed(history) if t.role == "user"), "")
+    wanted = set(tx.key_terms(message))
+    return (
+        bool(candidate)
+        and not _MARKERS.search(candidate)
+        and len(candidate) <= len(message) + len(previous) + 80
+        and (not wanted or bool(wanted & set(tx.terms(candidate))))
+    )
 
 
 def _first_line(reply: str) -> str:

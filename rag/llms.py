@@ -8,6 +8,7 @@ without a chat template). Either way it streams text deltas and turns every fail
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -102,33 +103,52 @@ class LLMClient:
         return f"{s.llm_provider} model {s.llm_model!r}" + (f" at {s.llm_base_url}" if s.llm_base_url else "")
 
     def stream(self, system: str, user: str, prompt: str) -> Iterator[str]:
-        """Chat mode sends `system` + `user`; completion mode sends `prompt`. Yields text deltas."""
-        from llama_index.core.llms import ChatMessage, MessageRole
-
+        """Chat mode sends `system` + `user`; completion mode sends `prompt`. Yields text deltas as they arrive."""
         wrote = False
-        try:
+        with self._translated_errors():
             if self.mode == "chat":
-                messages = [ChatMessage(role=MessageRole.USER, content=user)]
-                if system:
-                    messages.insert(0, ChatMessage(role=MessageRole.SYSTEM, content=system))
-                responses = self.llm.stream_chat(messages)
+                responses = self.llm.stream_chat(self._messages(system, user))
             else:
                 responses = self.llm.stream_complete(prompt, formatted=True)
             for response in responses:
                 if response.delta:
                     wrote = wrote or bool(response.delta.strip())
                     yield response.delta
+        if not wrote:
+            raise self._no_text()
+
+    def complete(self, system: str, user: str, prompt: str) -> str:
+        """The whole reply in one request (no streaming), for short jobs such as rewriting a question."""
+        with self._translated_errors():
+            if self.mode == "chat":
+                text = self.llm.chat(self._messages(system, user)).message.content or ""
+            else:
+                text = self.llm.complete(prompt, formatted=True).text or ""
+        if not text.strip():
+            raise self._no_text()
+        return text
+
+    @staticmethod
+    def _messages(system: str, user: str) -> list[Any]:
+        from llama_index.core.llms import ChatMessage, MessageRole
+
+        messages = [ChatMessage(role=MessageRole.USER, content=user)]
+        if system:
+            messages.insert(0, ChatMessage(role=MessageRole.SYSTEM, content=system))
+        return messages
+
+    @contextlib.contextmanager
+    def _translated_errors(self) -> Iterator[None]:
+        try:
+            yield
         except NewsragError:
             raise
         except Exception as exc:  # noqa: BLE001 - every client library raises its own types; say which server failed
             raise BackendError(f"the LLM ({self.where}) failed: {_reason(exc)}") from exc
-        if not wrote:
-            hint = " It may be a base model without a chat template: set NEWSRAG_LLM_MODE=completion." if self.mode == "chat" else ""
-            raise BackendError(f"the LLM ({self.where}) returned no text.{hint}")
 
-    def complete(self, system: str, user: str, prompt: str) -> str:
-        """The whole reply at once (collects `stream`)."""
-        return "".join(self.stream(system, user, prompt))
+    def _no_text(self) -> BackendError:
+        hint = " It may be a base model without a chat template: set NEWSRAG_LLM_MODE=completion." if self.mode == "chat" else ""
+        return BackendError(f"the LLM ({self.where}) returned no text.{hint}")
 
 
 def _reason(exc: Exception) -> str:

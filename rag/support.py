@@ -20,6 +20,10 @@ from .records import Source
 Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> L2-normalised vectors, shape (n, dim)
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NEGATION = frozenset(
+    """not no never none nothing nobody neither nor without cannot deny denies denied didn't doesn't don't
+    isn't wasn't aren't weren't won't can't couldn't wouldn't shouldn't hasn't haven't hadn't""".split()
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,11 @@ class Support:
 def numbers(text: str) -> set[str]:
     """The numbers written in `text`, without thousands separators."""
     return {n.replace(",", "") for n in _NUMBER.findall(text)}
+
+
+def negated(text: str) -> bool:
+    """Whether `text` says "not", "never", "denied"...: a claim and its support must agree on this."""
+    return any(w in _NEGATION for w in tx.words(tx.strip_quotes(text)))
 
 
 class SupportScorer:
@@ -58,7 +67,7 @@ class SupportScorer:
         self._spans = [tx.sentence_spans(s.text) for s in self.sources]
         self._terms = [[set(tx.terms(s.text[a:b])) for a, b in spans] for s, spans in zip(self.sources, self._spans)]
         self._numbers = [numbers(s.text) for s in self.sources]
-        self._vectors: list[np.ndarray] | None = None
+        self._vectors: dict[int, np.ndarray] = {}  # passage index -> its sentence vectors
         self._claim_vectors: dict[str, np.ndarray] = {}
 
     def support(self, claim: str, index: int) -> Support:
@@ -70,18 +79,22 @@ class SupportScorer:
             return empty
         lexical = self._lexical(claim_terms, index)
         if lexical.score >= self.min_lexical:
-            return Support(lexical.score, lexical.start, lexical.end, lexical.score, None, True)
+            agrees = negated(claim) == negated(self._article_text(index, lexical))
+            return Support(lexical.score, lexical.start, lexical.end, lexical.score, None, agrees)
         if self.embed is None or not self._spans[index]:
             return lexical
-        whole = len(claim_terms & set().union(*self._terms[index])) / len(claim_terms)
-        if whole < self.min_overlap:
+        if lexical.score < self.min_overlap:
             return lexical
         similarity, sentence = self._semantic(claim, index)
         start, end = self._spans[index][sentence]
-        ok = similarity >= self.min_semantic
+        ok = similarity >= self.min_semantic and negated(claim) == negated(source.text[start:end])
         if ok:
             return Support(similarity, source.start + start, source.start + end, lexical.score, similarity, True)
         return Support(lexical.score, lexical.start, lexical.end, lexical.score, similarity, False)
+
+    def _article_text(self, index: int, found: Support) -> str:
+        source = self.sources[index]
+        return source.text[found.start - source.start : found.end - source.start]
 
     def best(self, claim: str) -> tuple[int, Support] | None:
         """The passage that supports `claim` best, or None when none does."""
@@ -90,32 +103,31 @@ class SupportScorer:
         return max(found, key=lambda x: x[1].score) if found else None
 
     def _lexical(self, claim_terms: set[str], index: int) -> Support:
-        """The sentence holding the largest share of the claim's terms (or the whole passage for a fused claim)."""
+        """The sentence holding the largest share of the claim's terms (or two adjacent ones for a fused claim)."""
         source = self.sources[index]
+        spans, terms = self._spans[index], self._terms[index]
         best = Support(0.0, source.start, source.start)
-        for (start, end), terms in zip(self._spans[index], self._terms[index]):
-            score = len(claim_terms & terms) / len(claim_terms)
+        for (start, end), sentence_terms in zip(spans, terms):
+            score = len(claim_terms & sentence_terms) / len(claim_terms)
             if score > best.score:
                 best = Support(score, source.start + start, source.start + end, score)
-        if best.score < 1.0 and self._terms[index]:  # a claim may fuse adjacent sentences
-            whole = len(claim_terms & set().union(*self._terms[index])) / len(claim_terms)
-            if whole > best.score + 0.2:
-                best = Support(whole, source.start, source.end, whole)
+        single = best.score
+        for i in range(len(spans) - 1):  # a claim may fuse two adjacent sentences
+            score = len(claim_terms & (terms[i] | terms[i + 1])) / len(claim_terms)
+            if score > max(best.score, single + 0.2):
+                best = Support(score, source.start + spans[i][0], source.start + spans[i + 1][1], score)
         return best
 
     def _semantic(self, claim: str, index: int) -> tuple[float, int]:
         """The highest cosine similarity between the claim and a sentence of the passage, and that sentence."""
         assert self.embed is not None
-        if self._vectors is None:
-            texts = [s.text[a:b] for s, spans in zip(self.sources, self._spans) for a, b in spans]
-            flat = self.embed(texts) if texts else np.zeros((0, 1), dtype=np.float32)
-            self._vectors, cursor = [], 0
-            for spans in self._spans:
-                self._vectors.append(flat[cursor : cursor + len(spans)])
-                cursor += len(spans)
+        vectors = self._vectors.get(index)
+        if vectors is None:
+            text = self.sources[index].text
+            vectors = self._vectors[index] = self.embed([text[a:b] for a, b in self._spans[index]])
         claim_vector = self._claim_vectors.get(claim)
         if claim_vector is None:
             claim_vector = self._claim_vectors[claim] = self.embed([claim])[0]
-        similarities = self._vectors[index] @ claim_vector
+        similarities = vectors @ claim_vector
         sentence = int(np.argmax(similarities))
         return float(similarities[sentence]), sentence

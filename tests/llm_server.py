@@ -53,7 +53,7 @@ class Received:
 class ScriptedLLM:
     """The server. `script()` adds a reply rule; the first rule that matches a prompt answers it."""
 
-    default_reply: str = "The articles do not answer this question."
+    default_reply: str = "Not in the articles."  # when no rule matches
     rules: list[Rule] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
     delta_chars: int = 7  # size of the streamed pieces
@@ -96,9 +96,9 @@ class ScriptedLLM:
         return self.url + "/v1"
 
     def script(self, reply: Reply, when: str | None = None, times: int | None = None, status: int = 200) -> None:
-        """Add a rule; rules added later are tried first, so a test can override a default rule."""
+        """Add a rule; rules are tried in the order they were added, and the first that matches answers."""
         with self._lock:
-            self.rules.insert(0, Rule(reply, when, times, status))
+            self.rules.append(Rule(reply, when, times, status))
 
     def reset(self) -> None:
         """Forget every rule and every recorded request."""
