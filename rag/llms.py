@@ -18,7 +18,7 @@ from .settings import Settings
 
 INSTALL_HINT = "pip install 'newsrag[llm]'"
 # Stops a base model that would go on to invent the next question of the prompt's pattern.
-COMPLETION_STOPS = ["\nQuestion:", "\n<passage", "\n\n\n"]
+COMPLETION_STOPS = ["\nQuestion:", "<passage", "</passage", "\n\n\n"]
 
 
 def _require(module: str, package: str) -> Any:
