@@ -23,7 +23,15 @@ from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import openai_compat
-from .api_schemas import AnswerOut, AskRequest, ChatRequest, ErrorOut, FiltersIn, Message, OpenAIChatRequest
+from .api_schemas import (
+    AnswerOut,
+    AskRequest,
+    ChatRequest,
+    ErrorOut,
+    FiltersIn,
+    Message,
+    OpenAIChatRequest,
+)
 from .assistant import Assistant, collect_answer
 from .errors import NewsragError, QueryError
 from .records import Answer

@@ -116,12 +116,15 @@ class Assistant:
         self, question: str, rewritten: str | None, refusal: str, passages: Sequence[Source],
         checked: Verified | None, timings: dict[str, float],
     ) -> Answer:
-        common = {"question": question, "answerer": self.answerer.name, "rewritten_question": rewritten, "timings": timings}
         if checked is None or not checked.citations:
-            return Answer(text=refusal, sources=list(passages), citations=[], refused=True, verified=True, **common)
+            return Answer(
+                question=question, text=refusal, sources=list(passages), citations=[], refused=True, verified=True,
+                answerer=self.answerer.name, rewritten_question=rewritten, timings=timings,
+            )
         return Answer(
-            text=checked.text, sources=checked.sources, citations=checked.citations, refused=False,
-            verified=checked.verified, unsupported=checked.unsupported, **common,
+            question=question, text=checked.text, sources=checked.sources, citations=checked.citations,
+            refused=False, verified=checked.verified, answerer=self.answerer.name, rewritten_question=rewritten,
+            timings=timings, unsupported=checked.unsupported,
         )
 
     def _check_question(self, question: str) -> str:
@@ -168,7 +171,7 @@ def _ms(since: float) -> float:
     return (time.perf_counter() - since) * 1000
 
 
-def open(store: str | Path | None = None, settings: Settings | None = None, **overrides: Any) -> Assistant:  # noqa: A001
+def open(store: str | Path | None = None, settings: Settings | None = None, **overrides: Any) -> Assistant:
     """Build an Assistant over an existing store (path, or settings/env for everything else)."""
     settings = (settings or Settings()).with_overrides(store=store, **overrides)
     return compose(settings, Store(settings), Embedder(settings))

@@ -24,7 +24,7 @@ _MARKER_GROUP = re.compile(
     re.IGNORECASE,
 )
 _MARKER_RUN = re.compile(r"(?:[ \t]*\[\d{1,3}\])+(?P<punct>[.!?;:]*)")
-_COMMENT_WRAPPER = re.compile(r"^A reader commented:\s*“(.*)”$", re.S)
+_COMMENT_WRAPPER = re.compile(r"^A reader commented:\s*“(.*)”$", re.DOTALL)
 
 
 @dataclass
@@ -55,7 +55,7 @@ def normalize_markers(text: str) -> str:
 
     def expand(match: re.Match[str]) -> str:
         numbers: list[int] = []
-        for part in re.finditer(r"(\d{1,3})(?:\s*[–-]\s*(?:(?:passages?|sources?|docs?)\s*)?(\d{1,3}))?", match.group(1), re.I):
+        for part in re.finditer(r"(\d{1,3})(?:\s*[–-]\s*(?:(?:passages?|sources?|docs?)\s*)?(\d{1,3}))?", match.group(1), re.IGNORECASE):
             lo = int(part.group(1))
             hi = int(part.group(2)) if part.group(2) else lo
             numbers.extend(range(lo, hi + 1) if 0 <= hi - lo <= 10 else [lo, hi])

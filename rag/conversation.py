@@ -19,16 +19,19 @@ from .errors import BackendError, QueryError
 
 _MARKERS = re.compile(r"\s*\[\d{1,3}\]")
 _WHAT_ABOUT = re.compile(
-    r"^\s*(?:(?:and|but|so|ok(?:ay)?|also)[\s,]+)*(?:what|how)\s+about\s+(?P<topic>.+?)\s*[?.!]*\s*$", re.I
+    r"^\s*(?:(?:and|but|so|ok(?:ay)?|also)[\s,]+)*(?:what|how)\s+about\s+(?P<topic>.+?)\s*[?.!]*\s*$", re.IGNORECASE
 )
-_FRAME_ABOUT = re.compile(r"^(?P<frame>.*\b(?:about|on|regarding)\s+)(?P<topic>[^?]+?)\s*[?.!]*\s*$", re.I)
+_FRAME_ABOUT = re.compile(r"^(?P<frame>.*\b(?:about|on|regarding)\s+)(?P<topic>[^?]+?)\s*[?.!]*\s*$", re.IGNORECASE)
 _FOLLOW_UP_START = re.compile(
-    r"^\s*(?:and|but|also|so|then|what else|anything else|why|how come|tell me more|more on|what about|how about)\b", re.I
+    r"^\s*(?:and|but|also|so|then|what else|anything else|why|how come|tell me more|more on|what about|how about)\b", re.IGNORECASE
 )
-_PERSON_PRONOUN = re.compile(r"\b(he|she|him)\b", re.I)
-_VAGUE = re.compile(r"\b(he|she|him|her|his|they|them|their|it|its|this|that|these|those|there|the same)\b", re.I)
+_PERSON_PRONOUN = re.compile(r"\b(he|she|him)\b", re.IGNORECASE)
+_VAGUE = re.compile(r"\b(he|she|him|her|his|they|them|their|it|its|this|that|these|those|there|the same)\b", re.IGNORECASE)
 _NAME = re.compile(r"\b[A-Z][\w’'-]*(?:\s+(?:of\s+|de\s+|al-)?[A-Z][\w’'-]*)*")
-_QUESTION_START = frozenset("what who whom whose which when where why how did does do is are was were can could will would should has have and but so also then tell".split())
+_QUESTION_START = frozenset((
+    "what", "who", "whom", "whose", "which", "when", "where", "why", "how", "did", "does", "do", "is", "are",
+    "was", "were", "can", "could", "will", "would", "should", "has", "have", "and", "but", "so", "also", "then", "tell",
+))
 
 
 @dataclass(frozen=True)
@@ -172,7 +175,7 @@ def _usable(candidate: str, message: str, history: Sequence[Turn]) -> bool:
 
 def _first_line(reply: str) -> str:
     for line in reply.strip().splitlines():
-        line = re.sub(r"^(standalone question|question)\s*:\s*", "", line.strip(), flags=re.I).strip(" \"'“”")
+        line = re.sub(r"^(standalone question|question)\s*:\s*", "", line.strip(), flags=re.IGNORECASE).strip(" \"'“”")
         if re.search(r"\w", line):
             return line
     return ""

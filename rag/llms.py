@@ -143,7 +143,7 @@ class LLMClient:
             yield
         except NewsragError:
             raise
-        except Exception as exc:  # noqa: BLE001 - every client library raises its own types; say which server failed
+        except Exception as exc:
             raise BackendError(f"the LLM ({self.where}) failed: {_reason(exc)}") from exc
 
     def _no_text(self) -> BackendError:

@@ -59,7 +59,7 @@ class Settings(BaseSettings):
 
     # --- answering
     answerer: str = Field("extractive", description="Answerer backend: extractive (no LLM) or llm.")
-    max_answer_sentences: int = Field(3, ge=1, le=10, description="Sentences in an extractive answer.")
+    max_answer_sentences: int = Field(3, ge=1, le=10, description="Sentences in an answer: the extractive answerer picks this many, the LLM is asked for at most this many.")
     min_relevance: float = Field(0.2, description="Refuse when the best passage's cosine similarity is below this.")
     min_coverage: float = Field(0.5, ge=0, le=1, description="Refuse when the evidence covers less than this share of the question's key terms.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are rejected with a clear error.")

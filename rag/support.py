@@ -21,8 +21,7 @@ Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> L2-normalised vectors,
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NEGATION = frozenset(
-    """not no never none nothing nobody neither nor without cannot deny denies denied didn't doesn't don't
-    isn't wasn't aren't weren't won't can't couldn't wouldn't shouldn't hasn't haven't hadn't""".split()
+    ["not", "no", "never", "none", "nothing", "nobody", "neither", "nor", "without", "cannot", "deny", "denies", "denied", "didn't", "doesn't", "don't", "isn't", "wasn't", "aren't", "weren't", "won't", "can't", "couldn't", "wouldn't", "shouldn't", "hasn't", "haven't", "hadn't"]
 )
 
 

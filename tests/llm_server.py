@@ -64,7 +64,7 @@ class ScriptedLLM:
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ control
-    def start(self) -> "ScriptedLLM":
+    def start(self) -> ScriptedLLM:
         handler = type("Handler", (_Handler,), {"llm": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
@@ -78,7 +78,7 @@ class ScriptedLLM:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> "ScriptedLLM":
+    def __enter__(self) -> ScriptedLLM:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -148,16 +148,16 @@ class _Handler(BaseHTTPRequestHandler):
     llm: ScriptedLLM
     protocol_version = "HTTP/1.0"  # a streamed body ends when the connection closes
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet tests
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server API
+    def do_GET(self) -> None:
         if self.path.rstrip("/") == "/v1/models":
             self._json(200, {"object": "list", "data": [{"id": "scripted", "object": "model", "owned_by": "tests"}]})
         else:
             self._json(404, {"error": {"message": f"no route {self.path}"}})
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server API
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         try:
             body = json.loads(self.rfile.read(length) or b"{}")
@@ -260,5 +260,5 @@ class _Handler(BaseHTTPRequestHandler):
 
 def passages_in(prompt: str) -> dict[int, str]:
     """The numbered passages of a newsrag prompt: {n: passage text}, for scripting replies that cite them."""
-    found = re.findall(r'<passage n="(\d+)"[^>]*>\n?(.*?)\n?</passage>', prompt, re.S)
+    found = re.findall(r'<passage n="(\d+)"[^>]*>\n?(.*?)\n?</passage>', prompt, re.DOTALL)
     return {int(n): text for n, text in found}

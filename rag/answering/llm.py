@@ -17,7 +17,7 @@ from ..records import Source
 from ..settings import Settings
 from .base import REFUSAL
 
-_TAG = re.compile(r"<\s*/?\s*passage", re.I)
+_TAG = re.compile(r"<\s*/?\s*passage", re.IGNORECASE)
 _PROMPT_OVERHEAD_TOKENS = 450  # the instructions and the example around the passages
 
 

@@ -7,13 +7,13 @@ article text and JSON examples inside a template need no escaping.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(name: str) -> str:
     """The text of `rag/prompts/<name>.txt`."""
     return resources.files(__name__).joinpath(f"{name}.txt").read_text(encoding="utf-8")
