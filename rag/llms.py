@@ -114,8 +114,8 @@ class LLMClient:
                 if response.delta:
                     wrote = wrote or bool(response.delta.strip())
                     yield response.delta
-        if not wrote:
-            raise self._no_text()
+        if not wrote and self.mode == "chat":  # a chat server that writes nothing is misconfigured; a base
+            raise self._no_text()  # model that stops at once has nothing to say: the answer is refused
 
     def complete(self, system: str, user: str, prompt: str) -> str:
         """The whole reply in one request (no streaming), for short jobs such as rewriting a question."""

@@ -138,6 +138,12 @@ def test_empty_chat_reply_suggests_completion_mode(assistant, llm) -> None:
         llm_assistant(assistant, llm).ask(MILLEY)
 
 
+def test_base_model_that_writes_nothing_is_a_refusal(assistant, llm) -> None:
+    llm.script("")
+    answer = llm_assistant(assistant, llm, llm_mode="completion").ask(MILLEY)
+    assert answer.refused and answer.text.startswith("Not in the articles")
+
+
 def test_server_error_is_one_clear_backend_error(assistant, llm) -> None:
     llm.script("model overloaded", status=500)
     with pytest.raises(BackendError) as raised:
