@@ -70,6 +70,21 @@ class Assistant:
             yield self._answer(question, rewritten, text, passages, None, timings)
             return
         verifier = CitationVerifier(self._scorer(passages))
+        yield from self._generate(query, passages, verifier, timings)
+        mark = time.perf_counter()
+        tail, checked = verifier.finish()
+        timings["verify"] += _ms(mark)
+        if not checked.citations:  # the answerer refused, or nothing it wrote is supported
+            tail = refusal_message(passages, self.summary.get(), filters)
+        if tail:
+            yield tail
+        timings["total"] = _ms(started)
+        yield self._answer(question, rewritten, tail, passages, checked, timings)
+
+    def _generate(
+        self, query: str, passages: Sequence[Source], verifier: CitationVerifier, timings: dict[str, float]
+    ) -> Iterator[str]:
+        """Run the answerer, feed its text to the verifier and yield what the verifier releases; time both."""
         generate = verify = 0.0
         pieces = iter(self.answerer.stream(query, passages))
         while True:
@@ -79,19 +94,11 @@ class Assistant:
             if piece is None:
                 break
             mark = time.perf_counter()
-            out = verifier.feed(piece)
+            released = verifier.feed(piece)
             verify += time.perf_counter() - mark
-            if out:
-                yield out
-        mark = time.perf_counter()
-        tail, checked = verifier.finish()
-        timings["generate"], timings["verify"] = generate * 1000, (verify + time.perf_counter() - mark) * 1000
-        if not checked.citations:  # the answerer refused, or nothing it wrote is supported
-            tail = refusal_message(passages, self.summary.get(), filters)
-        if tail:
-            yield tail
-        timings["total"] = _ms(started)
-        yield self._answer(question, rewritten, tail, passages, checked, timings)
+            if released:
+                yield released
+        timings["generate"], timings["verify"] = generate * 1000, verify * 1000
 
     def _standalone(self, question: str, history: Iterable[Any] | None, timings: dict[str, float]) -> tuple[str, str | None]:
         """The question to search for, and the rewrite of a follow-up (None when it stands alone)."""
