@@ -135,6 +135,7 @@ def test_filters_restrict_the_answer(page: Any) -> None:
     sites = page.locator("#nr-sites label")
     sites.first.wait_for()
     assert sites.count() == 7 and "antiwar.com" in sites.all_inner_texts()
+    assert not page.locator("#nr-answerer").is_visible()  # no LLM configured: nothing to choose
     page.fill("#nr-since input", "2021-09-02")
     page.press("#nr-since input", "Enter")
     page.wait_for_selector("#nr-filter-summary:has-text('2 Sep 2021')")

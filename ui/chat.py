@@ -87,7 +87,7 @@ def _chat_tab(gr: Any, session: ChatSession, collection: library.Collection) -> 
                 answerer = gr.Radio(
                     label="Answerer", choices=session.answerer_choices(), value=session.default_answerer,
                     visible=len(session.answerer_choices()) > 1, elem_id="nr-answerer",
-                    info="extractive quotes the articles; llm writes with the configured language model.",
+                    info="Either way, every sentence is checked against its cited passage.",
                 )
                 clear = gr.Button("Clear filters", size="sm", variant="secondary")
         with gr.Column(scale=2, min_width=300):

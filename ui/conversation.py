@@ -6,7 +6,6 @@ turns), so a reload or a server restart keeps the conversation.
 
 from __future__ import annotations
 
-import copy
 import inspect
 import os
 import secrets
@@ -90,12 +89,16 @@ class ChatSession:
     def sources_html(self, turns: list[Turn]) -> str:
         return sources_panel_html(turns, {"summary": self.collection().summary} if not turns else None)
 
-    def answerer_choices(self) -> list[str]:
+    def answerer_choices(self) -> list[tuple[str, str]]:
+        """(label, name) of the answerers a reader may pick: more than one only when an LLM is configured."""
         from rag.answering import ANSWERERS
 
         llm_configured = bool(self.settings.llm_base_url or self.settings.llm_model)
         names = sorted(ANSWERERS) if llm_configured else [self.default_answerer]
-        return names if self.default_answerer in names else [self.default_answerer, *names]
+        names = names if self.default_answerer in names else [self.default_answerer, *names]
+        labels = {"extractive": "Quotes from the articles",
+                  "llm": f"Language model ({self.settings.llm_model or 'configured'})"}
+        return [(labels.get(name, name), name) for name in names]
 
     def collection_updates(self, gr: Any) -> tuple[Any, Any, Any]:
         """Header, source choices and example questions after the library changed."""
@@ -177,12 +180,11 @@ class ChatSession:
 
     def _assistant_for(self, name: str | None) -> Assistant:
         name = name or self.default_answerer
-        if name not in self._assistants:
-            from rag.answering import make_answerer
+        if name not in self._assistants:  # the same store and embedding model, another answerer
+            from rag.assistant import compose
 
-            other = copy.copy(self.assistant)
-            other.answerer = make_answerer(self.settings, name)
-            self._assistants[name] = other
+            self._assistants[name] = compose(self.settings.with_overrides(answerer=name), self.assistant.store,
+                                             self.assistant.embedder)
         return self._assistants[name]
 
     def _stream(self, answerer: str | None, question: str, filters: Filters, turns: list[Turn]) -> Iterator[str | Answer]:
