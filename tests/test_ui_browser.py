@@ -169,6 +169,7 @@ def test_upload_ask_then_delete_changes_the_answer(page: Any, tmp_path: Path) ->
     page.get_by_text("Reading and embedding 1 item").first.wait_for()  # the progress bar while it ingests
     page.wait_for_selector("#nr-add-result .nr-report-ok:has-text('Added 1 article')", timeout=120_000)
     assert page.locator("#nr-lib-table [role=row]", has_text="Zorbland Lighthouse Reopens").count() == 1
+    page.wait_for_selector("#nr-stats:has-text('9 articles from 8 sources')")  # the header follows the library
     screenshot(page, "library", tmp_path)
 
     open_tab(page, "Chat")
@@ -191,6 +192,7 @@ def test_upload_ask_then_delete_changes_the_answer(page: Any, tmp_path: Path) ->
     page.click("#nr-delete")
     page.click("#nr-delete-confirm")
     page.wait_for_selector("#nr-lib-count:has-text('0 of 8')")
+    page.wait_for_selector("#nr-stats:has-text('8 articles from 7 sources')")
 
     open_tab(page, "Chat")
     after = ask(page, LIGHTHOUSE_QUESTION)

@@ -9,12 +9,13 @@ from __future__ import annotations
 import inspect
 import os
 import secrets
+import threading
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from rag import Answer, Assistant, Filters, NewsragError
+from rag import Answer, ArticleInfo, Assistant, Filters, NewsragError
 from rag.errors import QueryError
 from rag.settings import Settings
 
@@ -66,6 +67,8 @@ class ChatSession:
         self.max_question_chars = self.settings.max_question_chars
         self._assistants: dict[str, Assistant] = {self.default_answerer: assistant}
         self._pass_history = "history" in inspect.signature(assistant.stream).parameters
+        self._articles: tuple[str, list[ArticleInfo]] | None = None  # (store revision, articles)
+        self._lock = threading.Lock()
 
     def warm_up(self) -> None:
         """Load the embedding model now rather than on the first question."""
@@ -75,11 +78,19 @@ class ChatSession:
             pass  # the first question reports the problem to the reader
 
     # ------------------------------------------------------------ collection-derived pieces
+    def articles(self) -> list[ArticleInfo]:
+        """The stored articles, read again only when the store changed (its revision token moved)."""
+        revision = self.assistant.store.revision()
+        with self._lock:
+            if self._articles is None or self._articles[0] != revision:
+                self._articles = (revision, self.assistant.articles())
+            return self._articles[1]
+
     def collection(self) -> library.Collection:
-        return library.describe(self.assistant.articles())
+        return library.describe(self.articles())
 
     def example_messages(self) -> list[dict[str, str]]:
-        return [{"text": q} for q in library.example_questions(self.assistant.articles())]
+        return [{"text": q} for q in library.example_questions(self.articles())]
 
     def placeholder(self, collection: library.Collection) -> str:
         if not collection.articles:

@@ -12,6 +12,7 @@ from .conversation import ChatSession
 from .render import esc, nice_date, safe_url
 
 HEADERS = ["Title", "Source", "Date", "Chunks"]
+MAX_ROWS = 500  # rows sent to the browser at once
 
 
 def article_rows(articles: list[ArticleInfo]) -> list[list[Any]]:
@@ -65,16 +66,19 @@ class LibraryTab:
         self.inputs: list[Any] = []
 
     def refresh(self, query: str = "") -> tuple[list[list[Any]], list[str], str]:
-        articles = library.search_articles(self.session.assistant.articles(), query or "")
-        total = self.session.assistant.store.count_articles()
-        note = f"{len(articles)} of {total} articles" if query else f"{total} articles"
+        stored = self.session.articles()
+        articles = library.search_articles(stored, query or "")
+        note = f"{len(articles)} of {len(stored)} articles" if query else f"{len(stored)} articles"
+        if len(articles) > MAX_ROWS:
+            note += f"; showing the newest {MAX_ROWS}, search to narrow them down"
+            articles = articles[:MAX_ROWS]
         return article_rows(articles), [a.article_id for a in articles], note
 
     def select(self, ids: list[str], event: Any) -> tuple[Any, ...]:
         import gradio as gr
 
         row = event.index[0] if isinstance(event.index, (list, tuple)) else event.index
-        article = next((a for a in self.session.assistant.articles() if 0 <= row < len(ids) and a.article_id == ids[row]), None)
+        article = next((a for a in self.session.articles() if 0 <= row < len(ids) and a.article_id == ids[row]), None)
         if article is None:
             return None, "<div class='nr-lib-note'>That article is no longer stored.</div>", gr.Button(visible=False), gr.Row(visible=False)
         return article.article_id, article_detail_html(article), gr.Button(visible=True), gr.Row(visible=False)
@@ -82,7 +86,7 @@ class LibraryTab:
     def delete(self, article_id: str | None, query: str) -> tuple[Any, ...]:
         import gradio as gr
 
-        articles = self.session.assistant.articles()
+        articles = self.session.articles()
         article = next((a for a in articles if a.article_id == article_id), None)
         if article is None:
             gr.Warning("Select an article in the table first.")
