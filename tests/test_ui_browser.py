@@ -21,6 +21,7 @@ from tests.ui_harness import (
     open_chat,
     open_tab,
     running,
+    saved_conversation,
     screenshot,
     settle_scroll,
 )
@@ -104,6 +105,7 @@ def test_refusal_looks_different_from_an_answer(page: Any, tmp_path: Path) -> No
 
 def test_conversation_survives_a_reload_and_new_chat_clears_it(page: Any) -> None:
     ask(page, MILLEY)
+    saved_conversation(page)
     page.reload(wait_until="load")
     restored = page.locator("#nr-chatbot .nr-answer")
     restored.first.wait_for()
@@ -112,6 +114,7 @@ def test_conversation_survives_a_reload_and_new_chat_clears_it(page: Any) -> Non
     assert "it’s possible" in page.locator("#nr-sources-panel .nr-card.nr-flash mark").first.inner_text()
     page.click("#nr-new-chat")
     page.wait_for_function("() => !document.querySelector('#nr-chatbot .nr-answer')")
+    saved_conversation(page)
     page.reload(wait_until="load")
     page.wait_for_selector("#nr-sources-panel .nr-placeholder")
     assert answers(page).count() == 0
@@ -148,6 +151,7 @@ def test_thumbs_up_writes_a_feedback_line(page: Any, store: Path) -> None:
     feedback = store / "feedback.jsonl"
     before = feedback.read_text().count("\n") if feedback.exists() else 0
     ask(page, MILLEY)
+    saved = saved_conversation(page)
     page.locator("#nr-chatbot button[aria-label='Like']").last.click()
     deadline = time.monotonic() + 30
     while (feedback.read_text().count("\n") if feedback.exists() else 0) == before and time.monotonic() < deadline:
@@ -157,6 +161,9 @@ def test_thumbs_up_writes_a_feedback_line(page: Any, store: Path) -> None:
     assert "it’s possible" in record["answer"] and "[1]" in record["answer"]
     cited = [s for s in record["sources"] if s["cited"]]
     assert cited and cited[0]["title"] == ISIS_K_TITLE and "it’s possible" in record["evidence"][0]
+    page.wait_for_function("before => JSON.stringify(localStorage) !== before", arg=saved)  # the rating is saved
+    page.reload(wait_until="load")  # the thumb stays up on the saved answer
+    page.locator("#nr-chatbot button[aria-label='Liked']").wait_for()
 
 
 def test_upload_ask_then_delete_changes_the_answer(page: Any, tmp_path: Path) -> None:

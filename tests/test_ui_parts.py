@@ -79,8 +79,10 @@ def test_saved_turns_round_trip_and_garbage_starts_afresh(milley: Turn) -> None:
 def test_feedback_lines_hold_question_answer_sources_and_evidence(milley: Turn, tmp_path: Path) -> None:
     record_feedback(tmp_path, milley, "up")
     record_feedback(tmp_path, milley, "down")
+    record_feedback(tmp_path, milley, None)  # taken back
     lines = [json.loads(line) for line in (tmp_path / "feedback.jsonl").read_text().splitlines()]
-    assert [line["rating"] for line in lines] == ["up", "down"]
+    assert [line["rating"] for line in lines] == ["up", "down", None]
+    assert len({line["answer_id"] for line in lines}) == 1 and len({line["id"] for line in lines}) == 3
     line = lines[0]
     assert line["question"] == MILLEY and line["answer"] == milley.text
     assert any("it’s possible" in sentence for sentence in line["evidence"])

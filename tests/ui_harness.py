@@ -136,6 +136,16 @@ def settle_scroll(page: Any) -> None:
     )
 
 
+def saved_conversation(page: Any) -> str:
+    """What the page keeps in the browser's storage, once it has stopped changing for a few frames."""
+    return str(page.evaluate(
+        """() => new Promise(done => { let last = null, same = 0;
+             const tick = () => { const now = JSON.stringify(localStorage); same = now === last ? same + 1 : 0;
+                                  last = now; same > 10 ? done(now) : requestAnimationFrame(tick); };
+             requestAnimationFrame(tick); })"""
+    ))
+
+
 def screenshot(page: Any, name: str, tmp: Path) -> Path:
     """Save a screenshot; into docs/screenshots (small PNGs) when NEWSRAG_SCREENSHOTS names that folder."""
     folder = Path(os.environ.get("NEWSRAG_SCREENSHOTS") or tmp)

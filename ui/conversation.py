@@ -6,7 +6,6 @@ turns), so a reload or a server restart keeps the conversation.
 
 from __future__ import annotations
 
-import inspect
 import os
 import secrets
 import threading
@@ -66,7 +65,6 @@ class ChatSession:
         self.default_answerer = getattr(assistant.answerer, "name", self.settings.answerer)
         self.max_question_chars = self.settings.max_question_chars
         self._assistants: dict[str, Assistant] = {self.default_answerer: assistant}
-        self._pass_history = "history" in inspect.signature(assistant.stream).parameters
         self._articles: tuple[str, list[ArticleInfo]] | None = None  # (store revision, articles)
         self._lock = threading.Lock()
 
@@ -199,10 +197,7 @@ class ChatSession:
         return self._assistants[name]
 
     def _stream(self, answerer: str | None, question: str, filters: Filters, turns: list[Turn]) -> Iterator[str | Answer]:
-        assistant = self._assistant_for(answerer)
-        if self._pass_history and turns:
-            return assistant.stream(question, filters=filters, history=history_messages(turns))  # type: ignore[call-arg]
-        return assistant.stream(question, filters=filters)
+        return self._assistant_for(answerer).stream(question, filters=filters, history=history_messages(turns))
 
     def ask(self, message: str, saved: Any, since: Any, until: Any, sites: list[str] | None,
             answerer: str | None) -> Iterator[tuple[Any, Any, Any, Any]]:
@@ -250,10 +245,8 @@ class ChatSession:
             return gr.skip(), gr.skip()
         liked = like.liked
         rating = "up" if liked is True or liked == "Like" else "down" if liked is False or liked == "Dislike" else None
-        if rating is None:  # the reader took the rating back
-            turns[turn_index].feedback = None
-            return save_turns(turns), gr.skip()
-        record_feedback(Path(self.settings.store), turns[turn_index], rating)
+        record_feedback(Path(self.settings.store), turns[turn_index], rating)  # None: the reader took it back
         turns[turn_index].feedback = rating
-        gr.Info("Thanks! Your rating was saved." if rating == "up" else "Thanks — noted. We use this to improve answers.")
+        if rating:
+            gr.Info("Thanks! Your rating was saved." if rating == "up" else "Thanks — noted. We use this to improve answers.")
         return save_turns(turns), gr.skip()
