@@ -93,7 +93,8 @@ def allowed_types() -> list[str]:
     """The file suffixes the ingestion pipeline can read (".txt", ".md", ...)."""
     from index import loading
 
-    return sorted(getattr(loading, "LOADERS", {".txt": None, ".md": None}))
+    suffixes = getattr(loading, "SUFFIXES", None) or getattr(loading, "LOADERS", None) or (".txt", ".md")
+    return sorted(suffixes)
 
 
 def size_text(size: int) -> str:
@@ -150,9 +151,10 @@ def add_articles(targets: Sequence[str], settings: Settings, progress: Progress 
     if progress:
         progress(0.02, f"Reading and embedding {len(targets)} item{'s' if len(targets) != 1 else ''}…")
 
-    def step(origin: str, articles: int, *_: object) -> None:
-        if progress:
-            progress(min(0.98, articles / total), f"Stored {articles} of {len(targets)}: {Path(origin).name}")
+    def step(origin: str, articles: int, chunks: int = 0, *_: object) -> None:
+        if progress:  # a .jsonl or a feed holds many articles: the bar then creeps towards the end
+            progress(articles / max(total, articles + 1), f"Stored {articles} article{'s' if articles != 1 else ''} "
+                     f"({chunks} chunks), last: {Path(origin.split('#', 1)[0]).name}")
 
     return index.ingest(list(targets), settings=settings, progress=step)
 
