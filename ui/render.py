@@ -167,8 +167,10 @@ def answer_html(turn_index: int, turn: Turn) -> str:
 
 
 def streaming_html(text: str) -> str:
-    """The answer while it is written: plain escaped text and a cursor (markers are linked at the end)."""
-    return f'<div class="nr-answer nr-streaming"><div class="nr-text">{esc(text)}<span class="nr-cursor"></span></div></div>'
+    """The answer while it is written: escaped text, [n] as plain badges (linked once verified), a cursor."""
+    body = _MARKERS.sub(lambda m: "".join(f'<span class="nr-cite">{int(n)}</span>' for n in m.group(1).split(",")),
+                        esc(text))
+    return f'<div class="nr-answer nr-streaming"><div class="nr-text">{body}<span class="nr-cursor"></span></div></div>'
 
 
 def turn_sources_html(turn_index: int, turn: Turn, active: bool) -> str:
