@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,17 +12,49 @@ from typing import Any
 import pytest
 
 from tests.conftest import ISIS_K_TITLE
+from tests.llm_server import ScriptedLLM
 from tests.ui_harness import MILLEY, ask, chromium, copy_store, free_port, open_chat, running
 
 SCRIPTED = ("Gen. Mark Milley said Wednesday that “it’s possible” the US could coordinate with the Taliban "
             "on the Afghanistan ISIS affiliate [1].")
 
 
+class GatedLLM(ScriptedLLM):
+    """The scripted server, but a streamed reply stops after `GATE` until the test opens the gate."""
+
+    GATE = "Kabul"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.gate = threading.Event()
+
+    def pieces(self, text: str) -> Iterator[str]:  # type: ignore[override]
+        head, sep, tail = text.partition(self.GATE)
+        yield from super().pieces(head)
+        if sep:
+            self.gate.wait(timeout=120)
+            yield from super().pieces(sep + tail)
+
+
 @pytest.fixture(scope="module")
-def server(sample_store: Path, llm_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def gated() -> Iterator[GatedLLM]:
+    with GatedLLM() as server:
+        yield server
+
+
+@pytest.fixture
+def llm(gated: GatedLLM) -> Iterator[GatedLLM]:
+    gated.reset()
+    gated.gate.set()
+    yield gated
+    gated.gate.set()
+
+
+@pytest.fixture(scope="module")
+def server(sample_store: Path, gated: GatedLLM, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     store = copy_store(sample_store, tmp_path_factory.mktemp("serve") / "store")
     port = free_port()
-    env = {"NEWSRAG_LLM_PROVIDER": "openai-like", "NEWSRAG_LLM_BASE_URL": llm_server.base_url,
+    env = {"NEWSRAG_LLM_PROVIDER": "openai-like", "NEWSRAG_LLM_BASE_URL": gated.base_url,
            "NEWSRAG_LLM_MODEL": "scripted"}
     log = tmp_path_factory.mktemp("serve-log") / "server.log"
     command = ["serve", "--store", str(store), "--host", "127.0.0.1", "--port", str(port)]
@@ -72,3 +105,19 @@ def test_a_follow_up_is_understood_from_the_conversation(page: Any) -> None:
     follow_up = ask(page, "What about the drone strike?")
     meta = follow_up.locator(".nr-meta").inner_text()
     assert "searched for “" in meta and "drone strike" in meta and meta != "searched for “What about the drone strike?”"
+
+
+def test_llm_answers_stream_into_the_chat(page: Any, llm: GatedLLM) -> None:
+    llm.gate.clear()
+    llm.script(SCRIPTED + " ISIS-K took responsibility for the suicide bombing at the Kabul airport [1].")
+    page.click("#nr-filters button, #nr-filters .label-wrap")
+    page.locator("#nr-answerer label", has_text="language model").click()
+    page.fill("#nr-question textarea", MILLEY)
+    page.press("#nr-question textarea", "Enter")
+    partial = page.locator("#nr-chatbot .nr-answer.nr-streaming")
+    partial.filter(has_text="it’s possible").wait_for()  # the first sentence, checked, before the reply ends
+    assert "Kabul" not in partial.inner_text() and partial.locator("span.nr-cite").count() == 1
+    llm.gate.set()
+    final = page.locator("#nr-chatbot .nr-answer:not(.nr-streaming)")
+    final.wait_for()
+    assert "it’s possible" in final.inner_text() and final.locator("a.nr-cite").count() >= 1
