@@ -121,3 +121,14 @@ def test_llm_answers_stream_into_the_chat(page: Any, llm: GatedLLM) -> None:
     final = page.locator("#nr-chatbot .nr-answer:not(.nr-streaming)")
     final.wait_for()
     assert "it’s possible" in final.inner_text() and final.locator("a.nr-cite").count() >= 1
+
+
+def test_a_sentence_no_passage_supports_is_marked(page: Any, llm: Any) -> None:
+    llm.script(SCRIPTED + " Milley also said the moon is made of green cheese [2].")
+    page.click("#nr-filters button, #nr-filters .label-wrap")
+    page.locator("#nr-answerer label", has_text="language model").click()
+    answer = ask(page, MILLEY)
+    flagged = answer.locator(".nr-text .nr-unsupported")
+    assert flagged.count() == 1 and "green cheese" in flagged.inner_text()
+    assert "it’s possible" not in flagged.inner_text() and answer.locator("a.nr-cite").count() == 1
+    assert "1 sentence not supported by any passage" in answer.locator(".nr-meta").inner_text()

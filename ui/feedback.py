@@ -47,6 +47,7 @@ def feedback_record(turn: Turn, rating: str | None) -> dict[str, Any]:
         "answerer": turn.answerer,
         "filters": turn.filters,
         "evidence": turn.supporting_sentences(),
+        "unsupported": list(turn.unsupported),
         "citations": [{"marker": c.marker, "source_index": c.source_index} for c in turn.citations],
         "sources": [
             {**{k: v for k, v in s.to_dict().items() if k != "author"}, "cited": i in cited}

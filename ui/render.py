@@ -128,7 +128,13 @@ def cited_text_html(text: str, turn_index: int, turn: Turn) -> str:
         pieces.append(badge(match))
         cursor = sentence_start = match.end()
     pieces.append(esc(text[cursor:]))
-    return "".join(pieces).replace("\n\n", "<br><br>").replace("\n", "<br>")
+    html_text = "".join(pieces)
+    for sentence in turn.unsupported:  # kept in the answer, but visibly without support
+        escaped = esc(sentence.strip())
+        html_text = html_text.replace(
+            escaped, f'<span class="nr-unsupported" title="No stored passage supports this sentence">{escaped}</span>', 1,
+        )
+    return html_text.replace("\n\n", "<br><br>").replace("\n", "<br>")
 
 
 def _citation_for(citations: Sequence[Citation], occurrence: int, sentence: str) -> Citation | None:
@@ -149,6 +155,10 @@ def answer_html(turn_index: int, turn: Turn) -> str:
             f"{len(turn.sources)} closest passages under Sources" if turn.sources else "no passages found"]
     if turn.rewritten:
         meta.append(f"searched for “{esc(turn.rewritten)}”")
+    if turn.unsupported and not turn.refused:
+        n = len(turn.unsupported)
+        meta.append(f'<span class="nr-unsupported-note">{n} sentence{"s" if n != 1 else ""} not supported by '
+                    "any passage (underlined)</span>")
     if turn.total_ms is not None:
         meta.append(f"{turn.answerer} · {turn.total_ms / 1000:.1f} s")
     meta_html = f'<div class="nr-meta">{" · ".join(meta)}</div>'

@@ -32,6 +32,7 @@ class Turn:
     timings: dict[str, float] = field(default_factory=dict)
     filters: dict[str, Any] | None = None
     feedback: str | None = None  # "up" or "down"
+    unsupported: list[str] = field(default_factory=list)  # sentences left out: no passage supports them
     asked_at: str = ""
 
     @property
@@ -45,6 +46,7 @@ class Turn:
             citations=list(answer.citations), answerer=answer.answerer, rewritten=answer.rewritten_question,
             verified=answer.verified, timings={k: round(float(v), 1) for k, v in answer.timings.items()},
             filters=None if filters is None or filters.is_empty() else filters.to_dict(),
+            unsupported=list(getattr(answer, "unsupported", []) or []),
             asked_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         )
 
