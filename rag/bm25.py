@@ -27,8 +27,8 @@ from .store import date_number, source_keys
 FORMAT = 1
 TOKENIZER = "terms-v1"  # bump when `lexical_terms` changes: stored indexes are then rebuilt
 _COMPOUND = re.compile(r"[^\W_]+(?:[-‐/][^\W_]+)+")  # ISIS-K, F-35, COVID-19, 24/7
-_ARRAYS = ("indptr", "term_ids", "tfs", "lengths", "chunk_ids", "articles", "versions", "date_nums",
-           "site_keys", "vocab")
+_NUMERIC = ("indptr", "term_ids", "tfs", "lengths", "date_nums")
+_DOC_STRINGS = {"chunk_ids": "chunk_id", "articles": "article_id", "versions": "version", "site_keys": "site_key"}
 
 
 @lru_cache(maxsize=200_000)
@@ -62,13 +62,15 @@ class ChunkDoc:
 class BM25Index:
     """Immutable BM25 index: `apply` returns a new index, so readers never see a half-applied delta."""
 
-    def __init__(self, arrays: dict[str, np.ndarray] | None = None, meta: dict[str, Any] | None = None) -> None:
+    def __init__(self, arrays: dict[str, np.ndarray] | None = None, terms: Sequence[str] = (),
+                 meta: dict[str, Any] | None = None) -> None:
         a = arrays or _empty_arrays()
         self.indptr, self.term_ids, self.tfs = a["indptr"], a["term_ids"], a["tfs"]
         self.lengths, self.date_nums = a["lengths"], a["date_nums"]
         self.chunk_ids, self.articles, self.versions = a["chunk_ids"], a["articles"], a["versions"]
-        self.site_keys, self.vocab_terms = a["site_keys"], a["vocab"]
-        self.vocab = {str(t): i for i, t in enumerate(self.vocab_terms.tolist())}
+        self.site_keys = a["site_keys"]
+        self.terms = list(terms)
+        self.vocab = {t: i for i, t in enumerate(self.terms)}
         self.meta: dict[str, Any] = dict(meta or {})
         self._postings: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
@@ -80,17 +82,14 @@ class BM25Index:
         """article_id -> the version whose chunks are indexed."""
         return dict(zip(self.articles.tolist(), self.versions.tolist()))
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {name: getattr(self, "vocab_terms" if name == "vocab" else name) for name in _ARRAYS}
-
     # ------------------------------------------------------------------ deltas
-    def apply(self, drop: Iterable[str], add: Sequence[ChunkDoc]) -> "BM25Index":
+    def apply(self, drop: Iterable[str], add: Sequence[ChunkDoc]) -> BM25Index:
         """A new index without the chunks of articles in `drop` and with the chunks in `add`."""
         dropped = set(drop) | {d.article_id for d in add}
         keep = ~np.isin(self.articles, list(dropped)) if dropped and len(self) else np.ones(len(self), bool)
         row_nnz = np.diff(self.indptr)
         entry_keep = np.repeat(keep, row_nnz)
-        vocab, terms = dict(self.vocab), list(self.vocab_terms.tolist())
+        vocab, terms = dict(self.vocab), list(self.terms)
         new_ids: list[np.ndarray] = []
         new_tfs: list[np.ndarray] = []
         for doc in add:
@@ -99,23 +98,20 @@ class BM25Index:
                 if term not in vocab:
                     vocab[term] = len(terms)
                     terms.append(term)
-            ids = [vocab[t] for t in counts]
-            new_ids.append(np.asarray(ids, dtype=np.int32))
+            new_ids.append(np.asarray([vocab[t] for t in counts], dtype=np.int32))
             new_tfs.append(np.asarray(list(counts.values()), dtype=np.float32))
-        add_nnz = np.asarray([len(i) for i in new_ids], dtype=np.int64)
-        nnz = np.concatenate([row_nnz[keep], add_nnz])
-        arrays = {
+        nnz = np.concatenate([row_nnz[keep], np.asarray([len(i) for i in new_ids], dtype=np.int64)])
+        arrays: dict[str, np.ndarray] = {
             "indptr": np.concatenate([[0], np.cumsum(nnz)]).astype(np.int64),
             "term_ids": np.concatenate([self.term_ids[entry_keep], *new_ids]).astype(np.int32),
             "tfs": np.concatenate([self.tfs[entry_keep], *new_tfs]).astype(np.float32),
             "lengths": np.concatenate([self.lengths[keep], [float(t.sum()) for t in new_tfs]]).astype(np.float32),
             "date_nums": np.concatenate([self.date_nums[keep], [d.date_num for d in add]]).astype(np.int32),
-            "vocab": _strings(terms),
         }
-        for name, field in (("chunk_ids", "chunk_id"), ("articles", "article_id"), ("versions", "version"),
-                            ("site_keys", "site_key")):
-            arrays[name] = _strings(getattr(self, name)[keep].tolist() + [getattr(d, field) for d in add])
-        return BM25Index(arrays, self.meta)
+        for name, field in _DOC_STRINGS.items():
+            added = np.asarray([getattr(d, field) for d in add], dtype=str)
+            arrays[name] = np.concatenate([getattr(self, name)[keep], added]) if len(add) else getattr(self, name)[keep]
+        return BM25Index(arrays, terms, self.meta)
 
     # ------------------------------------------------------------------ search
     def search(self, terms: Sequence[str], k: int, filters: Filters | None = None,
@@ -160,52 +156,67 @@ class BM25Index:
         if self._postings is None:
             order = np.argsort(self.term_ids, kind="stable")
             slot_of_entry = np.repeat(np.arange(len(self), dtype=np.int32), np.diff(self.indptr))
-            counts = np.bincount(self.term_ids, minlength=len(self.vocab_terms))
+            counts = np.bincount(self.term_ids, minlength=len(self.terms))
             term_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
             self._postings = (term_ptr, slot_of_entry[order], self.tfs[order])
         return self._postings
 
     # ------------------------------------------------------------------ files
     def to_bytes(self) -> bytes:
-        """The index as .npz bytes (meta included as JSON); read back with `from_bytes`."""
-        buffer = io.BytesIO()
+        """The index as .npz bytes: numeric arrays, strings as NUL-joined UTF-8, meta as JSON."""
         meta = {**self.meta, "format": FORMAT, "tokenizer": TOKENIZER}
-        np.savez(buffer, meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8), **self.arrays())
+        arrays = {name: getattr(self, name) for name in _NUMERIC}
+        arrays.update({name: _pack(getattr(self, name).tolist()) for name in _DOC_STRINGS})
+        arrays.update(terms=_pack(self.terms), meta=_pack([json.dumps(meta)]))
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)  # type: ignore[arg-type]
         return buffer.getvalue()
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "BM25Index":
+    def from_bytes(cls, data: bytes) -> BM25Index:
         """Parse and check a saved index; raises ValueError when it is damaged or of another format."""
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-                arrays = {name: npz[name] for name in _ARRAYS}
-                meta = json.loads(npz["meta"].tobytes().decode("utf-8"))
-        except Exception as exc:  # noqa: BLE001 - zip, CRC, key and JSON errors all mean "damaged"
+                meta = json.loads(_unpack(npz["meta"], 1)[0])
+                if meta.get("format") != FORMAT or meta.get("tokenizer") != TOKENIZER:
+                    raise ValueError(f"format {meta.get('format')}/{meta.get('tokenizer')} is not {FORMAT}/{TOKENIZER}")
+                arrays = {name: npz[name] for name in _NUMERIC}
+                n = arrays["lengths"].shape[0]
+                for name in _DOC_STRINGS:
+                    arrays[name] = np.asarray(_unpack(npz[name], n), dtype=str)
+                terms = _unpack(npz["terms"], None)
+        except Exception as exc:
             raise ValueError(f"unreadable index file: {exc}") from exc
-        if meta.get("format") != FORMAT or meta.get("tokenizer") != TOKENIZER:
-            raise ValueError(f"index format {meta.get('format')}/{meta.get('tokenizer')} is not {FORMAT}/{TOKENIZER}")
-        _check_shapes(arrays)
-        return cls(arrays, meta)
+        _check_shapes(arrays, len(terms))
+        return cls(arrays, terms, meta)
 
 
-def _strings(values: Sequence[str]) -> np.ndarray:
-    return np.asarray(list(values), dtype=str) if len(values) else np.zeros(0, dtype="<U1")
+def _pack(values: Sequence[str]) -> np.ndarray:
+    return np.frombuffer("\x00".join(values).encode("utf-8"), dtype=np.uint8)
+
+
+def _unpack(packed: np.ndarray, count: int | None) -> list[str]:
+    """Strings packed by `_pack`; `count` tells an empty list from one empty string (None: no empty strings)."""
+    text = packed.tobytes().decode("utf-8")
+    values = text.split("\x00") if (text or count) else []
+    if count is not None and len(values) != count:
+        raise ValueError(f"{len(values)} strings where {count} were expected")
+    return values
 
 
 def _empty_arrays() -> dict[str, np.ndarray]:
-    empty = {name: np.zeros(0, dtype="<U1") for name in ("chunk_ids", "articles", "versions", "site_keys", "vocab")}
-    return {**empty, "indptr": np.zeros(1, np.int64), "term_ids": np.zeros(0, np.int32),
+    strings = {name: np.zeros(0, dtype="<U1") for name in _DOC_STRINGS}
+    return {**strings, "indptr": np.zeros(1, np.int64), "term_ids": np.zeros(0, np.int32),
             "tfs": np.zeros(0, np.float32), "lengths": np.zeros(0, np.float32), "date_nums": np.zeros(0, np.int32)}
 
 
-def _check_shapes(a: dict[str, np.ndarray]) -> None:
+def _check_shapes(a: dict[str, np.ndarray], n_terms: int) -> None:
     n = a["lengths"].shape[0]
-    per_doc = ("date_nums", "chunk_ids", "articles", "versions", "site_keys")
     ok = (
-        a["indptr"].shape == (n + 1,) and all(a[name].shape == (n,) for name in per_doc)
+        a["indptr"].shape == (n + 1,) and a["date_nums"].shape == (n,)
         and int(a["indptr"][0]) == 0 and int(a["indptr"][-1]) == a["term_ids"].shape[0] == a["tfs"].shape[0]
         and bool(np.all(np.diff(a["indptr"]) >= 0))
-        and (a["term_ids"].size == 0 or (int(a["term_ids"].min()) >= 0 and int(a["term_ids"].max()) < a["vocab"].shape[0]))
+        and (a["term_ids"].size == 0 or (int(a["term_ids"].min()) >= 0 and int(a["term_ids"].max()) < n_terms))
     )
     if not ok:
         raise ValueError("index arrays are inconsistent")

@@ -123,8 +123,8 @@ class LexicalIndex:
             return
         try:
             index = BM25Index.from_bytes(self.path.read_bytes())
-            if (index.meta.get("collection"), index.meta.get("location")) != (self.settings.collection, _location(self.settings)):
-                raise ValueError("the file belongs to another collection")
+            if index.meta.get("collection") != self.settings.collection:
+                raise ValueError(f"the file belongs to collection {index.meta.get('collection')!r}")
         except (OSError, ValueError) as exc:
             log.warning("BM25 index %s is damaged (%s); it is rebuilt from the collection", self.path, exc)
             self.stats.damaged += 1
@@ -159,7 +159,7 @@ def sync(store: Store, settings: Settings | None = None) -> LexicalIndex:
         lexical.sync(store)
     except StoreError:
         raise
-    except Exception as exc:  # noqa: BLE001 - chroma raises many types; say where and why
+    except Exception as exc:
         raise StoreError(f"cannot update the BM25 index {lexical.path}: {exc}") from exc
     return lexical
 

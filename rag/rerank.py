@@ -49,7 +49,7 @@ class CrossEncoderReranker:
             from sentence_transformers import CrossEncoder
 
             return CrossEncoder(str(self.path), device="cpu", local_files_only=True)
-        except Exception as exc:  # noqa: BLE001 - transformers raises many types for a bad model dir
+        except Exception as exc:
             raise BackendError(f"cannot load the reranker model at {self.path}: {exc}") from exc
 
     def scores(self, question: str, passages: Sequence[str]) -> np.ndarray:

@@ -9,11 +9,14 @@ follow each other in an article are merged into one passage; an optional cross-e
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+
+import numpy as np
 
 from .embedder import Embedder
 from .lexical import LexicalIndex
@@ -82,14 +85,14 @@ class Retriever:
         timings["search"] = timings["dense"] + timings["bm25"] + timings["fuse"]
         return passages[:top_k]
 
-    def _ranked_hits(self, question: str, vector: object, filters: Filters | None, k: int, opts: Settings,
+    def _ranked_hits(self, question: str, vector: np.ndarray, filters: Filters | None, k: int, opts: Settings,
                      timings: dict[str, float]) -> list[ChunkHit]:
         """Candidate chunks in fused order, comment chunks demoted unless the question is about comments."""
         rankings: list[tuple[float, list[str]]] = []
         hits: dict[str, ChunkHit] = {}
         if opts.retrieval_mode != "bm25":
             with _timed(timings, "dense"):
-                dense = self.store.search(vector, k, filters)  # type: ignore[arg-type]
+                dense = self.store.search(vector, k, filters)
             hits.update((h.chunk_id, h) for h in dense)
             rankings.append((opts.dense_weight, [h.chunk_id for h in dense]))
         if opts.retrieval_mode != "dense":
@@ -101,10 +104,19 @@ class Retriever:
         with _timed(timings, "fuse"):
             fused = reciprocal_rank_fusion(rankings, opts.rrf_k)
             missing = [chunk_id for chunk_id, _ in fused if chunk_id not in hits]
-            hits.update((h.chunk_id, h) for h in self.store.hits_by_ids(missing, vector))  # type: ignore[arg-type]
+            hits.update((h.chunk_id, h) for h in self._score_unscored(self.store.hits_by_ids(missing, vector), vector))
             penalty = 1.0 if _ABOUT_COMMENTS.search(question) else opts.comment_penalty
             scored = [(score * (penalty if hits[i].kind == "comment" else 1.0), hits[i]) for i, score in fused if i in hits]
         return [hit for _, hit in sorted(scored, key=lambda pair: -pair[0])]
+
+    def _score_unscored(self, found: list[ChunkHit], vector: np.ndarray) -> list[ChunkHit]:
+        """Give hits whose stored vector could not be read a cosine score from a fresh embedding."""
+        unscored = [i for i, h in enumerate(found) if math.isnan(h.score)]
+        if unscored:
+            vectors = self.embedder.embed_documents([found[i].text for i in unscored])
+            for i, row in zip(unscored, vectors):
+                found[i] = replace(found[i], score=float(np.dot(vector, row)))
+        return found
 
     def _select(self, ranked: Sequence[ChunkHit], limit: int) -> list[list[ChunkHit]]:
         """Up to `limit` passages (groups of neighbouring chunks), at most max_chunks_per_article per article."""

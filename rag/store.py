@@ -7,6 +7,7 @@ or its new version, never half; chunks left behind by a crash are invisible and 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import threading
@@ -257,16 +258,28 @@ class Store:
         return hits[:k]
 
     def hits_by_ids(self, chunk_ids: Sequence[str], vector: np.ndarray) -> list[ChunkHit]:
-        """The committed chunks among `chunk_ids`, each scored by cosine similarity to `vector`."""
+        """The committed chunks among `chunk_ids`, scored by cosine similarity to `vector`.
+
+        The score is NaN when this process cannot read a stored vector (embedded Chroma does not see
+        vectors another process added since it opened the store); the caller embeds those itself.
+        """
         if not chunk_ids:
             return []
         versions = self.versions()
-        got = self.chunks.get(ids=list(chunk_ids), include=["documents", "metadatas", "embeddings"])
+        got = self.chunks.get(ids=list(chunk_ids), include=["documents", "metadatas"])
+        hits = {
+            chunk_id: _hit(chunk_id, text, meta, float("nan"))
+            for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"])
+            if versions.get(str(meta.get("article_id"))) == meta.get("version")
+        }
+        try:
+            stored = self.chunks.get(ids=list(hits), include=["embeddings"]) if hits else {"ids": [], "embeddings": []}
+        except Exception:  # noqa: BLE001 - chroma: "Error finding id" for vectors written by another process
+            stored = {"ids": [], "embeddings": []}
         query = np.asarray(vector, dtype=np.float32)
-        hits = {}
-        for chunk_id, text, meta, emb in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"]):
-            if versions.get(str(meta.get("article_id"))) == meta.get("version"):
-                hits[chunk_id] = _hit(chunk_id, text, meta, float(np.dot(query, np.asarray(emb, dtype=np.float32))))
+        for chunk_id, emb in zip(stored["ids"], stored["embeddings"]):
+            score = float(np.dot(query, np.asarray(emb, dtype=np.float32)))
+            hits[chunk_id] = dataclasses.replace(hits[chunk_id], score=score)
         return [hits[i] for i in chunk_ids if i in hits]
 
     def committed_chunks(self, article_ids: Sequence[str]) -> list[ChunkHit]:

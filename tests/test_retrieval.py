@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 from datetime import date
@@ -189,7 +190,7 @@ def test_passages_are_capped_per_article_and_neighbours_merged(assistant, mode: 
         indexes = [int(c.rsplit(":", 1)[1]) for c in p.chunk_ids]
         assert indexes == list(range(indexes[0], indexes[0] + len(indexes)))
     spans = sorted((p.article_id, p.kind, p.start, p.end) for p in passages)
-    for a, b in zip(spans, spans[1:]):  # two passages of one article never touch: they would be one
+    for a, b in itertools.pairwise(spans):  # two passages of one article never touch: they would be one
         assert a[:2] != b[:2] or assistant.store.article(a[0])[1][a[3] : b[2]].strip()
 
 
