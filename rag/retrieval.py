@@ -17,8 +17,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 import numpy as np
+from pydantic import ValidationError
 
 from .embedder import Embedder
+from .errors import QueryError
 from .lexical import LexicalIndex
 from .records import Filters, Source
 from .rerank import CrossEncoderReranker, make_reranker
@@ -68,8 +70,12 @@ class Retriever:
         """
         timings = timings if timings is not None else {}
         timings.update(dict.fromkeys(STAGES, 0.0))
-        opts = self.settings.with_overrides(retrieval_mode=mode, dense_weight=dense_weight,
-                                            bm25_weight=bm25_weight, rrf_k=rrf_k)
+        try:
+            opts = self.settings.with_overrides(retrieval_mode=mode, dense_weight=dense_weight,
+                                                bm25_weight=bm25_weight, rrf_k=rrf_k)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise QueryError(f"bad retrieval option ({problems})") from None
         top_k = top_k or opts.top_k
         with _timed(timings, "embed"):
             vector = self.embedder.embed_query(question)

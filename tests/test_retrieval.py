@@ -106,6 +106,15 @@ def test_per_query_weights_reproduce_the_single_rankings(flights) -> None:
     assert only_words[0].title == BUDGET_TITLE
 
 
+def test_a_bad_retrieval_option_is_a_query_error(assistant) -> None:
+    from rag.errors import QueryError
+
+    with pytest.raises(QueryError, match="retrieval_mode"):
+        assistant.retriever.retrieve("What did Milley say?", mode="semantic")
+    with pytest.raises(QueryError, match="rrf_k"):
+        assistant.retriever.retrieve("What did Milley say?", rrf_k=0)
+
+
 def test_reciprocal_rank_fusion() -> None:
     fused = reciprocal_rank_fusion([(1.0, ["a", "b", "c", "d"]), (1.0, ["d", "c"])], k=60)
     assert [i for i, _ in fused] == ["d", "c", "a", "b"]  # d: 1/64+1/61 > c: 1/63+1/62 > a: 1/61 > b
