@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation.")
     merge_neighbours: bool = Field(True, description="Merge retrieved chunks that follow each other in an article into one passage.")
     reranker_model: str | None = Field(None, description="Local sentence-transformers CrossEncoder directory to rerank passages; off when unset.")
-    rerank_candidates: int = Field(20, ge=1, le=200, description="Passages scored by the reranker before keeping top_k.")
+    rerank_candidates: int = Field(12, ge=1, le=200, description="Passages scored by the reranker before keeping top_k.")
 
     # --- answering
     answerer: str = Field("extractive", description="Answerer backend: extractive (no LLM) or llm.")
