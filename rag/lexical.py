@@ -165,14 +165,14 @@ def sync(store: Store, settings: Settings | None = None) -> LexicalIndex:
 
 
 def _complete_docs(hits: Sequence[ChunkHit], wanted: Sequence[str]) -> tuple[list[ChunkDoc], bool]:
-    """Index documents of articles whose chunks came back whole (indexes 0..n-1); False if one did not."""
+    """Index documents of the wanted articles; False when one had no chunks left (replaced since `versions`)."""
     by_article: dict[str, list[ChunkHit]] = defaultdict(list)
     for hit in hits:
         by_article[hit.article_id].append(hit)
     docs: list[ChunkDoc] = []
     for article_id in wanted:
         chunks = by_article.get(article_id, [])
-        if not chunks or sorted(int(h.meta.get("chunk_index", -1)) for h in chunks) != list(range(len(chunks))):
+        if not chunks:  # a version's chunks are written before it is committed: none left means replaced
             continue
         docs.extend(
             ChunkDoc(chunk_id=h.chunk_id, article_id=article_id, version=str(h.meta.get("version")), text=h.text,

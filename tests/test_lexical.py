@@ -120,6 +120,28 @@ def test_a_writer_that_did_not_sync_is_caught_up_by_a_delta(two_articles: tuple[
     assert_in_step(settings)  # the reader saved the caught-up index
 
 
+def test_an_article_seen_committed_before_its_chunks_is_fetched_again(two_articles: tuple[Settings, Path]) -> None:
+    """A reader that sees a registry commit whose chunks it cannot read yet must not record the article as done."""
+    settings, _ = two_articles
+    store = Store(settings)
+    article = next(a for a in store.articles() if a.title == "Airship Museum Opens")
+    got = store.registry.get(ids=[article.article_id], include=["metadatas", "documents", "embeddings"])
+    meta = {**got["metadatas"][0], "version": "v-in-flight"}
+    store.registry.upsert(ids=[article.article_id], metadatas=[meta], documents=got["documents"],
+                          embeddings=[list(got["embeddings"][0])])
+    store._bump()
+    lexical = LexicalIndex(settings)
+    assert found(lexical, settings, "gondola") == set() and found(lexical, settings, "zeppelin") == set()
+    assert saved_index(settings).meta["revision"] is None  # not known to be in step: the next search checks again
+    text = "The museum now shows a gondola."
+    chunk_meta = {k: v for k, v in meta.items() if k in ("article_id", "version", "title", "date", "date_num", "site", "site_key")}
+    store.chunks.upsert(ids=[f"{article.article_id}:v-in-flight:0"], documents=[text],
+                        embeddings=[[1.0 / np.sqrt(store.dimension())] * store.dimension()],
+                        metadatas=[{**chunk_meta, "chunk_index": 0, "start": 0, "end": len(text), "kind": "body"}])
+    assert found(lexical, settings, "gondola") == {article.article_id}  # no new revision was needed
+    assert saved_index(settings).meta["revision"] == store.revision()
+
+
 def test_restart_loads_the_saved_index_without_rebuilding(sample_store: Path) -> None:
     settings = Settings(store=sample_store)
     path = index_path(settings)
