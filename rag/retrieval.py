@@ -83,11 +83,10 @@ class Retriever:
         with _timed(timings, "fuse"):
             pool = max(top_k, opts.rerank_candidates) if self.reranker else top_k
             passages = self._passages(self._select(ranked, pool))
-        with _timed(timings, "rerank"):
-            if self.reranker and passages:
+        if self.reranker and passages:
+            with _timed(timings, "rerank"):
                 scores = self.reranker.scores(question, [p.text for p in passages])
-                order = sorted(range(len(passages)), key=lambda i: -float(scores[i]))
-                passages = [passages[i] for i in order]
+                passages = [passages[i] for i in sorted(range(len(passages)), key=lambda i: -float(scores[i]))]
         timings["search"] = timings["dense"] + timings["bm25"] + timings["fuse"]
         return passages[:top_k]
 

@@ -70,3 +70,4 @@ def test_a_path_that_is_not_a_model_is_one_clear_error(sample_store: Path, tmp_p
 
 def test_reranking_is_off_by_default(assistant) -> None:
     assert assistant.settings.reranker_model is None and assistant.retriever.reranker is None
+    assert assistant.ask(QUESTION).timings["rerank"] == 0.0
