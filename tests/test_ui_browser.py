@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +38,15 @@ Keeper Petra Vance said the tower's 312 steps were rebuilt with oak from the isl
 The lamp, first lit in 1888, now runs on a solar battery and can be seen 22 nautical miles out to sea.
 Tickets cost four euros, and the harbour ferry stops below the lighthouse twice an hour in summer.
 """
+PAGE = """<!doctype html><html><head><title>Glass Bridge Opens Over the Vell Gorge</title>
+<meta property="og:title" content="Glass Bridge Opens Over the Vell Gorge">
+<meta name="date" content="2021-11-20"><meta property="og:site_name" content="vell-courier.example"></head>
+<body><article><h1>Glass Bridge Opens Over the Vell Gorge</h1>
+<p>A glass-floored footbridge opened over the Vell Gorge on Saturday, 140 metres above the river.</p>
+<p>Engineer Tomas Rieder said the bridge's 96 glass panels can each hold the weight of a small car.</p>
+<p>The town expects 60,000 visitors in the first year and has added a shuttle bus from the station.</p>
+<p>Tickets are free for residents of the valley until the end of the winter season.</p>
+</article></body></html>"""
 LIGHTHOUSE_QUESTION = "How many steps were rebuilt in the Zorbland lighthouse tower?"
 
 
@@ -245,3 +255,52 @@ def test_narrow_mobile_window(browser: Any, server: str, tmp_path: Path) -> None
     page.evaluate("() => window.scrollTo({top: 0, behavior: 'instant'})")
     screenshot(page, "mobile", tmp_path)
     page.context.close()
+
+
+@pytest.fixture
+def web_page() -> Iterator[str]:
+    """An article page served on a free loopback port."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = PAGE.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/vell/glass-bridge.html"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_add_a_web_address_then_ask_about_it(page: Any, web_page: str) -> None:
+    from index import loading
+
+    if not hasattr(loading, "is_url"):
+        pytest.skip("this ingestion pipeline reads no URLs yet")
+    open_tab(page, "Library")
+    page.fill("#nr-urls textarea", web_page + "\nnot-a-web-address")
+    page.click("#nr-add")
+    page.wait_for_selector("#nr-add-result .nr-report-ok:has-text('Added 1 article')", timeout=120_000)
+    assert "not-a-web-address" in page.locator("#nr-add-result .nr-report-bad").inner_text()
+    open_tab(page, "Chat")
+    answer = ask(page, "How many glass panels does the Vell Gorge bridge have?")
+    assert "96 glass panels" in answer.inner_text()
+    answer.locator("a.nr-cite").first.click()
+    card = page.locator("#nr-sources-panel .nr-card.nr-flash")
+    assert card.locator("a.nr-title").get_attribute("href") == web_page
+    open_tab(page, "Library")  # leave the store as the other tests expect it
+    page.fill("#nr-lib-search textarea", "vell")
+    page.locator("#nr-lib-table [role=row]", has_text="Glass Bridge").locator("[role=gridcell]").first.click()
+    page.click("#nr-delete")
+    page.click("#nr-delete-confirm")
+    page.wait_for_selector("#nr-lib-count:has-text('0 of 8')")
