@@ -100,6 +100,11 @@ def test_milley_answer_cites_and_opens_the_highlighted_passage(browser: Any, ser
     others = active_sources(page).locator("details.nr-more")
     assert others.count() == 1 and others.get_attribute("open") is None  # uncited passages start collapsed
     screenshot(page, "chat", tmp_path)
+    answer.locator("a.nr-copy").click()  # the answer as text, with its sources
+    answer.locator("a.nr-copy", has_text="Copied").wait_for()
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    assert copied.startswith("Chairman of the Joint Chiefs") and "ISIS-K. [1]" in copied and "<" not in copied
+    assert f"Sources:\n[1] {ISIS_K_TITLE} (antiwar.com, 1 Sep 2021) https://news.antiwar.com/" in copied
     assert external == [], f"the page contacted other hosts: {external}"
     page.context.close()
 

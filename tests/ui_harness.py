@@ -90,7 +90,8 @@ def chromium() -> Iterator[Any]:
 
 def open_chat(browser: Any, url: str, width: int = 1280, height: int = 860, external: list[str] | None = None) -> Any:
     """A fresh browser context (its own saved conversation) with the chat loaded."""
-    context = browser.new_context(viewport={"width": width, "height": height})
+    context = browser.new_context(viewport={"width": width, "height": height},
+                                  permissions=["clipboard-read", "clipboard-write"])
     page = context.new_page()
     page.set_default_timeout(60_000)
     if external is not None:

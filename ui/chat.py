@@ -65,7 +65,7 @@ def _chat_tab(gr: Any, session: ChatSession, collection: library.Collection) -> 
     with gr.Row(equal_height=False, elem_id="nr-chat-row"):
         with gr.Column(scale=3, min_width=340):
             chatbot = gr.Chatbot(
-                elem_id="nr-chatbot", show_label=False, height=CHAT_HEIGHT, buttons=["copy"],
+                elem_id="nr-chatbot", show_label=False, height=CHAT_HEIGHT, buttons=[],
                 placeholder=session.placeholder(collection), feedback_options=("Like", "Dislike"),
                 examples=session.example_messages(), layout="bubble", autoscroll=True,
             )

@@ -161,7 +161,8 @@ def answer_html(turn_index: int, turn: Turn) -> str:
                     "any passage (underlined)</span>")
     if turn.total_ms is not None:
         meta.append(f"{turn.answerer} · {turn.total_ms / 1000:.1f} s")
-    meta_html = f'<div class="nr-meta">{" · ".join(meta)}</div>'
+    copy = '<a class="nr-copy" href="#copy" title="Copy the answer and its sources as text">Copy</a>'
+    meta_html = f'<div class="nr-meta">{" · ".join(meta)} · {copy}</div>'
     if turn.refused:
         body = _REFUSAL_PREFIX.sub("", turn.text) or turn.text
         body = body[:1].upper() + body[1:]
