@@ -132,49 +132,58 @@ class LibraryTab:
 
 
 def build_library_tab(gr: Any, session: ChatSession, max_upload_bytes: int | None) -> LibraryTab:
+    """Lay out the Library tab (inside an open gr.Tab) and wire its events."""
     tab = LibraryTab(session, max_upload_bytes)
+    _wire(gr, tab, _layout(gr, tab))
+    return tab
+
+
+def _layout(gr: Any, tab: LibraryTab) -> dict[str, Any]:
     rows, ids, note = tab.refresh()
+    c: dict[str, Any] = {}
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=340):
-            query = gr.Textbox(show_label=False, placeholder="Search titles, sources, dates…", elem_id="nr-lib-search")
-            table = gr.Dataframe(value=rows, headers=HEADERS, interactive=False, wrap=True, max_height=560,
-                                 elem_id="nr-lib-table", column_widths=["52%", "24%", "15%", "9%"])
-            count = gr.Markdown(note, elem_classes=["nr-lib-note"], elem_id="nr-lib-count")
+            c["query"] = gr.Textbox(show_label=False, placeholder="Search titles, sources, dates…", elem_id="nr-lib-search")
+            c["table"] = gr.Dataframe(value=rows, headers=HEADERS, interactive=False, wrap=True, max_height=560,
+                                      elem_id="nr-lib-table", column_widths=["52%", "24%", "15%", "9%"])
+            c["count"] = gr.Markdown(note, elem_classes=["nr-lib-note"], elem_id="nr-lib-count")
         with gr.Column(scale=2, min_width=300):
             gr.Markdown("#### Article")
-            detail = gr.HTML("<div class='nr-lib-note'>Select an article in the table to see it or delete it.</div>",
-                             elem_id="nr-lib-detail", js_on_load=None)
-            delete = gr.Button("Delete this article", variant="stop", visible=False, size="sm", elem_id="nr-delete")
-            with gr.Row(visible=False) as confirm_row:
-                confirm = gr.Button("Yes, delete it", variant="stop", size="sm", elem_id="nr-delete-confirm")
-                cancel = gr.Button("Cancel", size="sm")
+            c["detail"] = gr.HTML("<div class='nr-lib-note'>Select an article in the table to see it or delete it.</div>",
+                                  elem_id="nr-lib-detail", js_on_load=None)
+            c["delete"] = gr.Button("Delete this article", variant="stop", visible=False, size="sm", elem_id="nr-delete")
+            with gr.Row(visible=False) as c["confirm_row"]:
+                c["confirm"] = gr.Button("Yes, delete it", variant="stop", size="sm", elem_id="nr-delete-confirm")
+                c["cancel"] = gr.Button("Cancel", size="sm")
             gr.Markdown("#### Add articles")
-            files = gr.File(
+            c["files"] = gr.File(
                 file_count="multiple", file_types=tab.allowed, elem_id="nr-upload",
                 label=f"Files ({', '.join(tab.allowed)}), up to {library.size_text(tab.max_bytes)} each",
             )
-            urls = gr.Textbox(label="Web addresses", placeholder="https://… (one per line)", lines=2, elem_id="nr-urls")
-            add = gr.Button("Add to library", variant="primary", elem_id="nr-add")
-            result = gr.HTML("", elem_id="nr-add-result", js_on_load=None)
-    ids_state, selected = gr.State(ids), gr.State(None)
-    tab.outputs = [table, ids_state, count]
-    tab.inputs = [query]
-    query.change(tab.refresh, [query], tab.outputs, show_progress="hidden")
+            c["urls"] = gr.Textbox(label="Web addresses", placeholder="https://… (one per line)", lines=2, elem_id="nr-urls")
+            c["add"] = gr.Button("Add to library", variant="primary", elem_id="nr-add")
+            c["result"] = gr.HTML("", elem_id="nr-add-result", js_on_load=None)
+    c["ids"], c["selected"] = gr.State(ids), gr.State(None)
+    return c
+
+
+def _wire(gr: Any, tab: LibraryTab, c: dict[str, Any]) -> None:
+    tab.outputs, tab.inputs = [c["table"], c["ids"], c["count"]], [c["query"]]
+    c["query"].change(tab.refresh, [c["query"]], tab.outputs, show_progress="hidden")
+    choice = [c["delete"], c["confirm_row"]]
 
     def select(ids: list[str], event: gr.SelectData) -> tuple[Any, ...]:
         return tab.select(ids, event)
 
-    table.select(select, [ids_state], [selected, detail, delete, confirm_row])
-    delete.click(lambda: (gr.Button(visible=False), gr.Row(visible=True)), None, [delete, confirm_row])
-    cancel.click(lambda: (gr.Button(visible=True), gr.Row(visible=False)), None, [delete, confirm_row])
-
+    c["table"].select(select, [c["ids"]], [c["selected"], c["detail"], *choice])
+    c["delete"].click(lambda: (gr.Button(visible=False), gr.Row(visible=True)), None, choice)
+    c["cancel"].click(lambda: (gr.Button(visible=True), gr.Row(visible=False)), None, choice)
     progress_bar = gr.Progress()  # Gradio fills in a progress bar for a parameter defaulting to one
 
     def add_files(files: Any, urls_text: str, query_text: str, progress: Any = progress_bar) -> tuple[Any, ...]:
         return tab.add(files, urls_text, query_text, progress)
 
     tab.changed = [
-        confirm.click(tab.delete, [selected, query], [*tab.outputs, selected, detail, delete, confirm_row]),
-        add.click(add_files, [files, urls, query], [result, *tab.outputs, files, urls]),
+        c["confirm"].click(tab.delete, [c["selected"], c["query"]], [*tab.outputs, c["selected"], c["detail"], *choice]),
+        c["add"].click(add_files, [c["files"], c["urls"], c["query"]], [c["result"], *tab.outputs, c["files"], c["urls"]]),
     ]
-    return tab
