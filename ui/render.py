@@ -116,8 +116,9 @@ def cited_text_html(text: str, turn_index: int, turn: Turn) -> str:
             index = citation.source_index
             # the href names the supporting sentence's <mark> when the citation says where it is
             target = f"nr-mark-{turn_index}-{index}-{citation.start}" if citation.start is not None else f"nr-src-{turn_index}-{index}"
+            title = esc(turn.sources[index].title or "source")
             out.append(
-                f'<a class="nr-cite" href="#{target}" title="{esc(turn.sources[index].title or "source")}">'
+                f'<a class="nr-cite" href="#{target}" title="{title}" aria-label="source {citation.marker}: {title}">'
                 f"{citation.marker}</a>"
             )
         return "".join(out)
