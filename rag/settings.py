@@ -22,6 +22,13 @@ def default_store() -> Path:
     return Path(platformdirs.user_data_dir("newsrag"))
 
 
+def default_model_cache() -> Path:
+    """The per-user cache directory for model exports."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("newsrag")) / "models"
+
+
 def config_file() -> Path:
     """The TOML file read for settings: $NEWSRAG_CONFIG, else ./newsrag.toml."""
     return Path(os.environ.get("NEWSRAG_CONFIG", "newsrag.toml"))
@@ -41,7 +48,8 @@ class Settings(BaseSettings):
 
     # --- embeddings
     embedding_model: str = Field("all-MiniLM-L6-v2", description="Embedding model: a bundled name or a local sentence-transformers path.")
-    embedding_backend: str = Field("torch", description="How the model runs: torch.")
+    embedding_backend: str = Field("openvino-bf16", description="How the model runs: torch, torch-bf16, onnx, onnx-int8, openvino, openvino-bf16 (see docs/benchmarks.md).")
+    model_cache: Path = Field(default_factory=default_model_cache, description="Where local ONNX/OpenVINO exports of the model are cached (outside the repo).")
     embed_batch_size: int = Field(32, ge=1, description="Chunks per embedding batch.")
     max_seq_length: int = Field(128, ge=16, le=512, description="Model input length in tokens (MiniLM was trained at 128).")
     threads: int = Field(0, ge=0, description="CPU threads for the model; 0 means all cores.")
@@ -71,7 +79,7 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = Field(None, description="API key for the LLM server (env NEWSRAG_LLM_API_KEY only).")
     llm_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the LLM.")
 
-    @field_validator("store", mode="before")
+    @field_validator("store", "model_cache", mode="before")
     @classmethod
     def _expand_store(cls, value: Any) -> Any:
         return Path(value).expanduser() if isinstance(value, (str, Path)) else value
