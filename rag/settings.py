@@ -57,7 +57,12 @@ class Settings(BaseSettings):
     # --- chunking
     chunk_tokens: int = Field(120, ge=16, description="Target chunk size in model tokens (kept under max_seq_length).")
     chunk_overlap_sentences: int = Field(0, ge=0, le=5, description="Sentences repeated at the start of the next chunk.")
-    max_article_bytes: int = Field(20_000_000, ge=1, description="Files larger than this are skipped.")
+    max_article_bytes: int = Field(20_000_000, ge=1, description="Files (and fetched pages) larger than this are not read.")
+
+    # --- ingest sources
+    record_fields: dict[str, list[str]] = Field(default_factory=dict, description="JSON/CSV field names per article field, tried in order, e.g. {\"text\": [\"story\"]}; unset fields keep the defaults (title/text|body|content/url/date|published...).")
+    records_field: str | None = Field(None, description="JSON key holding a list of articles in each object (found automatically, e.g. search_result in RealTimeQA *_gcs.jsonl).")
+    fetch_timeout: float = Field(20.0, gt=0, description="Seconds to wait for each URL or feed.")
 
     # --- retrieval
     top_k: int = Field(6, ge=1, le=50, description="Passages handed to the answerer.")
