@@ -20,8 +20,10 @@ from typing import Any
 
 from rag.errors import IngestError
 
+from .cleaning import looks_like_title
 from .loading import Item, LoadOptions, Problem, RawArticle, decode_text, read_bytes
 
+MIN_PAGE_WORDS = 10
 _COMMENTS_LINE = re.compile(r"^(?:\d+\s+)?(?:reader\s+)?(?:comments?|responses?|discussion)(?:\s*\(\d+\))?:?$", re.I)
 
 
@@ -43,7 +45,7 @@ def html_article(data: bytes | str, origin: str, url: str | None = None, default
         raise IngestError(f"{origin}: cannot parse the HTML ({exc})") from exc
     found = (doc.as_dict() if hasattr(doc, "as_dict") else doc) if doc is not None else {}
     text = (found.get("text") or "").strip()
-    if not text:
+    if len(text.split()) < MIN_PAGE_WORDS:  # menus and cookie banners are all some pages have
         raise IngestError(f"{origin}: no article text found in the page")
     defaults = defaults or {}
     title = found.get("title") or defaults.get("title")
@@ -216,6 +218,7 @@ def pdf_article(data: bytes, origin: str) -> RawArticle:
             raise IngestError(f"{origin}: the PDF is password-protected; save an unprotected copy")
         pages = [page.extract_text() or "" for page in reader.pages]
         info = reader.metadata
+        created = _pdf_date(info)
     except IngestError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
@@ -223,16 +226,37 @@ def pdf_article(data: bytes, origin: str) -> RawArticle:
     text = _join_lines("\n".join(pages))
     if not text.strip():
         raise IngestError(f"{origin}: the PDF has no extractable text (a scanned image?); run OCR first")
-    created = getattr(info, "creation_date", None) if info else None
+    title = (info.title or None) if info else None
+    first, _, rest = text.partition("\n")
+    if rest.strip() and looks_like_title(first):  # the headline on the page beats the document info
+        title, text = first, rest
     return RawArticle(
-        origin=origin, text=text, title=(info.title or None) if info else None,
+        origin=origin, text=text, title=title,
         author=(info.author or None) if info else None, date=created.date().isoformat() if created else None,
         fmt="pdf",
     )
 
 
+def _pdf_date(info: Any) -> Any:
+    try:
+        return info.creation_date if info else None
+    except (ValueError, TypeError):  # a malformed date string in the document info
+        return None
+
+
 def _join_lines(text: str) -> str:
-    """PDF text breaks lines where the page did: re-join them, keeping breaks after sentence ends."""
+    """PDF text breaks lines where the page did: re-join wrapped lines, keep headings and paragraph ends."""
     text = re.sub(r"(\w)-\n(\w)", r"\1\2", text)
-    text = re.sub(r"(?<![.!?:;\"”’)\n])\n(?!\n)", " ", text)
-    return re.sub(r"[ \t]+", " ", text).strip()
+    out: list[str] = []
+    for line in (re.sub(r"[ \t]+", " ", raw).strip() for raw in text.split("\n")):
+        if not line:
+            if out and out[-1]:
+                out.append("")
+            continue
+        previous = out[-1] if out else ""
+        wrapped = previous and previous[-1] not in ".!?:;\"”’)" and (len(previous) >= 50 or line[0].islower())
+        if wrapped:
+            out[-1] = f"{previous} {line}"
+        else:
+            out.append(line)
+    return "\n".join(out).strip()
