@@ -82,15 +82,44 @@ def json_items(text: str, origin: str, options: LoadOptions) -> Iterator[Item]:
 
 
 def load_jsonl(path: Path, options: LoadOptions) -> Iterator[Item]:
-    """A .jsonl file: one article object per line (or an object holding a list of articles per line)."""
-    yield from jsonl_items(decode_text(read_bytes(path, options.max_bytes), path), str(path), options)
+    """A .jsonl file: one article object per line (or an object holding a list of articles per line).
+
+    The file is read line by line, so a dump of any size works; the size limit applies to each line.
+    """
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8192)
+    except OSError as exc:
+        raise IngestError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    if not head.strip():
+        raise IngestError(f"{path}: the file is empty")
+    decode_text(head[: head.rfind(b"\n") + 1] or head, path)  # binary or wrongly encoded: one clear error
+    yield from jsonl_items(_lines(path, options.max_bytes), str(path), options)
 
 
-def jsonl_items(text: str, origin: str, options: LoadOptions) -> Iterator[Item]:
+def _lines(path: Path, max_bytes: int) -> Iterator[str | Problem]:
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            where = f"{path}:{number}"
+            if len(raw) > max_bytes:
+                yield Problem(where, f"{where}: the line is {len(raw):,} bytes, over the {max_bytes:,}-byte limit")
+                continue
+            try:
+                yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                yield Problem(where, f"{where}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); re-save the file as UTF-8")
+
+
+def jsonl_items(text: str | Iterator[str | Problem], origin: str, options: LoadOptions) -> Iterator[Item]:
+    """Articles from JSON lines (a text, or lines with problems already found); bad lines are problems."""
     bad: list[Problem] = []
+    lines = text.splitlines() if isinstance(text, str) else text
 
     def objects() -> Iterator[tuple[str, Any]]:
-        for number, line in enumerate(text.splitlines(), start=1):
+        for number, line in enumerate(lines, start=1):
+            if isinstance(line, Problem):
+                bad.append(line)
+                continue
             if not line.strip():
                 continue
             try:

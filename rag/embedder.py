@@ -78,6 +78,11 @@ class Embedder:
     so cosine = dot product. The model loads on first use."""
 
     def __init__(self, settings: Settings) -> None:
+        from .encoders import BACKENDS
+
+        if settings.embedding_backend not in BACKENDS:  # say so now, not after the articles were read
+            raise ConfigError(f"embedding_backend {settings.embedding_backend!r} is unknown; "
+                              f"use one of: {', '.join(BACKENDS)}")
         self.settings = settings
         self.name = canonical_model_name(settings.embedding_model)
         self._model: Any = None

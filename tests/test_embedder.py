@@ -60,4 +60,4 @@ def test_exports_are_cached_and_reused(model_cache: Path) -> None:
 
 def test_unknown_backend_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="onnx-int8"):
-        Embedder(Settings(embedding_backend="tensorflow")).embed_documents(["x"])
+        Embedder(Settings(embedding_backend="tensorflow"))
