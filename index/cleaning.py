@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from functools import lru_cache
+from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlparse, urlsplit, urlunsplit
 
 from rag import text as tx
@@ -74,10 +74,14 @@ def clean_article(raw: RawArticle) -> CleanArticle:
         title=" ".join(title.split()),
         url=url,
         date=normalize_date(meta.get("date"), raw.origin),
-        site=(" ".join(meta["site"].split()) if meta.get("site") else None) or site_of(url),
-        author=" ".join(meta["author"].split()) if meta.get("author") else None,
+        site=_one_line(meta.get("site")) or site_of(url),
+        author=_one_line(meta.get("author")),
         comments_start=len(story) + 2 if comments else None,
     )
+
+
+def _one_line(value: str | None) -> str | None:
+    return " ".join(value.split()) or None if value else None
 
 
 def split_header(text: str) -> tuple[dict[str, str], str]:
@@ -108,11 +112,11 @@ def split_header(text: str) -> tuple[dict[str, str], str]:
 def strip_markdown(text: str) -> str:
     """Markdown to plain text: headings, emphasis and link syntax removed, link text kept."""
     text = _MD_LINK.sub(r"\1", text)
-    text = re.sub(r"^#{1,6}\s+", "# ", text, flags=re.M)  # keep one mark so the title can be found
+    text = re.sub(r"^#{1,6}\s+", "# ", text, flags=re.MULTILINE)  # keep one mark so the title can be found
     text = re.sub(r"(\*\*|__)(.+?)\1", r"\2", text)
     text = re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?!\w)", r"\1", text)
-    text = re.sub(r"^\s*[-*+]\s+", "", text, flags=re.M)
-    text = re.sub(r"^>\s?", "", text, flags=re.M)
+    text = re.sub(r"^\s*[-*+]\s+", "", text, flags=re.MULTILINE)
+    text = re.sub(r"^>\s?", "", text, flags=re.MULTILINE)
     return text
 
 
@@ -121,7 +125,7 @@ def _take_title(body: str, title: str | None, raw: RawArticle) -> tuple[str, str
     if lines and lines[0].startswith("# "):  # a markdown heading
         heading = lines[0][2:].strip()
         return "\n".join(lines[1:]).strip(), title or heading
-    body = re.sub(r"^# ", "", body, flags=re.M)
+    body = re.sub(r"^# ", "", body, flags=re.MULTILINE)
     if title:
         return body, title
     first = lines[0].strip() if lines else ""
@@ -209,7 +213,7 @@ def _comment_score(paragraph: str, title: str) -> float:
 
 
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%d %B %Y", "%B %d, %Y", "%b %d, %Y", "%d %b %Y", "%B %d %Y")
-_TRACKING = re.compile(r"^(?:utm_\w+|fbclid|gclid|mc_cid|mc_eid|ocid|cmpid|smid)$", re.I)
+_TRACKING = re.compile(r"^(?:utm_\w+|fbclid|gclid|mc_cid|mc_eid|ocid|cmpid|smid)$", re.IGNORECASE)
 
 
 def normalize_date(value: str | None, origin: str = "") -> str | None:

@@ -24,7 +24,7 @@ from .cleaning import looks_like_title
 from .loading import Item, LoadOptions, Problem, RawArticle, decode_text, read_bytes
 
 MIN_PAGE_WORDS = 10
-_COMMENTS_LINE = re.compile(r"^(?:\d+\s+)?(?:reader\s+)?(?:comments?|responses?|discussion)(?:\s*\(\d+\))?:?$", re.I)
+_COMMENTS_LINE = re.compile(r"^(?:\d+\s+)?(?:reader\s+)?(?:comments?|responses?|discussion)(?:\s*\(\d+\))?:?$", re.IGNORECASE)
 
 
 # ----------------------------------------------------------------------------------------- HTML
@@ -41,7 +41,7 @@ def html_article(data: bytes | str, origin: str, url: str | None = None, default
         raise IngestError(f"{origin}: binary data, not an HTML page")
     try:
         doc = bare_extraction(data, url=url, include_comments=True, with_metadata=True, include_tables=True)
-    except Exception as exc:  # noqa: BLE001 - lxml/trafilatura raise many types on broken markup
+    except Exception as exc:
         raise IngestError(f"{origin}: cannot parse the HTML ({exc})") from exc
     found = (doc.as_dict() if hasattr(doc, "as_dict") else doc) if doc is not None else {}
     text = (found.get("text") or "").strip()

@@ -139,12 +139,14 @@ class Planner:
             return None
         article_id = article_id_for(raw, clean.url, clean)
         if article_id in self.seen:
-            return self._skip(raw, f"the same article as {self.seen[article_id]} earlier in this run")
+            self._skip(raw, f"the same article as {self.seen[article_id]} earlier in this run")
+            return None
         self.seen[article_id] = raw.origin
         digest = content_hash(clean, self.settings)
         stored = self.known.get(article_id)
         if stored is not None and stored.content_hash == digest:
-            return self._unchanged(raw)
+            self._unchanged(raw)
+            return None
         story = clean.text[: clean.comments_start] if clean.comments_start else clean.text
         signature = fingerprint(story)
         if stored is None:
@@ -168,7 +170,8 @@ class Planner:
         known = self.known[original]
         link = clean.url or raw.origin
         if link in known.urls or link in known.copies:
-            return self._unchanged(raw)
+            self._unchanged(raw)
+            return None
         if clean.url:
             known.urls.append(clean.url)
         else:
@@ -183,12 +186,10 @@ class Planner:
     def _unchanged(self, raw: RawArticle) -> None:
         self.report.unchanged += 1
         self._tick(raw)
-        return None
 
     def _skip(self, raw: RawArticle, reason: str) -> None:
         self.report.skipped.append((raw.origin, reason))
         self._tick(raw)
-        return None
 
     def _tick(self, raw: RawArticle) -> None:
         if self.progress:

@@ -12,7 +12,17 @@ from pathlib import Path
 from rag.errors import IngestError
 from rag.settings import Settings
 
-from .loading import DEFAULT_FIELDS, Item, LoadOptions, Problem, RawArticle, discover, is_url, load_items, supported
+from .loading import (
+    DEFAULT_FIELDS,
+    Item,
+    LoadOptions,
+    Problem,
+    RawArticle,
+    discover,
+    is_url,
+    load_items,
+    supported,
+)
 from .report import IngestReport
 
 

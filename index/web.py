@@ -94,7 +94,7 @@ def page_items(page: Fetched, origin: str, options: LoadOptions, defaults: dict[
     elif kind in ("text/plain", "text/markdown"):
         fmt = "markdown" if kind == "text/markdown" else "text"
         yield RawArticle(origin=origin, text=decode_text(page.data, origin), url=page.url, fmt=fmt)
-    elif kind in ("", "text/html", "application/xhtml+xml") or kind.endswith("+xml") or kind.endswith("/xml"):
+    elif kind in ("", "text/html", "application/xhtml+xml") or kind.endswith(("+xml", "/xml")):
         yield formats.html_article(page.data, origin, url=page.url, defaults=defaults)
     else:
         raise IngestError(f"{origin}: cannot read content type {kind!r} (expected HTML, JSON, text, PDF or a feed)")

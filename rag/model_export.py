@@ -85,7 +85,7 @@ def _atomic_write(target: Path, write) -> None:  # type: ignore[no-untyped-def]
         os.replace(tmp, target)
     except BackendError:
         raise
-    except Exception as exc:  # noqa: BLE001 - torch/onnx raise many types; say what failed
+    except Exception as exc:
         raise BackendError(f"could not build {target.name} in {target.parent}: {exc}") from exc
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)

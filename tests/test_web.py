@@ -54,7 +54,7 @@ def _feed(base: str) -> bytes:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         base = f"http://127.0.0.1:{self.server.server_address[1]}"
         if self.path == "/slow":
             RELEASE.wait(timeout=30)

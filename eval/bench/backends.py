@@ -91,7 +91,7 @@ def bench_backends(week_count: int, data: str | None = None, smoke: bool = False
                 chunkings[(size, seq)] = (texts, urls, path)
             texts, urls, path = chunkings[(size, seq)]
             vectors = Path(tmp) / "vectors.npy"
-            spec = {"task": "encode", "backend": option.backend, "texts": str(path), "bucketing": option.bucketing,
+            spec: dict[str, Any] = {"task": "encode", "backend": option.backend, "texts": str(path), "bucketing": option.bucketing,
                     "settings": {k: v for k, v in option.settings.items() if k != "chunk_tokens"}}
             if model_cache:
                 spec["settings"]["model_cache"] = model_cache
@@ -119,7 +119,8 @@ def recall(vectors: np.ndarray, qvectors: np.ndarray, texts: list[str], urls: li
     """recall@5 (answer) over answerable questions, article hit@5 over all, and the per-question hits."""
     normal = [_normal(t) for t in texts]
     top = np.argsort(-(qvectors @ vectors.T), axis=1)[:, :K]
-    answerable, hits, article_hits = 0, [], 0
+    answerable, article_hits = 0, 0
+    hits: list[bool | None] = []
     for q, rows in zip(questions, top):
         answer = _normal(q.answer)
         article_hits += any(urls[i] in q.urls for i in rows)
@@ -144,8 +145,8 @@ def _compare_with_reference(results: list[dict[str, Any]]) -> None:
 
 def format_backends(result: dict[str, Any]) -> str:
     lines = [
-        f"Corpus: RealTimeQA 2025-Q1 weeks {', '.join(result['weeks'])}: {result['articles']} articles, "
-        f"{result['questions']} questions; {result['machine']}.",
+        (f"Corpus: RealTimeQA 2025-Q1 weeks {', '.join(result['weeks'])}: {result['articles']} articles, "
+         f"{result['questions']} questions; {result['machine']}."),
         "",
         "| option | chunks | chunks/s | chunks per CPU-second | recall@5 (answer) | answerable | article hit@5 | flips vs fp32 |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",

@@ -59,15 +59,15 @@ def _ratio(a: float, b: float) -> float:
 def format_ingest(result: dict[str, Any]) -> str:
     """The figures as a markdown table plus the ratios."""
     lines = [
-        f"{result['articles']} RealTimeQA 2025-Q1 articles ({result['characters'] / 1e6:.2f} M characters); "
-        f"backend `{result['backend']}`, chunks of at most {result['chunk_tokens']} tokens, "
-        f"max_seq_length {result['max_seq_length']}; {result['machine']}.",
+        (f"{result['articles']} RealTimeQA 2025-Q1 articles ({result['characters'] / 1e6:.2f} M characters); "
+         f"backend `{result['backend']}`, chunks of at most {result['chunk_tokens']} tokens, "
+         f"max_seq_length {result['max_seq_length']}; {result['machine']}."),
         "",
         "| pipeline | articles/s | chunks/s | chunks | seconds | peak RSS (MB) |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
         _row("newsrag ingest", result["newsrag"]),
-        f"| bare model, same chunks | | {result['bare_model']['chunks_per_second']:.1f} | "
-        f"{result['bare_model']['chunks']} | {result['bare_model']['seconds']:.1f} | |",
+        (f"| bare model, same chunks | | {result['bare_model']['chunks_per_second']:.1f} | "
+         f"{result['bare_model']['chunks']} | {result['bare_model']['seconds']:.1f} | |"),
     ]
     if "llamaindex" in result:
         lines.append(_row("plain llama-index (fp32 torch)", result["llamaindex"]))

@@ -21,7 +21,7 @@ def run_worker(spec: dict[str, Any], timeout: float = 6 * 3600) -> dict[str, Any
         json.dump(spec, handle)
     try:
         done = subprocess.run([sys.executable, "-m", "eval.bench.worker", handle.name], cwd=ROOT,
-                              capture_output=True, text=True, timeout=timeout)
+                              capture_output=True, text=True, timeout=timeout, check=False)
     finally:
         Path(handle.name).unlink(missing_ok=True)
     if done.returncode != 0:
@@ -39,7 +39,7 @@ def write_section(path: Path, name: str, body: str) -> None:
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
     block = f"{start}\n{body.rstrip()}\n{end}"
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
