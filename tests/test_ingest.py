@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -196,3 +197,44 @@ def test_wire_story_on_two_sites_is_stored_once_with_both_urls(tmp_path: Path) -
     again = index.ingest([folder], store=tmp_path / "s")
     assert (again.unchanged, again.added, again.chunks, again.skipped) == (2, 0, 0, [])
     assert _consistent_counts(tmp_path / "s")[0] == 1
+
+
+def test_duplicate_arriving_in_a_later_run_adds_its_url(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.txt", tmp_path / "b.txt"
+    first.write_text(f"Title: Senate Passes Stopgap Bill\nURL: https://one.example/senate\n\n{WIRE}")
+    second.write_text(f"Title: Senate sends bill to House\nURL: https://two.example/senate\n\n{WIRE}")
+    assert index.ingest([first], store=tmp_path / "s").added == 1
+    later = index.ingest([second], store=tmp_path / "s")
+    assert (later.added, later.chunks, len(later.skipped)) == (0, 0, 1)
+    (article,) = json.loads(run_cli("list", "--store", str(tmp_path / "s"), "--json").stdout)
+    assert article["urls"] == ["https://one.example/senate", "https://two.example/senate"]
+    assert index.ingest([second], store=tmp_path / "s").unchanged == 1
+    assert index.remove(["https://two.example/senate"], store=tmp_path / "s").removed == 1  # found by either url
+
+
+def test_glob_picks_matching_files_only(tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(SAMPLES, tmp_path / "in")
+    report = index.ingest([str(tmp_path / "in" / "*.md")], store=tmp_path / "s")
+    assert (report.added, report.ok) == (2, True)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_on_a_terminal_lines_for_logs_nothing_in_pipes() -> None:
+    from index.progress import ProgressDisplay
+
+    for stream, mode in ((_Terminal(), "auto"), (io.StringIO(), "lines"), (io.StringIO(), "auto")):
+        display = ProgressDisplay(mode, stream=stream)
+        display("a.txt", 3, 40)
+        display("b.txt", 8, 100)
+        display.close()
+        shown = stream.getvalue()
+        if mode == "auto" and not stream.isatty():
+            assert shown == ""
+        else:
+            assert "8 articles" in shown and "articles/s" in shown and "chunks/s" in shown
