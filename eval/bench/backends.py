@@ -69,7 +69,9 @@ def chunk_corpus(rows: list[dict], chunk_tokens: int, max_seq_length: int) -> tu
     return texts, urls
 
 
-def bench_backends(week_count: int, data: str | None = None, smoke: bool = False, model_cache: str | None = None) -> dict[str, Any]:
+def bench_backends(week_count: int, data: str | None = None, smoke: bool = False, model_cache: str | None = None,
+                   speed_sample: int | None = None) -> dict[str, Any]:
+    """Measure every option; with `speed_sample`, only the encode rate on that many chunks (no recall)."""
     folder = corpus.data_dir(data)
     all_weeks = corpus.weeks(folder)
     chosen = all_weeks[1 : 1 + week_count] if len(all_weeks) > week_count else all_weeks
@@ -86,6 +88,8 @@ def bench_backends(week_count: int, data: str | None = None, smoke: bool = False
             size = int(option.settings.get("chunk_tokens", 120))
             if (size, seq) not in chunkings:
                 texts, urls = chunk_corpus(rows, size, seq)
+                if speed_sample:
+                    texts, urls = texts[:speed_sample], urls[:speed_sample]
                 path = Path(tmp) / f"chunks-{size}.json"
                 path.write_text(json.dumps(texts), encoding="utf-8")
                 chunkings[(size, seq)] = (texts, urls, path)
@@ -95,18 +99,18 @@ def bench_backends(week_count: int, data: str | None = None, smoke: bool = False
                     "settings": {k: v for k, v in option.settings.items() if k != "chunk_tokens"}}
             if model_cache:
                 spec["settings"]["model_cache"] = model_cache
-            if option.recall:
+            if option.recall and not speed_sample:
                 spec.update(vectors=str(vectors), questions=str(qfile), question_vectors=str(Path(tmp) / "q.npy"))
             measured = run_worker(spec)
             row: dict[str, Any] = {"option": option.label, "backend": option.backend, "chunks": measured["chunks"],
                                    "chunks_per_second": rate(measured["chunks"], measured["seconds"]),
                                    "chunks_per_cpu_second": rate(measured["chunks"], measured["cpu_seconds"])}
-            if option.recall:
+            if option.recall and not speed_sample:
                 row.update(recall(np.load(vectors), np.load(Path(tmp) / "q.npy"), texts, urls, questions))
             results.append(row)
     _compare_with_reference(results)
     return {"machine": machine(), "weeks": chosen[:1] if smoke else chosen, "questions": len(questions),
-            "articles": len(rows), "options": results}
+            "articles": len(rows), "options": results, "speed_sample": speed_sample}
 
 
 def _normal(text: str) -> str:
@@ -144,6 +148,8 @@ def _compare_with_reference(results: list[dict[str, Any]]) -> None:
 
 
 def format_backends(result: dict[str, Any]) -> str:
+    if result.get("speed_sample"):
+        return _format_speed(result)
     lines = [
         (f"Corpus: RealTimeQA 2025-Q1 weeks {', '.join(result['weeks'])}: {result['articles']} articles, "
          f"{result['questions']} questions; {result['machine']}."),
@@ -156,4 +162,17 @@ def format_backends(result: dict[str, Any]) -> str:
                         f"{r.get('flipped_vs_reference', '—')}") if "recall_at_5" in r else "(same vectors) | | |"
         lines.append(f"| {r['option']} | {r['chunks']} | {r['chunks_per_second']:.1f} | "
                      f"{r['chunks_per_cpu_second']:.1f} | {recall_cells} |")
+    return "\n".join(lines)
+
+
+def _format_speed(result: dict[str, Any]) -> str:
+    lines = [
+        (f"Encode rate only, on the first {result['speed_sample']} chunks of RealTimeQA 2025-Q1 weeks "
+         f"{', '.join(result['weeks'])}; {result['machine']}."),
+        "",
+        "| option | chunks | chunks/s | chunks per CPU-second |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    lines += [f"| {r['option']} | {r['chunks']} | {r['chunks_per_second']:.1f} | {r['chunks_per_cpu_second']:.1f} |"
+              for r in result["options"]]
     return "\n".join(lines)

@@ -24,8 +24,9 @@ def cmd_backends(args: argparse.Namespace) -> int:
     from .measure import write_section
 
     settings = settings_from(args)
-    result = bench_backends(args.weeks, data=args.data, smoke=args.smoke, model_cache=str(settings.model_cache))
-    _emit(args, result, format_backends(result), "backends", write_section)
+    result = bench_backends(args.weeks, data=args.data, smoke=args.smoke, model_cache=str(settings.model_cache),
+                            speed_sample=args.speed_only)
+    _emit(args, result, format_backends(result), "backends-speed" if args.speed_only else "backends", write_section)
     return 0
 
 
@@ -63,5 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     backends = group.add_parser("backends", help="chunks/s and recall@5 of each embedding backend")
     backends.add_argument("--weeks", type=int, default=3, help="RealTimeQA weeks in the corpus (default 3)")
+    backends.add_argument("--speed-only", type=int, metavar="CHUNKS",
+                          help="only the encode rate, on this many chunks (no recall)")
     _common(backends)
     backends.set_defaults(func=cmd_backends)
