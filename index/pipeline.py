@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from rag.embedder import Embedder
 from rag.errors import IngestError
+from rag.lexical import sync as sync_lexical
 from rag.settings import Settings
 from rag.store import Store
 
@@ -57,6 +58,7 @@ def ingest(
         embedded = _background(lambda: (_embed(batch, embedder) for batch in batches))
         for batch in embedded:
             _write(batch, chroma, report, progress)
+        sync_lexical(chroma, settings)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -150,6 +152,7 @@ def remove(
         for article_id in doomed:
             if chroma.delete_article(article_id):
                 report.removed += 1
+        sync_lexical(chroma, settings)
     report.seconds = time.perf_counter() - started
     return report
 
