@@ -131,7 +131,7 @@ class OpenVinoEncoder(_GraphEncoder):
 
         core = ov.Core()
         if precision == "bf16" and "BF16" not in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
-            log.warning("this CPU has no bfloat16 support; OpenVINO runs the model in float32")
+            log.info("this CPU has no bfloat16 support; OpenVINO runs the model in float32")
             precision = "f32"
         config = {"INFERENCE_NUM_THREADS": cpu_threads(threads), "PERFORMANCE_HINT": "LATENCY",
                   "INFERENCE_PRECISION_HINT": precision, "CACHE_DIR": str(onnx_file.parent / "openvino-cache")}
