@@ -288,10 +288,6 @@ def web_page() -> Iterator[str]:
 
 
 def test_add_a_web_address_then_ask_about_it(page: Any, web_page: str) -> None:
-    from index import loading
-
-    if not hasattr(loading, "is_url"):
-        pytest.skip("this ingestion pipeline reads no URLs yet")
     open_tab(page, "Library")
     page.fill("#nr-urls textarea", web_page + "\nnot-a-web-address")
     page.click("#nr-add")

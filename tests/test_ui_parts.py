@@ -116,6 +116,12 @@ def test_uploads_are_checked_and_stored_under_a_safe_name(tmp_path: Path) -> Non
     assert library.save_upload(upload, "../../etc/pass wd.txt", store) == saved  # the same file lands on the same path
 
 
+def test_accepted_types_in_words() -> None:
+    assert library.type_names([".md", ".txt", ".text"]) == "text or Markdown"
+    assert library.type_names([".pdf", ".htm", ".html", ".txt", ".xyz"]) == "text, HTML, PDF or .xyz"
+    assert ".pdf" in library.allowed_types() or ".txt" in library.allowed_types()
+
+
 def test_urls_and_search(assistant) -> None:  # type: ignore[no-untyped-def]
     urls, errors = library.parse_urls("https://a.example/x\nftp://b.example/y not-a-url https://a.example/x")
     assert urls == ["https://a.example/x"] and len(errors) == 2 and "ftp://b.example/y" in errors[0]

@@ -57,7 +57,7 @@ def build_chat(assistant: Assistant, *, max_upload_bytes: int | None = None, war
         _wire_chat(gr, demo, session, ui, saved, header)
         refresh_outputs = [header, ui["sites"], ui["chatbot"]]
         lib.on_change(lambda: session.collection_updates(gr), refresh_outputs)
-        library_tab.select(lib.refresh, lib.inputs, lib.outputs)
+        library_tab.select(lib.refresh, lib.inputs, lib.outputs, **lib.REFRESH_QUEUE)
     return demo
 
 

@@ -97,6 +97,18 @@ def allowed_types() -> list[str]:
     return sorted(suffixes)
 
 
+_FAMILIES = {".txt": "text", ".text": "text", ".md": "Markdown", ".markdown": "Markdown", ".html": "HTML",
+             ".htm": "HTML", ".xhtml": "HTML", ".json": "JSON", ".jsonl": "JSON lines", ".ndjson": "JSON lines",
+             ".csv": "CSV", ".pdf": "PDF"}
+
+
+def type_names(allowed: Sequence[str]) -> str:
+    """The accepted types in words: "text, Markdown, HTML or PDF"."""
+    order = list(_FAMILIES.values())
+    names = sorted({_FAMILIES.get(s, s) for s in allowed}, key=lambda n: (order.index(n) if n in order else 99, n))
+    return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else "".join(names)
+
+
 def size_text(size: int) -> str:
     for unit in ("bytes", "KB", "MB", "GB"):
         if size < 1024 or unit == "GB":

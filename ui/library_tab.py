@@ -3,7 +3,7 @@
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from rag.records import ArticleInfo
 
@@ -55,6 +55,9 @@ def report_html(report: Any, names: dict[str, str], errors: list[str]) -> str:
 
 class LibraryTab:
     """Handlers of the Library tab; `on_change` lets the chat refresh after articles are added or deleted."""
+
+    # table refreshes run one at a time, in the order they were asked for (the last search wins)
+    REFRESH_QUEUE: ClassVar[dict[str, Any]] = {"concurrency_id": "nr-library-refresh", "concurrency_limit": 1}
 
     def __init__(self, session: ChatSession, max_upload_bytes: int | None) -> None:
         self.session = session
@@ -158,7 +161,7 @@ def _layout(gr: Any, tab: LibraryTab) -> dict[str, Any]:
             gr.Markdown("#### Add articles")
             c["files"] = gr.File(
                 file_count="multiple", file_types=tab.allowed, elem_id="nr-upload",
-                label=f"Files ({', '.join(tab.allowed)}), up to {library.size_text(tab.max_bytes)} each",
+                label=f"Files: {library.type_names(tab.allowed)}, up to {library.size_text(tab.max_bytes)} each",
             )
             c["urls"] = gr.Textbox(label="Web addresses", placeholder="https://… (one per line)", lines=2, elem_id="nr-urls")
             c["add"] = gr.Button("Add to library", variant="primary", elem_id="nr-add")
@@ -169,7 +172,7 @@ def _layout(gr: Any, tab: LibraryTab) -> dict[str, Any]:
 
 def _wire(gr: Any, tab: LibraryTab, c: dict[str, Any]) -> None:
     tab.outputs, tab.inputs = [c["table"], c["ids"], c["count"]], [c["query"]]
-    c["query"].change(tab.refresh, [c["query"]], tab.outputs, show_progress="hidden")
+    c["query"].change(tab.refresh, [c["query"]], tab.outputs, show_progress="hidden", **tab.REFRESH_QUEUE)
     choice = [c["delete"], c["confirm_row"]]
 
     def select(ids: list[str], event: gr.SelectData) -> tuple[Any, ...]:
