@@ -61,11 +61,10 @@ def _first_record(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read ({exc})") from exc
     stripped = head.lstrip()
-    if stripped.startswith("["):
-        stripped = stripped[1:]
-    line = stripped.split("\n", 1)[0].strip().rstrip(",")
+    if stripped.startswith("["):  # a JSON array: the first element, wherever its lines break
+        stripped = stripped[1:].lstrip()
     try:
-        return json.loads(line)
+        return json.JSONDecoder().raw_decode(stripped)[0]
     except json.JSONDecodeError:
         return None
 

@@ -19,7 +19,7 @@ from .results import CitationCheck, QuestionResult
 
 SUPPORT_SHARE = 0.8
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_COMMENT_WRAPPER = re.compile(r"^A reader commented:\s*“(.*)”\W*$", re.S)
+_COMMENT_WRAPPER = re.compile(r"^A reader commented:\s*“(.*)”\W*$", re.DOTALL)
 
 
 def key_strings(question: Question) -> tuple[str, ...]:

@@ -29,10 +29,10 @@ function filterRows(v){document.querySelectorAll('tr.q').forEach(function(r){
 """
 
 
-def render_html(run: "EvalRun") -> str:
+def render_html(run: EvalRun) -> str:
     name = escape(str(run.meta.get("name")))
     body = [f"<h1>newsrag evaluation: {name}</h1>", f'<p class="meta">{escape(run_line(run))}</p>',
-            "<h2>Headline</h2>", _table(Table("", ["metric", "value"], [[k, fmt(v)] for k, v in run.headline().items()])),
+            "<h2>Headline</h2>", _headline(run),
             "<h2>Plots</h2>", _plots(run)]
     for group in run.sections:
         if len(run.sections) > 1:
@@ -47,6 +47,10 @@ def render_html(run: "EvalRun") -> str:
             f"<style>{_CSS}</style><script>{_FILTER_JS}</script></head><body>{''.join(body)}</body></html>\n")
 
 
+def _headline(run: EvalRun) -> str:
+    return _table(Table("", ["metric", "value"], [[k, fmt(v)] for k, v in run.headline().items()]))
+
+
 def _table(table: Table) -> str:
     head = "".join(f"<th>{escape(str(h))}</th>" for h in table.headers)
     rows = "".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in table.rows)
@@ -59,7 +63,7 @@ def _cell(value: Any) -> str:
     return f'<td class="num">{escape(text)}</td>' if numeric else f"<td>{escape(text)}</td>"
 
 
-def _plots(run: "EvalRun") -> str:
+def _plots(run: EvalRun) -> str:
     section = run.sections["all"]
     mode = run.meta.get("retrieval_mode", "dense")
     svgs = []
@@ -82,7 +86,7 @@ def _plots(run: "EvalRun") -> str:
     return '<div class="plots">' + "".join(f"<figure>{svg}</figure>" for svg in svgs) + "</div>"
 
 
-def _questions(results: list["QuestionResult"]) -> str:
+def _questions(results: list[QuestionResult]) -> str:
     counts = {v: sum(1 for r in results if _verdict(r) == v) for v in ("pass", "fail", "failed")}
     options = "".join(f'<option value="{v}">{v} ({n})</option>' for v, n in counts.items())
     rows = "".join(_question_row(r) for r in results)
@@ -92,11 +96,11 @@ def _questions(results: list["QuestionResult"]) -> str:
             f"<th>retrieval</th></tr>{rows}</table>")
 
 
-def _verdict(r: "QuestionResult") -> str:
+def _verdict(r: QuestionResult) -> str:
     return "failed" if r.failed else ("pass" if r.passed else "fail")
 
 
-def _question_row(r: "QuestionResult") -> str:
+def _question_row(r: QuestionResult) -> str:
     verdict = _verdict(r)
     question = escape(r.question)
     if r.answers:
@@ -107,7 +111,7 @@ def _question_row(r: "QuestionResult") -> str:
             flag = ("✓" if i in r.correct else "") + ("←" if i == r.ranking.choice else "")
             marks.append(f"{i}. {escape(choice)} {flag}")
         question += '<div class="small">' + "<br>".join(marks) + "</div>"
-    answer = escape(r.error) if r.failed else escape(r.answer)
+    answer = escape(r.error or "") if r.failed else escape(r.answer)
     if r.refused:
         answer = f"<i>(refused)</i> {answer}"
     ret = r.ranking

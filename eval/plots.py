@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 _W, _H, _L, _R, _T, _B = 520, 300, 52, 130, 16, 40  # size and margins
 
 
-def line_chart(title: str, xs: Sequence[float], series: dict[str, Sequence[float]], x_label: str,
+def line_chart(title: str, xs: Sequence[float], series: Mapping[str, Sequence[float]], x_label: str,
                y_label: str, y_max: float = 1.0) -> str:
     """Lines over shared x values (e.g. recall@k for k = 1..20), one per named series, y from 0 to y_max."""
     plot_w, plot_h = _W - _L - _R, _H - _T - _B
@@ -31,16 +31,16 @@ def line_chart(title: str, xs: Sequence[float], series: dict[str, Sequence[float
         parts.append(f'<text x="{px(x):.1f}" y="{_T + plot_h + 16}" text-anchor="middle">{x:g}</text>')
     for n, (name, ys) in enumerate(series.items()):
         color = PALETTE[n % len(PALETTE)]
-        points = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in zip(xs, ys))
+        points = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in zip(xs, ys, strict=True))
         parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{points}"/>')
         parts.extend(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="2.5" fill="{color}"><title>{escape(name)} '
-                     f'k={x:g}: {y:.3f}</title></circle>' for x, y in zip(xs, ys))
+                     f'k={x:g}: {y:.3f}</title></circle>' for x, y in zip(xs, ys, strict=True))
         parts.append(_legend(n, name, color))
     return _svg(title, parts)
 
 
 def histogram(title: str, values: Sequence[float], x_label: str, bins: int = 20,
-              markers: dict[str, float] | None = None) -> str:
+              markers: Mapping[str, float] | None = None) -> str:
     """Counts of `values` in equal-width bins, with optional vertical markers (e.g. p50, p95)."""
     plot_w, plot_h = _W - _L - _R, _H - _T - _B
     if not values:

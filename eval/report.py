@@ -25,7 +25,7 @@ class Table:
     rows: list[list[Any]]
 
 
-def write_report(run: "EvalRun", folder: Path) -> Path:
+def write_report(run: EvalRun, folder: Path) -> Path:
     """Write the four files into `folder` (created) and return it."""
     from .html import render_html
 
@@ -48,7 +48,7 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
-def run_line(run: "EvalRun") -> str:
+def run_line(run: EvalRun) -> str:
     m = run.meta
     return (f"{m.get('format')} set `{m.get('source')}` · {m.get('questions')} questions · store `{m.get('store')}` "
             f"({m.get('articles')} articles, {m.get('chunks')} chunks) · answerer {m.get('answerer')} · retrieval "
@@ -56,7 +56,7 @@ def run_line(run: "EvalRun") -> str:
             f"{m.get('seconds')} s")
 
 
-def summary_tables(run: "EvalRun", group: str) -> list[Table]:
+def summary_tables(run: EvalRun, group: str) -> list[Table]:
     """The metric tables of one group section."""
     section = run.sections[group]
     mode = run.meta.get("retrieval_mode", "dense")
@@ -84,8 +84,8 @@ def summary_tables(run: "EvalRun", group: str) -> list[Table]:
     if section.get("counterfactual"):
         tables.append(_dict_table("Counterfactual passages", section["counterfactual"]))
     latency = section.get("latency_ms", {})
-    tables.append(Table("Latency per stage (ms)", ["stage", "p50", "p95", "mean", "n"],
-                        [[stage, fmt(v["p50"]), fmt(v["p95"]), fmt(v["mean"]), v["n"]] for stage, v in latency.items()]))
+    rows = [[stage, fmt(v["p50"]), fmt(v["p95"]), fmt(v["mean"]), v["n"]] for stage, v in latency.items()]
+    tables.append(Table("Latency per stage (ms)", ["stage", "p50", "p95", "mean", "n"], rows))
     return tables
 
 
@@ -118,7 +118,7 @@ def _md_cell(value: Any) -> str:
     return " ".join(str(value).split()).replace("|", "\\|")
 
 
-def render_markdown(run: "EvalRun") -> str:
+def render_markdown(run: EvalRun) -> str:
     m = run.meta
     lines = [f"# newsrag evaluation: {m.get('name')}", "", run_line(run), "", "## Headline", "",
              "| metric | value |", "|---|---|"]

@@ -69,7 +69,7 @@ class QuestionResult:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "QuestionResult":
+    def from_dict(cls, data: dict[str, Any]) -> QuestionResult:
         data = dict(data)
         data["ranking"] = Ranking(**data.get("ranking", {}))
         data["citations"] = CitationCheck(**data.get("citations", {}))

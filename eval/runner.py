@@ -31,7 +31,7 @@ def baseline_assistants(assistant: Assistant) -> tuple[dict[str, Assistant], lis
     settings = assistant.settings
     if "retrieval_mode" not in type(settings).model_fields:
         return {}, ["baselines skipped: this newsrag has no retrieval_mode setting (dense retrieval only)"]
-    current = getattr(settings, "retrieval_mode")
+    current = settings.retrieval_mode  # type: ignore[attr-defined]
     modes = [m for m in RETRIEVAL_MODES if m != current]
     built = {m: Assistant(settings.with_overrides(retrieval_mode=m), assistant.store, assistant.embedder,
                           assistant.answerer) for m in modes}

@@ -37,29 +37,30 @@ def score_group(results: Sequence[QuestionResult]) -> dict[str, Any]:
         "questions": len(results),
         "failed": len(results) - len(ok),
         "passed": ratio(sum(r.passed for r in results), len(results)),
-        "retrieval": retrieval_section([r.ranking for r in ok], ok),
+        "retrieval": retrieval_section([(r.ranking, r) for r in ok]),
         "answers": _answers(ok),
-        "multiple_choice": choice_section([r.ranking for r in ok], ok),
+        "multiple_choice": choice_section([(r.ranking, r) for r in ok]),
         "citations": _citations(ok),
         "refusal": _refusal(ok),
         "counterfactual": _counterfactual(ok),
         "latency_ms": latency([r.timings for r in ok if r.timings]),
     }
     if modes:
-        section["baselines"] = {
-            mode: {"retrieval": retrieval_section([r.baselines[mode] for r in ok if mode in r.baselines], ok),
-                   "multiple_choice": choice_section([r.baselines[mode] for r in ok if mode in r.baselines], ok)}
-            for mode in modes
-        }
+        section["baselines"] = {}
+        for mode in modes:
+            pairs = [(r.baselines[mode], r) for r in ok if mode in r.baselines]
+            section["baselines"][mode] = {"retrieval": retrieval_section(pairs),
+                                          "multiple_choice": choice_section(pairs)}
     return section
 
 
-def retrieval_section(rankings: Sequence[Ranking], results: Sequence[QuestionResult]) -> dict[str, Any]:
+def retrieval_section(pairs: Sequence[tuple[Ranking, QuestionResult]]) -> dict[str, Any]:
+    """Article and passage ranking metrics, and where the answer string shows up, over (ranking, result) pairs."""
     out: dict[str, Any] = {
-        "article": ranking_metrics((r.articles, r.relevant_articles) for r in rankings),
-        "passage": ranking_metrics((r.passages, r.relevant_passages) for r in rankings),
+        "article": ranking_metrics((r.articles, r.relevant_articles) for r, _ in pairs),
+        "passage": ranking_metrics((r.passages, r.relevant_passages) for r, _ in pairs),
     }
-    with_answers = [(rk, res) for rk, res in zip(rankings, results) if res.answer_in_corpus is not None]
+    with_answers = [(rk, res) for rk, res in pairs if res.answer_in_corpus is not None]
     if with_answers:
         for k in K_VALUES:
             hits = sum(1 for rk, _ in with_answers if rk.answer_rank is not None and rk.answer_rank <= k)
@@ -68,8 +69,9 @@ def retrieval_section(rankings: Sequence[Ranking], results: Sequence[QuestionRes
     return out
 
 
-def choice_section(rankings: Sequence[Ranking], results: Sequence[QuestionResult]) -> dict[str, Any]:
-    picked = [(rk, res) for rk, res in zip(rankings, results) if res.choices and rk.choice is not None]
+def choice_section(pairs: Sequence[tuple[Ranking, QuestionResult]]) -> dict[str, Any]:
+    """Multiple-choice accuracy and, for sets with 'None of the above', abstention precision and recall."""
+    picked = [(rk, res) for rk, res in pairs if res.choices and rk.choice is not None]
     if not picked:
         return {}
     out: dict[str, Any] = {"questions": len(picked),
