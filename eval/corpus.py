@@ -15,12 +15,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rag.settings import Settings
 from rag.store import Store
 
 from .matching import find_spans, needle_words
 from .questions import CorpusArticle, Question
+
+if TYPE_CHECKING:
+    from index import IngestReport
 
 Span = tuple[int, int]
 
@@ -39,7 +43,7 @@ def write_corpus(articles: Sequence[CorpusArticle], folder: Path) -> list[Path]:
 
 
 def ingest_corpus(paths: Sequence[str | Path], articles: Sequence[CorpusArticle], settings: Settings,
-                  quiet: bool = False):  # type: ignore[no-untyped-def]
+                  quiet: bool = False) -> IngestReport:
     """Ingest files given by the user plus the adapter's articles into the store; the IngestReport."""
     import index
 

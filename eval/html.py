@@ -115,9 +115,9 @@ def _question_row(r: QuestionResult) -> str:
     if r.refused:
         answer = f"<i>(refused)</i> {answer}"
     ret = r.ranking
-    first = next((i for i, rel in enumerate(ret.passages, start=1) if rel), None)
+    first = next((i for i, rel in enumerate(ret.chunks, start=1) if rel), None)
     retrieval = (f"first relevant passage: {first or '–'}<br>answer string at: {ret.answer_rank or '–'}"
-                 f"<br>relevant: {ret.relevant_articles} art. / {ret.relevant_passages} pass.")
+                 f"<br>relevant: {ret.relevant_articles} art. / {ret.relevant_chunks} pass.")
     return (f'<tr class="q" data-verdict="{verdict}"><td>{escape(r.id)}<div class="small">{escape(r.group)}</div></td>'
             f'<td class="{verdict}">{verdict}</td><td>{question}</td><td>{answer}</td>'
             f"<td>{_cited(r.cited)}</td><td class=small>{retrieval}</td></tr>")

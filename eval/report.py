@@ -15,7 +15,7 @@ from .metrics import K_VALUES
 if TYPE_CHECKING:
     from .harness import EvalRun
 
-LEVELS = ("article", "passage")
+LEVELS = ("article", "chunk")
 
 
 @dataclass

@@ -11,9 +11,9 @@ class Ranking:
     """One retrieval ranking judged against the question's relevance: True where the item is relevant."""
 
     articles: list[bool] = field(default_factory=list)  # distinct articles in order of first retrieval
-    passages: list[bool] = field(default_factory=list)
+    chunks: list[bool] = field(default_factory=list)  # retrieved passages (neighbouring chunks merged count once)
     relevant_articles: int = 0
-    relevant_passages: int = 0
+    relevant_chunks: int = 0
     answer_rank: int | None = None  # 1-based rank of the first passage containing an answer string
     choice: int | None = None  # option picked from the top-k passages (multiple-choice sets)
     choice_correct: bool | None = None

@@ -46,10 +46,10 @@ def ranked_passages(assistant: Assistant, question: Question, depth: int) -> lis
 def judge_ranking(passages: Sequence[Source], relevance: Relevance, question: Question, top_k: int,
                   abstain_below: float = ABSTAIN_BELOW) -> Ranking:
     """Mark each ranked passage and article relevant or not; pick the multiple-choice option from the top k."""
-    ranking = Ranking(relevant_articles=len(relevance.articles), relevant_passages=relevance.chunk_count)
+    ranking = Ranking(relevant_articles=len(relevance.articles), relevant_chunks=relevance.chunk_count)
     seen: list[str] = []
     for rank, passage in enumerate(passages, start=1):
-        ranking.passages.append(relevance.passage_relevant(passage.article_id, passage.start, passage.end))
+        ranking.chunks.append(relevance.passage_relevant(passage.article_id, passage.start, passage.end))
         if passage.article_id not in seen:
             seen.append(passage.article_id)
             ranking.articles.append(passage.article_id in relevance.articles)

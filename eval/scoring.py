@@ -12,7 +12,7 @@ from .results import QuestionResult, Ranking
 # the dotted keys printed first and checked by the CI gate when present
 HEADLINE = (
     "retrieval.article.hit@5", "retrieval.article.recall@5", "retrieval.article.mrr@10",
-    "retrieval.passage.hit@5", "retrieval.passage.ndcg@10", "retrieval.answer_hit@5", "retrieval.answer_ceiling",
+    "retrieval.chunk.hit@5", "retrieval.chunk.ndcg@10", "retrieval.answer_hit@5", "retrieval.answer_ceiling",
     "answers.exact_match", "answers.f1", "answers.contains", "multiple_choice.accuracy",
     "citations.validity", "citations.support", "citations.evidence", "citations.coverage",
     "refusal.precision", "refusal.recall", "refusal.false_refusal_rate",
@@ -58,7 +58,7 @@ def retrieval_section(pairs: Sequence[tuple[Ranking, QuestionResult]]) -> dict[s
     """Article and passage ranking metrics, and where the answer string shows up, over (ranking, result) pairs."""
     out: dict[str, Any] = {
         "article": ranking_metrics((r.articles, r.relevant_articles) for r, _ in pairs),
-        "passage": ranking_metrics((r.passages, r.relevant_passages) for r, _ in pairs),
+        "chunk": ranking_metrics((r.chunks, r.relevant_chunks) for r, _ in pairs),
     }
     with_answers = [(rk, res) for rk, res in pairs if res.answer_in_corpus is not None]
     if with_answers:

@@ -34,7 +34,7 @@ def test_sample_run_scores_what_a_reader_would_check(sample_run: EvalRun) -> Non
     assert all_["refusal"]["unanswerable"] == 1 and all_["refusal"]["recall"] == 1.0
     milley = next(r for r in sample_run.results if r.id == "seed-01")
     assert milley.passed and milley.cited and "it’s possible" in milley.cited[0]["sentence"]
-    assert milley.ranking.passages[0] and milley.ranking.answer_rank == 1
+    assert milley.ranking.chunks[0] and milley.ranking.answer_rank == 1
     refused = next(r for r in sample_run.results if r.id == "seed-11")
     assert refused.refused and refused.passed and refused.ranking.relevant_articles == 0
     assert set(all_["latency_ms"]) >= {"embed", "search", "generate", "verify", "total"}
