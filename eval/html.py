@@ -105,6 +105,8 @@ def _question_row(r: QuestionResult) -> str:
     question = escape(r.question)
     if r.answers:
         question += f'<div class="small">expected: {escape(" | ".join(r.answers[:4]))}</div>'
+    if r.wrong_answers:
+        question += f'<div class="small">false claim in the corpus: {escape(" | ".join(r.wrong_answers[:4]))}</div>'
     if r.choices:
         marks = []
         for i, choice in enumerate(r.choices):
@@ -116,11 +118,12 @@ def _question_row(r: QuestionResult) -> str:
         answer = f"<i>(refused)</i> {answer}"
     ret = r.ranking
     first = next((i for i, rel in enumerate(ret.chunks, start=1) if rel), None)
-    retrieval = (f"first relevant passage: {first or '–'}<br>answer string at: {ret.answer_rank or '–'}"
-                 f"<br>relevant: {ret.relevant_articles} art. / {ret.relevant_chunks} pass.")
+    retrieval = (f"first relevant chunk: {first or '–'}<br>answer string at: {ret.answer_rank or '–'}"
+                 f"<br>relevant: {ret.relevant_articles} articles, {ret.relevant_chunks} chunks")
+    flag = '<div class="small">repeats the false claim</div>' if r.repeats_wrong else ""
     return (f'<tr class="q" data-verdict="{verdict}"><td>{escape(r.id)}<div class="small">{escape(r.group)}</div></td>'
-            f'<td class="{verdict}">{verdict}</td><td>{question}</td><td>{answer}</td>'
-            f"<td>{_cited(r.cited)}</td><td class=small>{retrieval}</td></tr>")
+            f'<td class="{verdict}">{verdict}{flag}</td><td>{question}</td><td>{answer}</td>'
+            f'<td>{_cited(r.cited)}</td><td class="small">{retrieval}</td></tr>')
 
 
 def _cited(cited: list[dict[str, Any]]) -> str:
