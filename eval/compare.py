@@ -48,8 +48,8 @@ class Comparison:
             mark = _judgement(key, delta)
             lines.append(f"{key:<44} {fmt(va):>9} {fmt(vb):>9} {sign + fmt(delta) if delta is not None else '–':>9}"
                          f" {mark}".rstrip())
-        fixed = [f for f in self.flips if f.after == "pass"]
-        broke = [f for f in self.flips if f.before == "pass"]
+        fixed = [f for f in self.flips if f.after == "pass" and f.before != "absent"]
+        broke = [f for f in self.flips if f.before == "pass" and f.after != "absent"]
         other = [f for f in self.flips if f not in fixed and f not in broke]
         for title, flips in (("now pass", fixed), ("now fail", broke), ("other changes", other)):
             if flips:
