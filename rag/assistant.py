@@ -3,70 +3,135 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .answering import REFUSAL, Answerer, make_answerer
-from .citations import verify_citations
+from .answering import Answerer, make_answerer
+from .citations import CitationVerifier, Verified
+from .conversation import HeuristicRewriter, LLMRewriter, Rewriter, as_turns
 from .embedder import Embedder
 from .errors import QueryError
 from .records import Answer, ArticleInfo, Filters, Source
+from .refusal import CollectionSummary, refusal_message
 from .retrieval import Retriever
 from .settings import Settings
 from .store import Store
+from .support import SupportScorer
 
 
 class Assistant:
     """Answers questions about the stored articles with cited passages."""
 
-    def __init__(self, settings: Settings, store: Store, embedder: Embedder, answerer: Answerer) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, embedder: Embedder, answerer: Answerer, rewriter: Rewriter | None = None
+    ) -> None:
         self.settings = settings
         self.store = store
         self.embedder = embedder
         self.answerer = answerer
+        self.rewriter = rewriter or HeuristicRewriter()
         self.retriever = Retriever(store, embedder, settings)
+        self.summary = CollectionSummary(store)
 
     def ask(self, question: str, filters: Filters | None = None, top_k: int | None = None) -> Answer:
         """Answer one question; every sentence of the answer cites a passage, or `refused` is set."""
-        answer: Answer | None = None
-        for item in self.stream(question, filters=filters, top_k=top_k):
-            if isinstance(item, Answer):
-                answer = item
-        assert answer is not None
-        return answer
+        return collect_answer(self.stream(question, filters=filters, top_k=top_k))
+
+    def chat(
+        self, message: str, history: Iterable[Any] = (), filters: Filters | None = None, top_k: int | None = None
+    ) -> Answer:
+        """Answer `message` in a conversation: a follow-up is first rewritten into a standalone question.
+
+        `history` holds the earlier messages ({"role": "user"|"assistant", "content": ...}), oldest first.
+        """
+        return collect_answer(self.stream(message, filters=filters, top_k=top_k, history=history))
 
     def stream(
-        self, question: str, filters: Filters | None = None, top_k: int | None = None
+        self,
+        question: str,
+        filters: Filters | None = None,
+        top_k: int | None = None,
+        history: Iterable[Any] | None = None,
     ) -> Iterator[str | Answer]:
-        """Yield the answer text in pieces as it is written, then the verified `Answer`."""
+        """Yield the verified answer text in pieces as it is written, then the `Answer`.
+
+        The pieces joined are exactly `Answer.text`: each sentence is checked before it is released.
+        """
+        started = time.perf_counter()
         question = self._check_question(question)
         timings: dict[str, float] = {}
-        started = time.perf_counter()
-        passages = self.retriever.retrieve(question, filters, top_k, timings)
-        generated = time.perf_counter()
-        pieces: list[str] = []
-        for piece in self.answerer.stream(question, passages):
-            pieces.append(piece)
-            yield piece
-        timings["generate"] = (time.perf_counter() - generated) * 1000
-        answer = self._finish(question, "".join(pieces), passages, timings)
-        timings["total"] = (time.perf_counter() - started) * 1000
-        yield answer
+        query, rewritten = self._standalone(question, history, timings)
+        passages = self.retriever.retrieve(query, filters, top_k, timings)
+        if self._weak(passages):
+            text = refusal_message(passages, self.summary.get(), filters)
+            timings["total"] = _ms(started)
+            yield text
+            yield self._answer(question, rewritten, text, passages, None, timings)
+            return
+        verifier = CitationVerifier(self._scorer(passages))
+        yield from self._generate(query, passages, verifier, timings)
+        mark = time.perf_counter()
+        tail, checked = verifier.finish()
+        timings["verify"] += _ms(mark)
+        if not checked.citations:  # the answerer refused, or nothing it wrote is supported
+            tail = refusal_message(passages, self.summary.get(), filters)
+        if tail:
+            yield tail
+        timings["total"] = _ms(started)
+        yield self._answer(question, rewritten, tail, passages, checked, timings)
 
-    def _finish(self, question: str, text: str, passages: Sequence[Source], timings: dict[str, float]) -> Answer:
-        started = time.perf_counter()
-        refused = text.strip().startswith(REFUSAL) or not passages
-        checked = verify_citations(text, passages) if not refused else None
-        timings["verify"] = (time.perf_counter() - started) * 1000
+    def _generate(
+        self, query: str, passages: Sequence[Source], verifier: CitationVerifier, timings: dict[str, float]
+    ) -> Iterator[str]:
+        """Run the answerer, feed its text to the verifier and yield what the verifier releases; time both."""
+        generate = verify = 0.0
+        pieces = iter(self.answerer.stream(query, passages))
+        while True:
+            mark = time.perf_counter()
+            piece = next(pieces, None)
+            generate += time.perf_counter() - mark
+            if piece is None:
+                break
+            mark = time.perf_counter()
+            released = verifier.feed(piece)
+            verify += time.perf_counter() - mark
+            if released:
+                yield released
+        timings["generate"], timings["verify"] = generate * 1000, verify * 1000
+
+    def _standalone(self, question: str, history: Iterable[Any] | None, timings: dict[str, float]) -> tuple[str, str | None]:
+        """The question to search for, and the rewrite of a follow-up (None when it stands alone)."""
+        turns = as_turns(history)
+        if not turns:
+            return question, None
+        mark = time.perf_counter()
+        standalone = " ".join(self.rewriter.rewrite(question, turns).split()) or question
+        timings["rewrite"] = _ms(mark)
+        return standalone, (standalone if standalone != question else None)
+
+    def _weak(self, passages: Sequence[Source]) -> bool:
+        """Retrieval found nothing close enough to answer from."""
+        return not passages or max(p.score for p in passages) < self.settings.min_relevance
+
+    def _scorer(self, passages: Sequence[Source]) -> SupportScorer:
+        s = self.settings
+        embed = self.embedder.embed_documents if s.citation_semantic else None
+        return SupportScorer(passages, embed, s.citation_min_lexical, s.citation_min_semantic, s.citation_min_overlap)
+
+    def _answer(
+        self, question: str, rewritten: str | None, refusal: str, passages: Sequence[Source],
+        checked: Verified | None, timings: dict[str, float],
+    ) -> Answer:
         if checked is None or not checked.citations:
             return Answer(
-                question=question, text=refusal_message(passages), sources=list(passages), citations=[],
-                refused=True, verified=True, answerer=self.answerer.name, timings=timings,
+                question=question, text=refusal, sources=list(passages), citations=[], refused=True, verified=True,
+                answerer=self.answerer.name, rewritten_question=rewritten, timings=timings,
             )
         return Answer(
             question=question, text=checked.text, sources=checked.sources, citations=checked.citations,
-            refused=False, verified=checked.verified, answerer=self.answerer.name, timings=timings,
+            refused=False, verified=checked.verified, answerer=self.answerer.name, rewritten_question=rewritten,
+            timings=timings, unsupported=checked.unsupported,
         )
 
     def _check_question(self, question: str) -> str:
@@ -98,21 +163,30 @@ class Assistant:
         }
 
 
-def refusal_message(passages: Sequence[Source]) -> str:
-    """Say the articles do not answer, and point at the closest ones."""
-    titles: list[str] = []
-    for p in passages:
-        label = f"“{p.title}”" + (f" ({p.date})" if p.date else "")
-        if p.title and label not in titles:
-            titles.append(label)
-    if not titles:
-        return "Not in the articles: no stored article matches this question."
-    return "Not in the articles: none of them answers this question. Closest articles: " + "; ".join(titles[:3]) + "."
+def collect_answer(stream: Iterator[str | Answer]) -> Answer:
+    """The final Answer of a stream (the non-streaming path is the streaming one, collected)."""
+    answer: Answer | None = None
+    for item in stream:
+        if isinstance(item, Answer):
+            answer = item
+    if answer is None:  # pragma: no cover - stream() always ends with an Answer
+        raise RuntimeError("the answer stream ended without an Answer")
+    return answer
 
 
-def open(store: str | Path | None = None, settings: Settings | None = None, **overrides: Any) -> Assistant:  # noqa: A001
+def _ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000
+
+
+def open(store: str | Path | None = None, settings: Settings | None = None, **overrides: Any) -> Assistant:
     """Build an Assistant over an existing store (path, or settings/env for everything else)."""
     settings = (settings or Settings()).with_overrides(store=store, **overrides)
-    chroma = Store(settings)
-    embedder = Embedder(settings)
-    return Assistant(settings, chroma, embedder, make_answerer(settings))
+    return compose(settings, Store(settings), Embedder(settings))
+
+
+def compose(settings: Settings, store: Store, embedder: Embedder) -> Assistant:
+    """An Assistant over an opened store and embedder, with the answerer and rewriter the settings name."""
+    answerer = make_answerer(settings)
+    client = getattr(answerer, "client", None)
+    rewriter: Rewriter = LLMRewriter(client) if client is not None and settings.llm_rewrite else HeuristicRewriter()
+    return Assistant(settings, store, embedder, answerer, rewriter)

@@ -56,6 +56,9 @@ class Citation:
     support: float = 1.0  # how well the cited passage supports the sentence (0..1)
     start: int | None = None  # article offsets of the supporting sentence
     end: int | None = None
+    claim: str = ""  # the answer sentence this marker closes
+    lexical: float | None = None  # share of the claim's content terms in the supporting sentence
+    semantic: float | None = None  # embedding similarity of claim and sentence, when it was needed
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -93,8 +96,9 @@ class Answer:
     refused: bool
     verified: bool = True
     answerer: str = "extractive"
-    rewritten_question: str | None = None
+    rewritten_question: str | None = None  # the standalone question a follow-up was turned into
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
+    unsupported: list[str] = field(default_factory=list)  # answer sentences no passage supports
 
     @property
     def cited_sources(self) -> list[Source]:
@@ -113,6 +117,7 @@ class Answer:
             "verified": self.verified,
             "answerer": self.answerer,
             "rewritten_question": self.rewritten_question,
+            "unsupported": list(self.unsupported),
             "citations": [c.to_dict() for c in self.citations],
             "sources": [s.to_dict() for s in self.sources],
             "timings": {k: round(v, 2) for k, v in self.timings.items()},

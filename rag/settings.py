@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -59,7 +59,7 @@ class Settings(BaseSettings):
 
     # --- answering
     answerer: str = Field("extractive", description="Answerer backend: extractive (no LLM) or llm.")
-    max_answer_sentences: int = Field(3, ge=1, le=10, description="Sentences in an extractive answer.")
+    max_answer_sentences: int = Field(3, ge=1, le=10, description="Sentences in an answer: the extractive answerer picks this many, the LLM is asked for at most this many.")
     min_relevance: float = Field(0.2, description="Refuse when the best passage's cosine similarity is below this.")
     min_coverage: float = Field(0.5, ge=0, le=1, description="Refuse when the evidence covers less than this share of the question's key terms.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are rejected with a clear error.")
@@ -70,6 +70,17 @@ class Settings(BaseSettings):
     llm_base_url: str | None = Field(None, description="Base URL of the LLM server, e.g. http://127.0.0.1:8080/v1.")
     llm_api_key: SecretStr | None = Field(None, description="API key for the LLM server (env NEWSRAG_LLM_API_KEY only).")
     llm_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the LLM.")
+    llm_mode: Literal["chat", "completion"] = Field("chat", description="chat (/v1/chat/completions) or completion (/v1/completions, for base models that have no chat template).")
+    llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature; 0 keeps answers close to the passages.")
+    llm_max_tokens: int = Field(512, ge=16, description="Most tokens the LLM may write for one answer.")
+    llm_context_window: int = Field(8192, ge=512, description="The LLM's context window in tokens (passages are trimmed to fit).")
+    llm_rewrite: bool = Field(True, description="Let the LLM rewrite follow-up questions (answerer = llm); otherwise a heuristic does.")
+
+    # --- citation verification (every answerer)
+    citation_min_lexical: float = Field(0.6, ge=0, le=1, description="A cited sentence is supported when this share of its content terms is in one passage sentence.")
+    citation_min_semantic: float = Field(0.75, ge=0, le=1, description="...or when its embedding similarity to a passage sentence reaches this (paraphrases).")
+    citation_min_overlap: float = Field(0.3, ge=0, le=1, description="A paraphrase must still share this share of its terms with the passage.")
+    citation_semantic: bool = Field(True, description="Use embedding similarity for sentences that do not quote their passage.")
 
     @field_validator("store", mode="before")
     @classmethod

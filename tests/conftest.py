@@ -58,3 +58,29 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180)
         [sys.executable, "-m", "ui.cli", *args],
         cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout,
     )
+
+
+@pytest.fixture(scope="session")
+def llm_server():  # type: ignore[no-untyped-def]
+    """The scripted OpenAI/Ollama-compatible server (tests/llm_server.py), one per session."""
+    from tests.llm_server import ScriptedLLM
+
+    with ScriptedLLM() as server:
+        yield server
+
+
+@pytest.fixture
+def llm(llm_server):  # type: ignore[no-untyped-def]
+    """The scripted LLM server with no rules and no recorded requests."""
+    llm_server.reset()
+    yield llm_server
+    llm_server.reset()
+
+
+def llm_assistant(base, server, **overrides):  # type: ignore[no-untyped-def]
+    """An Assistant with the llm answerer talking to `server`, sharing `base`'s store and embedding model."""
+    from rag.assistant import compose
+
+    values = {"answerer": "llm", "llm_provider": "openai-like", "llm_base_url": server.base_url, "llm_model": "scripted"}
+    settings = base.settings.with_overrides(**{**values, **overrides})
+    return compose(settings, base.store, base.embedder)

@@ -51,5 +51,57 @@ def test_markers_are_renumbered_in_order_of_use() -> None:
 
 
 def test_split_claims_handles_marker_placement() -> None:
-    claims = split_claims("First claim [1]. Second claim, uncited. Third claim [2, 3]")
-    assert claims == [("First claim.", [1]), ("Second claim, uncited.", []), ("Third claim", [2, 3])]
+    from rag.citations import normalize_markers
+
+    claims = split_claims(normalize_markers("First claim [1]. Second claim, uncited. Third claim [2, 3]"))
+    assert [(c.text, c.markers) for c in claims] == [
+        ("First claim.", [1]), ("Second claim, uncited.", []), ("Third claim", [2, 3])
+    ]
+
+
+def test_other_marker_styles_are_normalized() -> None:
+    from rag.citations import normalize_markers
+
+    assert normalize_markers("a [Passage 1]. b [1, 2]. c [1-3]. d [source 2; source 3]") == "a [1]. b [1][2]. c [1][2][3]. d [2][3]"
+    result = verify_citations("The ferry carried 84 passengers on Friday [Passage 1].", SOURCES)
+    assert result.verified and result.text == "The ferry carried 84 passengers on Friday. [1]"
+
+
+def test_negated_claim_is_not_supported() -> None:
+    result = verify_citations("The council did not vote to build bike lanes on Main Street. [2]", SOURCES)
+    assert result.citations == [] and not result.verified
+
+
+def test_streamed_in_small_pieces_gives_the_same_answer() -> None:
+    from rag.citations import CitationVerifier
+    from rag.support import SupportScorer
+
+    text = ("Here is what the articles say. The council voted 5-2 to build bike lanes [1]. "
+            "The ferry crossed the lake in 22 minutes [2][9]. Nothing else is known.")
+    whole = verify_citations(text, SOURCES)
+    verifier = CitationVerifier(SupportScorer(SOURCES))
+    shown = [verifier.feed(text[i : i + 3]) for i in range(0, len(text), 3)]
+    tail, streamed = verifier.finish()
+    assert "".join(shown) + tail == streamed.text == whole.text
+    assert streamed.citations == whole.citations and streamed.unsupported == whole.unsupported
+    assert whole.text.startswith("Here is what the articles say. The council voted 5-2 to build bike lanes. [1]")
+    assert whole.unsupported == ["Nothing else is known."]  # the opening phrase states no fact, so it needs no support
+
+
+def test_nothing_is_shown_before_the_first_supported_claim() -> None:
+    from rag.citations import CitationVerifier
+    from rag.support import SupportScorer
+
+    verifier = CitationVerifier(SupportScorer(SOURCES))
+    assert verifier.feed("Aliens landed in the lake [1]. They left at dawn [2]. More ") == ""
+    tail, result = verifier.finish()
+    assert tail == "" and result.citations == []  # a refusal: nothing was shown that must be taken back
+
+
+def test_each_citation_reports_its_support() -> None:
+    result = verify_citations("The ferry crossed the lake in 22 minutes. [1]", SOURCES)
+    (citation,) = result.citations
+    assert citation.claim == "The ferry crossed the lake in 22 minutes."
+    assert citation.lexical == citation.support == 0.8 and citation.semantic is None  # "ferry" is in the sentence before
+    source = result.sources[0]
+    assert source.text[citation.start - source.start : citation.end - source.start] == "It crossed the lake in 22 minutes."

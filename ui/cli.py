@@ -11,6 +11,8 @@ from index import cli as index_cli
 from rag import cli as rag_cli
 from rag.cli import add_store_options, settings_from
 
+from . import server
+
 
 def cmd_ui(args: argparse.Namespace) -> int:
     from rag.assistant import open as open_assistant
@@ -30,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return rag_cli.run([index_cli.register, rag_cli.register, eval_cli.register, register], argv)
+    return rag_cli.run([index_cli.register, rag_cli.register, eval_cli.register, register, server.register], argv)
 
 
 if __name__ == "__main__":

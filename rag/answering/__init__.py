@@ -11,6 +11,7 @@ from .base import REFUSAL, Answerer
 # name -> "module:factory"; a factory takes Settings and returns an Answerer
 ANSWERERS: dict[str, str] = {
     "extractive": "rag.answering.extractive:ExtractiveAnswerer",
+    "llm": "rag.answering.llm:LLMAnswerer",
 }
 
 

@@ -8,7 +8,7 @@ from typing import Protocol
 from ..records import Source
 
 # An answerer that finds no answer in the passages streams exactly this text.
-REFUSAL = "The articles do not answer this question."
+REFUSAL = "Not in the articles."
 
 
 class Answerer(Protocol):
