@@ -111,7 +111,8 @@ def _question_row(r: QuestionResult) -> str:
         marks = []
         for i, choice in enumerate(r.choices):
             flag = ("✓" if i in r.correct else "") + ("←" if i == r.ranking.choice else "")
-            marks.append(f"{i}. {escape(choice)} {flag}")
+            score = f" ({r.ranking.choice_scores[i]:.2f})" if i < len(r.ranking.choice_scores) else ""
+            marks.append(f"{i}. {escape(choice)}{score} {flag}")
         question += '<div class="small">' + "<br>".join(marks) + "</div>"
     answer = escape(r.error or "") if r.failed else escape(r.answer)
     if r.refused:

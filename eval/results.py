@@ -17,6 +17,7 @@ class Ranking:
     answer_rank: int | None = None  # 1-based rank of the first passage containing an answer string
     choice: int | None = None  # option picked from the top-k passages (multiple-choice sets)
     choice_correct: bool | None = None
+    choice_scores: list[float] = field(default_factory=list)  # support score of every option
     abstained: bool | None = None
 
 

@@ -57,7 +57,7 @@ def judge_ranking(passages: Sequence[Source], relevance: Relevance, question: Qu
             ranking.answer_rank = rank
     if question.choices:
         choice = choose_option(question, passages[:top_k], abstain_below)
-        ranking.choice, ranking.abstained = choice.index, choice.abstained
+        ranking.choice, ranking.abstained, ranking.choice_scores = choice.index, choice.abstained, list(choice.scores)
         ranking.choice_correct = choice.index in question.correct
     return ranking
 
