@@ -117,6 +117,8 @@ def _question_row(r: QuestionResult) -> str:
     answer = escape(r.error or "") if r.failed else escape(r.answer)
     if r.refused:
         answer = f"<i>(refused)</i> {answer}"
+    if r.reused_from:
+        answer += f'<div class="small">same question as {escape(r.reused_from)}: answered once</div>'
     ret = r.ranking
     first = next((i for i, rel in enumerate(ret.chunks, start=1) if rel), None)
     retrieval = (f"first relevant chunk: {first or '–'}<br>answer string at: {ret.answer_rank or '–'}"

@@ -59,6 +59,7 @@ class QuestionResult:
     timings: dict[str, float] = field(default_factory=dict)
     baselines: dict[str, Ranking] = field(default_factory=dict)
     missing_gold: int = 0  # gold references not found in the store
+    reused_from: str | None = None  # the earlier question with the same text whose answer this one reuses
     note: str = ""
     passed: bool = False
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from rag.assistant import Assistant
@@ -76,9 +77,32 @@ def cited_passages(answer: Answer) -> list[dict[str, Any]]:
     return out
 
 
+@dataclass
+class Asked:
+    """What the assistant returned for one question text: its answer and rankings (reused by repeats)."""
+
+    first_id: str
+    answer: Answer
+    ranked: list[Source]
+    baselines: dict[str, list[Source]]
+
+
+def ask_question(question: Question, assistant: Assistant, depth: int, baselines: dict[str, Assistant]) -> Asked:
+    """Answer the question (timed by the assistant), then rank `depth` passages with every retrieval mode."""
+    answer = assistant.ask(question.question, filters=question.filters)
+    ranked = ranked_passages(assistant, question, depth)
+    others = {mode: ranked_passages(other, question, depth) for mode, other in baselines.items()}
+    return Asked(question.id, answer, ranked, others)
+
+
 def evaluate_question(question: Question, assistant: Assistant, view: CorpusView, depth: int,
-                      baselines: dict[str, Assistant], abstain_below: float = ABSTAIN_BELOW) -> QuestionResult:
-    """Ask one question and check everything about the answer; an exception marks it failed."""
+                      baselines: dict[str, Assistant], abstain_below: float = ABSTAIN_BELOW,
+                      asked: dict[Any, Asked] | None = None) -> QuestionResult:
+    """Ask one question and check everything about the answer; an exception marks it failed.
+
+    With `asked`, a question whose text and filters were already asked reuses that answer: it is
+    judged against its own expectations, and its latency is not counted twice.
+    """
     relevance, missing = view.judge(question)
     result = QuestionResult(
         id=question.id, group=question.group, question=question.question, answerable=question.answerable,
@@ -87,18 +111,25 @@ def evaluate_question(question: Question, assistant: Assistant, view: CorpusView
         missing_gold=len(missing), note=question.note,
     )
     top_k = assistant.settings.top_k
+    key = (question.question, question.filters)
     try:
-        answer = assistant.ask(question.question, filters=question.filters)
-        result.ranking = judge_ranking(ranked_passages(assistant, question, depth), relevance, question, top_k,
-                                       abstain_below)
-        for mode, other in baselines.items():
-            result.baselines[mode] = judge_ranking(ranked_passages(other, question, depth), relevance, question,
-                                                   top_k, abstain_below)
+        done = asked.get(key) if asked is not None else None
+        if done is None:
+            done = ask_question(question, assistant, depth, baselines)
+            if asked is not None:
+                asked[key] = done
+        result.ranking = judge_ranking(done.ranked, relevance, question, top_k, abstain_below)
+        for mode, passages in done.baselines.items():
+            result.baselines[mode] = judge_ranking(passages, relevance, question, top_k, abstain_below)
     except Exception as exc:  # noqa: BLE001 - one bad question must not end a run of hundreds; it is reported
         result.error = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
         return result
+    answer = done.answer
     result.answer, result.refused = answer.text, answer.refused
-    result.timings = {k: round(v, 2) for k, v in answer.timings.items()}
+    if done.first_id == question.id:
+        result.timings = {k: round(v, 2) for k, v in answer.timings.items()}
+    else:
+        result.reused_from = done.first_id
     result.cited = cited_passages(answer)
     result.citations = check_citations(answer, question)
     score_answer(result, question)
@@ -109,13 +140,18 @@ def evaluate_question(question: Question, assistant: Assistant, view: CorpusView
 def run_questions(questions: Sequence[Question], assistant: Assistant, view: CorpusView, depth: int = 20,
                   with_baselines: bool = True, abstain_below: float = ABSTAIN_BELOW,
                   progress: Progress | None = None) -> tuple[list[QuestionResult], list[str]]:
-    """Evaluate every question; returns the results and notes about the run."""
+    """Evaluate every question (a repeated question text is asked once); the results and notes."""
     baselines, notes = baseline_assistants(assistant) if with_baselines else ({}, [])
     results = []
+    asked: dict[Any, Asked] = {}
     for done, question in enumerate(questions, start=1):
-        results.append(evaluate_question(question, assistant, view, depth, baselines, abstain_below))
+        results.append(evaluate_question(question, assistant, view, depth, baselines, abstain_below, asked))
         if progress:
             progress(done, len(questions))
+    reused = sum(1 for r in results if r.reused_from)
+    if reused:
+        notes.append(f"{reused} questions repeat an earlier question's text and filters: answered once, "
+                     "their latency counted once")
     return results, notes
 
 

@@ -106,6 +106,8 @@ def test_realtimeqa_layout_end_to_end_from_the_command_line(tmp_path: Path) -> N
     abstention = nota["multiple_choice"]["abstention"]
     assert abstention["answer_removed"] == 1 and abstention["recall"] == 1.0 and abstention["precision"] == 1.0
     assert nota["multiple_choice"]["accuracy"] == 1.0
+    # the _nota files repeat the questions: each text is asked once and timed once
+    assert data["groups"]["all"]["latency_ms"]["total"]["n"] == 2 and nota["latency_ms"] == {}
     assert load_run(report).results[0].cited  # the run can be read back for compare
 
 
