@@ -27,21 +27,20 @@ RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
 Progress = Callable[[int, int], None]
 
 
-def baseline_assistants(assistant: Assistant) -> tuple[dict[str, Assistant], list[str]]:
-    """An assistant per retrieval mode other than the one in use, sharing store and model; and notes."""
+def baseline_modes(assistant: Assistant) -> tuple[list[str], list[str]]:
+    """The retrieval modes other than the one in use, and notes."""
     settings = assistant.settings
     if "retrieval_mode" not in type(settings).model_fields:
-        return {}, ["baselines skipped: this newsrag has no retrieval_mode setting (dense retrieval only)"]
-    current = settings.retrieval_mode  # type: ignore[attr-defined]
-    modes = [m for m in RETRIEVAL_MODES if m != current]
-    built = {m: Assistant(settings.with_overrides(retrieval_mode=m), assistant.store, assistant.embedder,
-                          assistant.answerer) for m in modes}
-    return built, []
+        return [], ["baselines skipped: this newsrag has no retrieval_mode setting (dense retrieval only)"]
+    current = getattr(settings, "retrieval_mode")  # noqa: B009 - absent from older Settings
+    return [m for m in RETRIEVAL_MODES if m != current], []
 
 
-def ranked_passages(assistant: Assistant, question: Question, depth: int) -> list[Source]:
-    """The assistant's retrieval for the question, `depth` passages deep, best first."""
-    return assistant.retriever.retrieve(question.question, question.filters, depth)
+def ranked_passages(assistant: Assistant, question: Question, depth: int, mode: str | None = None) -> list[Source]:
+    """The assistant's retrieval for the question, `depth` passages deep, best first (in `mode` when given)."""
+    if mode is None:
+        return assistant.retriever.retrieve(question.question, question.filters, depth)
+    return assistant.retriever.retrieve(question.question, question.filters, depth, mode=mode)  # type: ignore[call-arg]
 
 
 def judge_ranking(passages: Sequence[Source], relevance: Relevance, question: Question, top_k: int,
@@ -87,16 +86,16 @@ class Asked:
     baselines: dict[str, list[Source]]
 
 
-def ask_question(question: Question, assistant: Assistant, depth: int, baselines: dict[str, Assistant]) -> Asked:
+def ask_question(question: Question, assistant: Assistant, depth: int, baselines: Sequence[str]) -> Asked:
     """Answer the question (timed by the assistant), then rank `depth` passages with every retrieval mode."""
     answer = assistant.ask(question.question, filters=question.filters)
     ranked = ranked_passages(assistant, question, depth)
-    others = {mode: ranked_passages(other, question, depth) for mode, other in baselines.items()}
+    others = {mode: ranked_passages(assistant, question, depth, mode) for mode in baselines}
     return Asked(question.id, answer, ranked, others)
 
 
 def evaluate_question(question: Question, assistant: Assistant, view: CorpusView, depth: int,
-                      baselines: dict[str, Assistant], abstain_below: float = ABSTAIN_BELOW,
+                      baselines: Sequence[str] = (), abstain_below: float = ABSTAIN_BELOW,
                       asked: dict[Any, Asked] | None = None) -> QuestionResult:
     """Ask one question and check everything about the answer; an exception marks it failed.
 
@@ -141,7 +140,7 @@ def run_questions(questions: Sequence[Question], assistant: Assistant, view: Cor
                   with_baselines: bool = True, abstain_below: float = ABSTAIN_BELOW,
                   progress: Progress | None = None) -> tuple[list[QuestionResult], list[str]]:
     """Evaluate every question (a repeated question text is asked once); the results and notes."""
-    baselines, notes = baseline_assistants(assistant) if with_baselines else ({}, [])
+    baselines, notes = baseline_modes(assistant) if with_baselines else ([], [])
     results = []
     asked: dict[Any, Asked] = {}
     for done, question in enumerate(questions, start=1):
