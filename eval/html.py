@@ -65,25 +65,28 @@ def _cell(value: Any) -> str:
 
 def _plots(run: EvalRun) -> str:
     section = run.sections["all"]
-    mode = run.meta.get("retrieval_mode", "dense")
-    svgs = []
-    for level in LEVELS:
-        series: dict[str, list[float]] = {}
-        curve = section.get("retrieval", {}).get(level, {}).get("curve")
-        if curve:
-            series[f"{mode} (run)"] = curve["recall"]
-        for name, base in section.get("baselines", {}).items():
-            other = base["retrieval"].get(level, {}).get("curve")
-            if other:
-                series[name] = other["recall"]
-        if series:
-            ks = (curve or {}).get("k") or list(range(1, len(next(iter(series.values()))) + 1))
-            svgs.append(line_chart(f"{level} recall@k", ks, series, "k (passages retrieved)", f"{level} recall@k"))
+    svgs = [_curve(section, run.meta.get("retrieval_mode", "dense"), level, metric)
+            for metric in ("recall", "hit") for level in LEVELS]
     totals = [r.timings["total"] for r in run.results if "total" in r.timings]
     latency = section.get("latency_ms", {}).get("total", {})
     svgs.append(histogram("answer latency (total)", totals, "milliseconds per question",
                           markers={"p50": latency.get("p50", 0), "p95": latency.get("p95", 0)} if totals else None))
-    return '<div class="plots">' + "".join(f"<figure>{svg}</figure>" for svg in svgs) + "</div>"
+    return '<div class="plots">' + "".join(f"<figure>{svg}</figure>" for svg in svgs if svg) + "</div>"
+
+
+def _curve(section: dict[str, Any], mode: str, level: str, metric: str) -> str:
+    """recall@k or hit@k for k = 1..20 at one level, one line for the run and one per baseline."""
+    series: dict[str, list[float]] = {}
+    ks: list[float] = []
+    sources = [(f"{mode} (run)", section.get("retrieval", {}))]
+    sources += [(name, base["retrieval"]) for name, base in section.get("baselines", {}).items()]
+    for name, retrieval in sources:
+        curve = retrieval.get(level, {}).get("curve")
+        if curve:
+            series[name], ks = curve[metric], curve["k"]
+    if not series:
+        return ""
+    return line_chart(f"{level} {metric}@k", ks, series, "k (passages retrieved)", f"{level} {metric}@k")
 
 
 def _questions(results: list[QuestionResult]) -> str:

@@ -51,7 +51,7 @@ def test_report_folder_holds_markdown_html_and_metrics(sample_run: EvalRun) -> N
     markdown = (folder / "report.md").read_text(encoding="utf-8")
     assert "## Headline" in markdown and "| seed-03 | all | pass |" in markdown
     html = (folder / "report.html").read_text(encoding="utf-8")
-    assert html.count("<svg") == 3  # article and passage recall@k curves, latency histogram
+    assert html.count("<svg") == 5  # recall@k and hit@k curves at article and chunk level, latency histogram
     assert html.count('<tr class="q"') == 12 and "<mark>" in html and "7,423" in html
     # self-contained: nothing is loaded from anywhere
     assert not re.search(r"<(script|img|link|iframe)[^>]+(src|href)=", html)
