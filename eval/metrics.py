@@ -17,10 +17,10 @@ def hit_at(ranking: Sequence[bool], k: int) -> float:
 
 
 def recall_at(ranking: Sequence[bool], relevant: int, k: int) -> float:
-    """Relevant items in the top k over min(k, relevant items) — capped recall, 1.0 is reachable at every k."""
+    """Relevant items in the top k over all relevant items."""
     if relevant <= 0:
         return 0.0
-    return min(1.0, sum(ranking[:k]) / min(k, relevant))
+    return min(1.0, sum(ranking[:k]) / relevant)
 
 
 def mrr_at(ranking: Sequence[bool], k: int = 10) -> float:

@@ -15,7 +15,7 @@ def test_ranking_metrics_on_a_hand_computed_ranking() -> None:
     ranking = [False, True, False, True, False]  # relevant at ranks 2 and 4, 3 relevant in all
     assert hit_at(ranking, 1) == 0.0 and hit_at(ranking, 2) == 1.0
     assert recall_at(ranking, 3, 1) == 0.0
-    assert recall_at(ranking, 3, 2) == pytest.approx(1 / 2)  # capped: 1 of min(2, 3)
+    assert recall_at(ranking, 3, 2) == pytest.approx(1 / 3)
     assert recall_at(ranking, 3, 5) == pytest.approx(2 / 3)
     assert mrr_at(ranking, 10) == pytest.approx(0.5)
     assert mrr_at(ranking, 1) == 0.0
@@ -28,7 +28,7 @@ def test_perfect_ranking_scores_one_and_unjudged_questions_are_left_out() -> Non
     metrics = ranking_metrics([([True, True, False], 2), ([False, False], 0)])
     assert metrics["questions"] == 1
     assert metrics["hit@1"] == metrics["recall@5"] == metrics["mrr@10"] == metrics["ndcg@10"] == 1.0
-    assert metrics["curve"]["k"][:3] == [1, 2, 3] and metrics["curve"]["recall"][0] == 1.0
+    assert metrics["curve"]["k"][:3] == [1, 2, 3] and metrics["curve"]["recall"][:3] == [0.5, 1.0, 1.0]
 
 
 def test_percentiles_and_latency_per_stage() -> None:
