@@ -11,6 +11,7 @@ from typing import Any
 
 from rag.embedder import Embedder, token_counter
 from rag.errors import IngestError
+from rag.lexical import sync as sync_lexical
 from rag.settings import Settings
 from rag.store import ArticleRow, ChunkRow, Store
 
@@ -52,6 +53,7 @@ def ingest(
         raws = _read_all(targets, settings, report)
         pending = _changed(raws, chroma, settings, report)
         _embed_and_write(pending, chroma, embedder, report, progress)
+        sync_lexical(chroma, settings)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -159,5 +161,6 @@ def remove(article_ids: Iterable[str], store: str | Path | None = None, settings
                 report.removed += 1
             else:
                 report.failed.append((article_id, f"{article_id}: no such article in {report.store}"))
+        sync_lexical(chroma, settings)
     report.seconds = time.perf_counter() - started
     return report

@@ -60,7 +60,8 @@ def filters_from(args: argparse.Namespace) -> Filters | None:
 def cmd_ask(args: argparse.Namespace) -> int:
     from .assistant import open as open_assistant
 
-    assistant = open_assistant(settings=settings_from(args).with_overrides(answerer=args.answerer))
+    settings = settings_from(args).with_overrides(answerer=args.answerer, retrieval_mode=args.retrieval)
+    assistant = open_assistant(settings=settings)
     answer = assistant.ask(args.question, filters=filters_from(args), top_k=args.top_k)
     if args.json:
         print_json(answer.to_dict())
@@ -122,6 +123,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.add_argument("--answerer", help="answerer backend (default: from settings)")
     ask.add_argument("--top-k", type=int, help="passages given to the answerer")
+    ask.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], help="how passages are found (default: hybrid)")
     ask.add_argument("--since", help="only articles dated on or after YYYY-MM-DD")
     ask.add_argument("--until", help="only articles dated on or before YYYY-MM-DD")
     ask.add_argument("--source", action="append", help="only articles from this site (repeatable)")

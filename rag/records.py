@@ -24,10 +24,12 @@ class Source:
     site: str | None = None
     author: str | None = None
     highlights: tuple[tuple[int, int], ...] = ()  # article offsets of the sentences that support a claim
+    chunk_ids: tuple[str, ...] = ()  # the stored chunks this passage spans (neighbours are merged), in order
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["highlights"] = [list(span) for span in self.highlights]
+        data["chunk_ids"] = list(self.chunk_ids)
         return data
 
     def highlighted_parts(self) -> list[tuple[str, bool]]:

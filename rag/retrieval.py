@@ -1,25 +1,55 @@
-"""Retrieval: from a question to the passages an answerer may use, best first."""
+"""Retrieval: from a question to the passages an answerer may use, best first.
+
+Dense search (Chroma) and BM25 (`rag.lexical`) each rank candidate chunks under the same filters;
+reciprocal rank fusion merges the rankings; a per-article cap keeps the context diverse; chunks that
+follow each other in an article are merged into one passage; an optional cross-encoder reorders.
+`Source.score` is always the passage's cosine similarity to the question (answerers gate on it).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import math
 import re
 import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+
+import numpy as np
+from pydantic import ValidationError
 
 from .embedder import Embedder
+from .errors import QueryError
+from .lexical import LexicalIndex
 from .records import Filters, Source
+from .rerank import CrossEncoderReranker, make_reranker
 from .settings import Settings
 from .store import ChunkHit, Store
 
 _ABOUT_COMMENTS = re.compile(r"\b(comment|commenter|commented|reader|readers)\b", re.IGNORECASE)
+STAGES = ("embed", "dense", "bm25", "fuse", "rerank")
+
+
+def reciprocal_rank_fusion(rankings: Sequence[tuple[float, Sequence[str]]], k: int) -> list[tuple[str, float]]:
+    """Fuse ranked id lists: score(id) = sum over lists of weight / (k + rank); ties keep first-seen order."""
+    scores: dict[str, float] = defaultdict(float)
+    for weight, ids in rankings:
+        for rank, item in enumerate(ids, start=1):
+            scores[item] += weight / (k + rank)
+    return sorted(scores.items(), key=lambda pair: -pair[1])
 
 
 class Retriever:
-    """Dense search over the store, with reader comments ranked below article text and a per-article cap."""
+    """Hybrid search over the store with filters, diversity, neighbour merging and optional reranking."""
 
-    def __init__(self, store: Store, embedder: Embedder, settings: Settings) -> None:
+    def __init__(self, store: Store, embedder: Embedder, settings: Settings,
+                 lexical: LexicalIndex | None = None, reranker: CrossEncoderReranker | None = None) -> None:
         self.store = store
         self.embedder = embedder
         self.settings = settings
+        self.lexical = lexical or LexicalIndex(settings)
+        self.reranker = reranker or make_reranker(settings)
 
     def retrieve(
         self,
@@ -27,30 +57,114 @@ class Retriever:
         filters: Filters | None = None,
         top_k: int | None = None,
         timings: dict[str, float] | None = None,
+        *,
+        mode: str | None = None,
+        dense_weight: float | None = None,
+        bm25_weight: float | None = None,
+        rrf_k: int | None = None,
     ) -> list[Source]:
-        timings = timings if timings is not None else {}
-        top_k = top_k or self.settings.top_k
-        started = time.perf_counter()
-        vector = self.embedder.embed_query(question)
-        timings["embed"] = (time.perf_counter() - started) * 1000
-        started = time.perf_counter()
-        hits = self.store.search(vector, max(self.settings.candidates, top_k), filters)
-        timings["search"] = (time.perf_counter() - started) * 1000
-        return self._select(hits, question, top_k)
+        """The best passages for `question`; keyword arguments override the settings for this query.
 
-    def _select(self, hits: list[ChunkHit], question: str, top_k: int) -> list[Source]:
-        penalty = 1.0 if _ABOUT_COMMENTS.search(question) else self.settings.comment_penalty
-        ranked = sorted(hits, key=lambda h: h.score * (penalty if h.kind == "comment" else 1.0), reverse=True)
-        per_article: dict[str, int] = {}
-        chosen: list[Source] = []
+        `timings` receives milliseconds per stage: embed, dense, bm25, fuse, rerank (and search =
+        dense + bm25 + fuse).
+        """
+        timings = timings if timings is not None else {}
+        timings.update(dict.fromkeys(STAGES, 0.0))
+        try:
+            opts = self.settings.with_overrides(retrieval_mode=mode, dense_weight=dense_weight,
+                                                bm25_weight=bm25_weight, rrf_k=rrf_k)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise QueryError(f"bad retrieval option ({problems})") from None
+        top_k = top_k or opts.top_k
+        with _timed(timings, "embed"):
+            vector = self.embedder.embed_query(question)
+        ranked = self._ranked_hits(question, vector, filters, max(opts.candidates, top_k), opts, timings)
+        with _timed(timings, "fuse"):
+            pool = max(top_k, opts.rerank_candidates) if self.reranker else top_k
+            passages = self._passages(self._select(ranked, pool))
+        if self.reranker and passages:
+            with _timed(timings, "rerank"):
+                scores = self.reranker.scores(question, [p.text for p in passages])
+                passages = [passages[i] for i in sorted(range(len(passages)), key=lambda i: -float(scores[i]))]
+        timings["search"] = timings["dense"] + timings["bm25"] + timings["fuse"]
+        return passages[:top_k]
+
+    def _ranked_hits(self, question: str, vector: np.ndarray, filters: Filters | None, k: int, opts: Settings,
+                     timings: dict[str, float]) -> list[ChunkHit]:
+        """Candidate chunks in fused order, comment chunks demoted unless the question is about comments."""
+        rankings: list[tuple[float, list[str]]] = []
+        hits: dict[str, ChunkHit] = {}
+        if opts.retrieval_mode != "bm25":
+            with _timed(timings, "dense"):
+                dense = self.store.search(vector, k, filters)
+            hits.update((h.chunk_id, h) for h in dense)
+            rankings.append((opts.dense_weight, [h.chunk_id for h in dense]))
+        if opts.retrieval_mode != "dense":
+            with _timed(timings, "bm25"):
+                lexical = self.lexical.search(self.store, question, k, filters)
+            if opts.retrieval_mode == "hybrid" and lexical:  # drop hits that share only common words
+                lexical = [(i, s) for i, s in lexical if s >= opts.bm25_floor * lexical[0][1]]
+            rankings.append((opts.bm25_weight, [chunk_id for chunk_id, _ in lexical]))
+        with _timed(timings, "fuse"):
+            fused = reciprocal_rank_fusion(rankings, opts.rrf_k)
+            missing = [chunk_id for chunk_id, _ in fused if chunk_id not in hits]
+            hits.update((h.chunk_id, h) for h in self._score_unscored(self.store.hits_by_ids(missing, vector), vector))
+            penalty = 1.0 if _ABOUT_COMMENTS.search(question) else opts.comment_penalty
+            scored = [(score * (penalty if hits[i].kind == "comment" else 1.0), hits[i]) for i, score in fused if i in hits]
+        return [hit for _, hit in sorted(scored, key=lambda pair: -pair[0])]
+
+    def _score_unscored(self, found: list[ChunkHit], vector: np.ndarray) -> list[ChunkHit]:
+        """Give hits whose stored vector could not be read a cosine score from a fresh embedding."""
+        unscored = [i for i, h in enumerate(found) if math.isnan(h.score)]
+        if unscored:
+            vectors = self.embedder.embed_documents([found[i].text for i in unscored])
+            for i, row in zip(unscored, vectors):
+                found[i] = replace(found[i], score=float(np.dot(vector, row)))
+        return found
+
+    def _select(self, ranked: Sequence[ChunkHit], limit: int) -> list[list[ChunkHit]]:
+        """Up to `limit` passages (groups of neighbouring chunks), at most max_chunks_per_article per article."""
+        per_article: Counter[str] = Counter()
+        groups: list[list[ChunkHit]] = []
         for hit in ranked:
-            if per_article.get(hit.article_id, 0) >= self.settings.max_chunks_per_article:
+            if per_article[hit.article_id] >= self.settings.max_chunks_per_article:
                 continue
-            per_article[hit.article_id] = per_article.get(hit.article_id, 0) + 1
-            chosen.append(source_from_hit(hit))
-            if len(chosen) == top_k:
+            touching = [g for g in groups if self.settings.merge_neighbours and _adjacent(g, hit)]
+            if not touching and len(groups) >= limit:
                 break
-        return chosen
+            per_article[hit.article_id] += 1
+            if not touching:
+                groups.append([hit])
+                continue
+            touching[0].append(hit)
+            for other in touching[1:]:  # the chunk bridges two passages: join them
+                touching[0].extend(other)
+                groups.remove(other)
+        return groups
+
+    def _passages(self, groups: Sequence[list[ChunkHit]]) -> list[Source]:
+        """One Source per group; merged groups take their text from the article, so offsets stay exact."""
+        texts = self.store.article_texts(sorted({g[0].article_id for g in groups if len(g) > 1}))
+        passages: list[Source] = []
+        for group in groups:
+            members = sorted(group, key=lambda h: h.start)
+            merged = merge_chunks(members, texts.get(members[0].article_id, ""))
+            passages.extend([merged] if merged else [source_from_hit(h) for h in members])
+        return passages
+
+
+def merge_chunks(members: Sequence[ChunkHit], article_text: str) -> Source | None:
+    """One passage spanning neighbouring chunks (in article order); None if they do not match the article."""
+    if len(members) == 1:
+        return source_from_hit(members[0])
+    if any(article_text[h.start : h.end] != h.text for h in members):
+        return None  # the article text is not the one these chunks were cut from; keep them apart
+    start, end = members[0].start, max(h.end for h in members)
+    best = max(members, key=lambda h: h.score)
+    source = source_from_hit(best)
+    return replace(source, chunk_id=members[0].chunk_id, text=article_text[start:end], start=start, end=end,
+                   chunk_ids=tuple(h.chunk_id for h in members))
 
 
 def source_from_hit(hit: ChunkHit) -> Source:
@@ -68,4 +182,23 @@ def source_from_hit(hit: ChunkHit) -> Source:
         kind=hit.kind,
         site=meta.get("site"),
         author=meta.get("author"),
+        chunk_ids=(hit.chunk_id,),
     )
+
+
+def _adjacent(group: Sequence[ChunkHit], hit: ChunkHit) -> bool:
+    """Whether `hit` is the chunk just before or after the group in the same article (and of the same kind)."""
+    if group[0].article_id != hit.article_id or group[0].kind != hit.kind:
+        return False
+    indexes = [int(h.meta.get("chunk_index", -10)) for h in group]
+    index = int(hit.meta.get("chunk_index", -10))
+    return index == min(indexes) - 1 or index == max(indexes) + 1
+
+
+@contextlib.contextmanager
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = timings.get(stage, 0.0) + (time.perf_counter() - started) * 1000

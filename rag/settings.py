@@ -56,6 +56,16 @@ class Settings(BaseSettings):
     candidates: int = Field(30, ge=1, le=500, description="Chunks fetched from the index before diversity and capping.")
     max_chunks_per_article: int = Field(3, ge=1, description="At most this many passages from one article in the context.")
     comment_penalty: float = Field(0.85, ge=0, le=1, description="Score factor for reader-comment chunks so article text ranks first.")
+    retrieval_mode: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="hybrid (dense + BM25 fused by RRF), dense (vectors only) or bm25 (words only).")
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in reciprocal rank fusion.")
+    bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in reciprocal rank fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant: score = sum of weight / (rrf_k + rank).")
+    bm25_floor: float = Field(0.2, ge=0, le=1, description="Hybrid only: BM25 hits scoring under this share of the best BM25 hit (common words only) are left out of the fusion.")
+    bm25_k1: float = Field(1.2, ge=0, description="BM25 term-frequency saturation.")
+    bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation.")
+    merge_neighbours: bool = Field(True, description="Merge retrieved chunks that follow each other in an article into one passage.")
+    reranker_model: str | None = Field(None, description="Local sentence-transformers CrossEncoder directory to rerank passages; off when unset.")
+    rerank_candidates: int = Field(12, ge=1, le=200, description="Passages scored by the reranker before keeping top_k.")
 
     # --- answering
     answerer: str = Field("extractive", description="Answerer backend: extractive (no LLM) or llm.")

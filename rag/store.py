@@ -7,6 +7,7 @@ or its new version, never half; chunks left behind by a crash are invisible and 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import threading
@@ -88,6 +89,11 @@ def site_key(site: str) -> str:
     return key[4:] if key.startswith("www.") else key
 
 
+def source_keys(filters: Filters) -> list[str]:
+    """The site keys a filter asks for (blank entries ignored)."""
+    return [key for key in (site_key(s) for s in filters.sources) if key]
+
+
 def where_clause(filters: Filters | None) -> dict[str, Any] | None:
     """The Chroma `where` for a Filters; articles without a date fail any date condition."""
     if filters is None or filters.is_empty():
@@ -97,10 +103,12 @@ def where_clause(filters: Filters | None) -> dict[str, Any] | None:
         clauses.append({"date_num": {"$gte": date_number(filters.since.isoformat())}})
     if filters.until:
         clauses.append({"date_num": {"$lte": date_number(filters.until.isoformat())}})
-    if filters.sources:
-        clauses.append({"site_key": {"$in": [site_key(s) for s in filters.sources]}})
+    if source_keys(filters):
+        clauses.append({"site_key": {"$in": source_keys(filters)}})
     if filters.article_ids:
         clauses.append({"article_id": {"$in": list(filters.article_ids)}})
+    if not clauses:
+        return None
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
@@ -248,6 +256,51 @@ class Store:
                 continue  # a version being written or left behind by a crash
             hits.append(_hit(chunk_id, text, meta, 1.0 - float(dist)))
         return hits[:k]
+
+    def hits_by_ids(self, chunk_ids: Sequence[str], vector: np.ndarray) -> list[ChunkHit]:
+        """The committed chunks among `chunk_ids`, scored by cosine similarity to `vector`.
+
+        The score is NaN when this process cannot read a stored vector (embedded Chroma does not see
+        vectors another process added since it opened the store); the caller embeds those itself.
+        """
+        if not chunk_ids:
+            return []
+        versions = self.versions()
+        got = self.chunks.get(ids=list(chunk_ids), include=["documents", "metadatas"])
+        hits = {
+            chunk_id: _hit(chunk_id, text, meta, float("nan"))
+            for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"])
+            if versions.get(str(meta.get("article_id"))) == meta.get("version")
+        }
+        try:
+            stored = self.chunks.get(ids=list(hits), include=["embeddings"]) if hits else {"ids": [], "embeddings": []}
+        except Exception:  # noqa: BLE001 - chroma: "Error finding id" for vectors written by another process
+            stored = {"ids": [], "embeddings": []}
+        query = np.asarray(vector, dtype=np.float32)
+        for chunk_id, emb in zip(stored["ids"], stored["embeddings"]):
+            score = float(np.dot(query, np.asarray(emb, dtype=np.float32)))
+            hits[chunk_id] = dataclasses.replace(hits[chunk_id], score=score)
+        return [hits[i] for i in chunk_ids if i in hits]
+
+    def committed_chunks(self, article_ids: Sequence[str]) -> list[ChunkHit]:
+        """The chunks of the committed versions of these articles (score 0), in article then chunk order."""
+        versions = self.versions()
+        hits: list[ChunkHit] = []
+        for lo in range(0, len(article_ids), 100):
+            batch = list(article_ids[lo : lo + 100])
+            got = self.chunks.get(where={"article_id": {"$in": batch}}, include=["documents", "metadatas"])
+            hits.extend(
+                _hit(i, t, m, 0.0) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])
+                if versions.get(str(m.get("article_id"))) == m.get("version")
+            )
+        return sorted(hits, key=lambda h: (h.article_id, int(h.meta.get("chunk_index", 0))))
+
+    def article_texts(self, article_ids: Sequence[str]) -> dict[str, str]:
+        """article_id -> cleaned article text (the text chunk offsets point into)."""
+        if not article_ids:
+            return {}
+        got = self.registry.get(ids=list(article_ids), include=["documents"])
+        return {i: d or "" for i, d in zip(got["ids"], got["documents"])}
 
     def chunks_of(self, article_id: str) -> list[ChunkHit]:
         """The committed chunks of one article in order."""

@@ -1,0 +1,208 @@
+"""The BM25 side of hybrid search: an index kept in step with the Chroma collection and saved beside it.
+
+The index file (`<store>/bm25/<collection>.npz`) records which version of each article it holds and
+the store revision it was synced at. `sync` compares that with the article registry and applies
+per-article deltas (new versions in, removed or replaced ones out), so nothing is rebuilt from
+scratch when the collection grows or another process wrote to it. Files are replaced atomically; a
+damaged or foreign file is detected on load and rebuilt from the collection.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from .bm25 import BM25Index, ChunkDoc, lexical_terms
+from .errors import StoreError
+from .records import Filters
+from .settings import Settings
+from .store import ChunkHit, Store
+
+log = logging.getLogger(__name__)
+
+
+def index_path(settings: Settings) -> Path:
+    """Where the BM25 index of this collection lives: under the store dir, also for a Chroma server."""
+    name = settings.collection
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        name = f"{url.hostname}-{url.port or (443 if url.scheme == 'https' else 8000)}-{name}"
+    return Path(settings.store) / "bm25" / (re.sub(r"[^A-Za-z0-9._-]", "_", name) + ".npz")
+
+
+@dataclass
+class SyncStats:
+    """What this process did to the index: loads from file, full builds, deltas, saves."""
+
+    loads: int = 0
+    full_builds: int = 0
+    deltas: int = 0
+    saves: int = 0
+    damaged: int = 0
+    articles_added: int = 0
+    articles_dropped: int = 0
+
+
+class LexicalIndex:
+    """BM25 search over one collection; every search first checks the index is in step with the store."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.path = index_path(settings)
+        self.stats = SyncStats()
+        self._index: BM25Index | None = None
+        self._revision: str | None = None  # store revision the in-memory index is known to match
+        self._file_state: tuple[int, int, int] | None = None
+        self._lock = threading.Lock()
+
+    def search(self, store: Store, question: str, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
+        """The k chunk ids with the best BM25 score for `question` among those passing `filters`."""
+        index = self.sync(store)
+        return index.search(lexical_terms(question), k, filters, self.settings.bm25_k1, self.settings.bm25_b)
+
+    def sync(self, store: Store) -> BM25Index:
+        """Bring the index in step with the store's committed article versions; returns it."""
+        revision = store.revision()
+        if self._index is not None and revision == self._revision:
+            return self._index
+        with self._lock:
+            if self._index is not None and revision == self._revision:
+                return self._index
+            if self._index is None or self._file_changed():
+                self._load()
+            if self._index is not None and self._index.meta.get("revision") == revision:
+                self._revision = revision
+                return self._index
+            self._index, self._revision = self._apply_delta(store, revision), None
+            if self._index.meta.get("revision") == revision:
+                self._revision = revision
+            return self._index
+
+    # ------------------------------------------------------------------ deltas
+    def _apply_delta(self, store: Store, revision: str) -> BM25Index:
+        base = self._index
+        if base is None:
+            base = BM25Index(meta={"full_builds": 0, "deltas": 0})
+            base.meta["full_builds"] += 1
+            self.stats.full_builds += 1
+        versions = store.versions()
+        indexed = base.article_versions()
+        drop = [a for a, v in indexed.items() if versions.get(a) != v]
+        fetch = [a for a, v in versions.items() if indexed.get(a) != v]
+        docs, complete = _complete_docs(store.committed_chunks(fetch), fetch)
+        if not drop and not docs and base is self._index:
+            index = base
+        else:
+            index = base.apply(drop, docs)
+            index.meta["deltas"] = int(index.meta.get("deltas", 0)) + 1
+            self.stats.deltas += 1
+            self.stats.articles_added += len({d.article_id for d in docs})
+            self.stats.articles_dropped += len(drop)
+        # an article caught mid-write is fetched again at the next search (its writer bumps the revision)
+        index.meta.update(revision=revision if complete else None, collection=self.settings.collection,
+                          location=_location(self.settings))
+        self._save(index)
+        return index
+
+    # ------------------------------------------------------------------ files
+    def _file_changed(self) -> bool:
+        return _stat(self.path) != self._file_state
+
+    def _load(self) -> None:
+        """Read the index file when it exists and belongs to this collection; a damaged one is ignored."""
+        state = _stat(self.path)
+        if state is None:
+            self._file_state = None  # deleted: keep what is in memory (if anything); the next save rewrites it
+            return
+        try:
+            index = BM25Index.from_bytes(self.path.read_bytes())
+            if index.meta.get("collection") != self.settings.collection:
+                raise ValueError(f"the file belongs to collection {index.meta.get('collection')!r}")
+        except (OSError, ValueError) as exc:
+            log.warning("BM25 index %s is damaged (%s); it is rebuilt from the collection", self.path, exc)
+            self.stats.damaged += 1
+            self._file_state = state
+            return
+        self._index, self._file_state = index, state
+        self.stats.loads += 1
+
+    def _save(self, index: BM25Index) -> None:
+        """Write the index next to the store: temp file, fsync, atomic rename. Failure only costs a resync."""
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "wb") as handle:
+                handle.write(index.to_bytes())
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+            _fsync_dir(self.path.parent)
+        except OSError as exc:
+            log.warning("cannot save the BM25 index to %s (%s); it is kept in memory", self.path, exc)
+            tmp.unlink(missing_ok=True)
+            return
+        self._file_state = _stat(self.path)
+        self.stats.saves += 1
+
+
+def sync(store: Store, settings: Settings | None = None) -> LexicalIndex:
+    """Bring the collection's saved BM25 index in step with the store; call after every ingest and remove."""
+    lexical = LexicalIndex(settings or store.settings)
+    try:
+        lexical.sync(store)
+    except StoreError:
+        raise
+    except Exception as exc:
+        raise StoreError(f"cannot update the BM25 index {lexical.path}: {exc}") from exc
+    return lexical
+
+
+def _complete_docs(hits: Sequence[ChunkHit], wanted: Sequence[str]) -> tuple[list[ChunkDoc], bool]:
+    """Index documents of the wanted articles; False when one had no chunks left (replaced since `versions`)."""
+    by_article: dict[str, list[ChunkHit]] = defaultdict(list)
+    for hit in hits:
+        by_article[hit.article_id].append(hit)
+    docs: list[ChunkDoc] = []
+    for article_id in wanted:
+        chunks = by_article.get(article_id, [])
+        if not chunks:  # a version's chunks are written before it is committed: none left means replaced
+            continue
+        docs.extend(
+            ChunkDoc(chunk_id=h.chunk_id, article_id=article_id, version=str(h.meta.get("version")), text=h.text,
+                     date_num=int(h.meta.get("date_num") or 0), site_key=str(h.meta.get("site_key") or ""))
+            for h in chunks
+        )
+    complete = len({d.article_id for d in docs}) == len(set(wanted))
+    return docs, complete
+
+
+def _location(settings: Settings) -> str:
+    return settings.chroma_url or str(settings.store)
+
+
+def _stat(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
