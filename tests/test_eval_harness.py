@@ -40,6 +40,19 @@ def test_sample_run_scores_what_a_reader_would_check(sample_run: EvalRun) -> Non
     assert set(all_["latency_ms"]) >= {"embed", "search", "generate", "verify", "total"}
 
 
+def test_bm25_and_dense_baselines_are_in_the_same_run(sample_run: EvalRun) -> None:
+    assert sample_run.meta["retrieval_mode"] == "hybrid"
+    baselines = sample_run.sections["all"]["baselines"]
+    assert set(baselines) == {"dense", "bm25"}
+    for mode in ("dense", "bm25"):
+        article = baselines[mode]["retrieval"]["article"]
+        assert article["questions"] == 11 and 0 < article["hit@5"] <= 1 and len(article["curve"]["recall"]) == 20
+    milley = next(r for r in sample_run.results if r.id == "seed-01")
+    assert set(milley.baselines) == {"dense", "bm25"} and milley.baselines["bm25"].chunks
+    markdown = (sample_run.report_dir / "report.md").read_text(encoding="utf-8")  # type: ignore[operator]
+    assert "| article | bm25 | 11 |" in markdown and "| chunk | dense | 11 |" in markdown
+
+
 def test_report_folder_holds_markdown_html_and_metrics(sample_run: EvalRun) -> None:
     folder = sample_run.report_dir
     assert folder is not None
