@@ -1,8 +1,9 @@
 """The corpus side of an evaluation: ingest the articles, then judge which articles and chunks are relevant.
 
 Relevance (see docs/evaluation.md): a question's *key strings* are its evidence strings, or its answer
-strings when it lists no evidence. An article is relevant when it is a gold article or contains a key
-string; a passage is relevant when it comes from a gold article or overlaps an occurrence of a key string.
+strings when it lists no evidence. The relevant articles are the gold articles, or, for a question
+without any, the articles containing a key string; a chunk is relevant when it comes from a gold
+article or overlaps an occurrence of a key string.
 """
 
 from __future__ import annotations
@@ -129,7 +130,7 @@ class CorpusView:
         gold, missing = self.resolve(question.gold_articles)
         keys = question.evidence or question.answers
         spans = self.occurrences(keys) if keys else {}
-        relevance = Relevance(articles=gold | set(spans), gold=gold, spans=spans)
+        relevance = Relevance(articles=gold or set(spans), gold=gold, spans=spans)
         relevance.chunk_count = sum(self.infos[a].chunks for a in gold) + sum(
             self._overlapping_chunks(a, s) for a, s in spans.items() if a not in gold)
         if question.answers:
