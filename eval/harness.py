@@ -67,7 +67,7 @@ def evaluate(
     """Evaluate a question set; writes report.md, report.html, metrics.json and results.jsonl when
     `report_dir` is given. The store is `store`, else a temporary one when there is a corpus to
     ingest, else the configured store."""
-    started = time.perf_counter()
+    started, wall = time.perf_counter(), time.strftime("%Y-%m-%dT%H:%M:%S")
     qset = questions if isinstance(questions, QuestionSet) else load_question_set(questions, fmt)
     if depth < 1:
         raise ConfigError(f"--depth {depth} must be at least 1")
@@ -84,7 +84,8 @@ def evaluate(
         progress = None if quiet else print_progress()
         results, run_notes = run_questions(todo, assistant, view, depth, baselines, abstain_below, progress)
         notes += run_notes + _gold_notes(results)
-        meta = _meta(qset, settings, assistant, depth, len(todo), ingested, started, abstain_below)
+        meta = _meta(qset, settings, assistant, depth, len(todo), ingested, abstain_below)
+        meta.update(started=wall, seconds=round(time.perf_counter() - started, 1))
     run = EvalRun(meta=meta, sections=score_run(results), results=results, notes=notes)
     if report_dir is not None:
         from .report import write_report
@@ -125,16 +126,14 @@ def _gold_notes(results: Sequence[QuestionResult]) -> list[str]:
 
 
 def _meta(qset: QuestionSet, settings: Settings, assistant: Any, depth: int, asked: int,
-          ingested: dict[str, Any] | None, started: float, abstain_below: float) -> dict[str, Any]:
+          ingested: dict[str, Any] | None, abstain_below: float) -> dict[str, Any]:
     status = assistant.status()
     return {
         "name": qset.name, "format": qset.fmt, "source": qset.source, "questions": asked,
         "groups": qset.groups, "store": status["store"], "articles": status["articles"], "chunks": status["chunks"],
         "model": status["model"], "answerer": status["answerer"],
         "retrieval_mode": getattr(settings, "retrieval_mode", "dense"), "top_k": settings.top_k, "depth": depth,
-        "abstain_below": abstain_below, "settings": settings.describe(), "ingest": ingested,
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - (time.perf_counter() - started))),
-        "seconds": round(time.perf_counter() - started, 1), "commit": _commit(),
+        "abstain_below": abstain_below, "settings": settings.describe(), "ingest": ingested, "commit": _commit(),
     }
 
 
