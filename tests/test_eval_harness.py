@@ -133,7 +133,7 @@ def test_rgb_counterfactual_answers_are_caught(tmp_path: Path) -> None:
     assert not any(r.passed for r in run.results)
 
 
-def test_python_dash_m_eval_and_bad_input_give_one_line(tmp_path: Path) -> None:
+def test_python_dash_m_eval_and_bad_input_give_one_line(tmp_path: Path, sample_store: Path) -> None:
     import subprocess
     import sys
 
@@ -147,3 +147,28 @@ def test_python_dash_m_eval_and_bad_input_give_one_line(tmp_path: Path) -> None:
     assert "no such question file" in missing.stderr
     not_a_run = run_cli("eval", "compare", str(tmp_path), str(tmp_path))
     assert not_a_run.returncode == 2 and "not an eval report folder" in not_a_run.stderr
+    questions = str(shared_path("sample", "questions.jsonl"))
+    bad_answerer = run_cli("eval", questions, "--store", str(sample_store), "--no-ingest", "--answerer", "nope")
+    assert bad_answerer.returncode == 2 and "answerer 'nope' is unknown" in bad_answerer.stderr
+    assert bad_answerer.stderr.strip().count("\n") == 0
+
+
+def test_llm_answerer_is_scored_over_real_http(sample_store: Path, tmp_path: Path, llm) -> None:  # type: ignore[no-untyped-def]
+    from rag.settings import Settings
+
+    llm.script("7,423 [1].", when="How many bombs")
+    llm.script("Milley said the Taliban will land on the Moon [1].", when="What did Milley say")
+    questions = tmp_path / "q.jsonl"
+    rows = [{"id": "bombs", "question": "How many bombs did the US drop on Afghanistan in 2019?", "answers": ["7,423"],
+             "evidence": ["In 2019, the US dropped 7,423 bombs on Afghanistan"]},
+            {"id": "milley", "question": "What did Milley say about ISIS-K?", "answers": ["it's possible"]}]
+    questions.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    settings = Settings(llm_base_url=llm.base_url, llm_model="scripted")
+    run = evaluate(questions, store=sample_store, answerer="llm", settings=settings, baselines=False)
+    assert run.meta["answerer"] == "llm" and len(llm.prompts) == 2
+    bombs, milley = run.results
+    assert bombs.exact_match == 1.0 and bombs.f1 == 1.0 and bombs.passed  # a short answer can match exactly
+    assert bombs.citations.valid == 1 and bombs.citations.evidence
+    # newsrag's verifier finds no passage for the made-up claim and refuses: a false refusal, scored 0
+    assert milley.refused and not milley.passed and milley.contains == 0.0
+    assert run.sections["all"]["refusal"]["false_refusal_rate"] == 0.5
