@@ -77,7 +77,9 @@ class ExtractiveAnswerer:
             if len(chosen) >= self.settings.max_answer_sentences:
                 break
             adds_terms = any(t in cand.terms and t not in covered for t in weights)
-            close = cand.score >= 0.85 * best.score
+            # an equally good sentence is only worth quoting when it, too, covers the whole question;
+            # one that merely shares a name with it ("Milley also discussed...") is off the question
+            close = cand.score >= 0.85 * best.score and cand.coverage >= 0.99
             if (close or (adds_terms and cand.score >= 0.6 * best.score)) and not _repeats(cand, chosen):
                 chosen.append(cand)
                 covered |= cand.terms
