@@ -19,7 +19,7 @@ USAGE = """%(prog)s QUESTIONS [--corpus PATH ...] [--store DIR] [--answerer NAME
 
 EPILOG = """examples:
   newsrag eval ../shared/data/sample/questions.jsonl --corpus samples/articles
-  newsrag eval ../shared/data/realtimeqa/2025-q1 --store /work/stores/realtimeqa
+  newsrag eval ../shared/data/realtimeqa/2025-q1 --store ~/stores/realtimeqa   # keep the store for reuse
   newsrag eval ../shared/data/rgb/en_fact.json --format rgb --report runs/rgb
   newsrag eval compare runs/before runs/after
 metrics are defined in docs/evaluation.md"""
@@ -99,8 +99,8 @@ def add_arguments(ev: argparse.ArgumentParser) -> None:
     ev.add_argument("--json", action="store_true", help="print metrics.json to stdout")
     ev.add_argument("--format", choices=FORMATS, default="auto", help="question set format (default: auto)")
     ev.add_argument("--gate", metavar="FILE[:SECTION]", help="fail (exit 1) when a metric breaks a threshold")
-    ev.add_argument("--depth", type=int, default=20, help="passages ranked for the retrieval metrics (default 20)")
-    ev.add_argument("--limit", type=int, help="evaluate only the first N questions")
+    ev.add_argument("--depth", type=int, default=20, metavar="N", help="passages ranked for the retrieval metrics (default 20)")
+    ev.add_argument("--limit", type=int, metavar="N", help="evaluate only the first N questions")
     ev.add_argument("--no-baselines", action="store_true", help="skip the other retrieval modes")
     ev.add_argument("--no-ingest", action="store_true", help="use the store as it is; do not ingest the corpus")
     ev.add_argument("--quiet", action="store_true", help="no progress lines")
