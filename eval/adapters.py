@@ -98,7 +98,7 @@ def load_realtimeqa(path: Path) -> QuestionSet:
     if missing:
         notes.append(f"no search results file {', '.join(missing)}: those questions have no gold articles")
     return QuestionSet(name=path.name if path.is_dir() else path.stem, fmt="realtimeqa", source=str(path),
-                       questions=questions, corpus=corpus, notes=notes)
+                       questions=questions, corpus=corpus, corpus_files=[w for w in weeks if w.is_file()], notes=notes)
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -99,7 +99,8 @@ def add_arguments(ev: argparse.ArgumentParser) -> None:
     ev.add_argument("--json", action="store_true", help="print metrics.json to stdout")
     ev.add_argument("--format", choices=FORMATS, default="auto", help="question set format (default: auto)")
     ev.add_argument("--gate", metavar="FILE[:SECTION]", help="fail (exit 1) when a metric breaks a threshold")
-    ev.add_argument("--depth", type=int, default=20, metavar="N", help="passages ranked for the retrieval metrics (default 20)")
+    ev.add_argument("--depth", type=int, default=20, metavar="N",
+                    help="passages ranked for the retrieval metrics (default 20)")
     ev.add_argument("--limit", type=int, metavar="N", help="evaluate only the first N questions")
     ev.add_argument("--no-baselines", action="store_true", help="skip the other retrieval modes")
     ev.add_argument("--no-ingest", action="store_true", help="use the store as it is; do not ingest the corpus")

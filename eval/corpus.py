@@ -9,6 +9,7 @@ article or overlaps an occurrence of a key string.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import sys
 import tempfile
@@ -22,7 +23,7 @@ from rag.settings import Settings
 from rag.store import Store
 
 from .matching import find_spans, needle_words
-from .questions import CorpusArticle, Question
+from .questions import CorpusArticle, Question, QuestionSet
 
 if TYPE_CHECKING:
     from index import IngestReport
@@ -30,22 +31,40 @@ if TYPE_CHECKING:
 Span = tuple[int, int]
 
 
+def reads_jsonl() -> bool:
+    """Whether this newsrag's ingestion reads .jsonl article records (RealTimeQA search results included)."""
+    from index.loading import supported
+
+    return supported(Path("articles.jsonl"))
+
+
 def write_corpus(articles: Sequence[CorpusArticle], folder: Path) -> list[Path]:
-    """Write adapter articles as .txt files with a Title/Date/URL header, the form `index.ingest` reads."""
+    """Write adapter articles for `index.ingest`: one JSONL file of records when ingestion reads them,
+    else .txt files with a Title/Date/URL header."""
+    if reads_jsonl():
+        path = folder / "corpus.jsonl"
+        with path.open("w", encoding="utf-8") as handle:
+            for a in articles:
+                record = {"url": a.url, "title": a.title, "date": a.date, "site": a.site, "text": a.text}
+                handle.write(json.dumps({k: v for k, v in record.items() if v}, ensure_ascii=False) + "\n")
+        return [path] if articles else []
     paths = []
     for article in articles:
         header = [f"Title: {article.title}" if article.title else "", f"Date: {article.date}" if article.date else "",
                   f"URL: {article.url}", f"Source: {article.site}" if article.site else ""]
-        name = hashlib.sha1(article.url.encode("utf-8")).hexdigest()[:16] + ".txt"
-        path = folder / name
+        path = folder / (hashlib.sha1(article.url.encode("utf-8")).hexdigest()[:16] + ".txt")
         path.write_text("\n".join(h for h in header if h) + "\n\n" + article.text.strip() + "\n", encoding="utf-8")
         paths.append(path)
     return paths
 
 
-def ingest_corpus(paths: Sequence[str | Path], articles: Sequence[CorpusArticle], settings: Settings,
+def ingest_corpus(paths: Sequence[str | Path], qset: QuestionSet, settings: Settings,
                   quiet: bool = False) -> IngestReport:
-    """Ingest files given by the user plus the adapter's articles into the store; the IngestReport."""
+    """Ingest the user's files and the question set's corpus into the store; the IngestReport.
+
+    A set that names its own corpus files (RealTimeQA's *_gcs.jsonl) is ingested from them when
+    ingestion reads JSONL records; otherwise its articles are written out first.
+    """
     import index
 
     started, last = time.perf_counter(), [0.0]
@@ -57,7 +76,11 @@ def ingest_corpus(paths: Sequence[str | Path], articles: Sequence[CorpusArticle]
             print(f"  ingest: {done} articles, {chunks} chunks embedded ({now:.0f}s)", file=sys.stderr)
 
     with tempfile.TemporaryDirectory(prefix="newsrag-eval-corpus-") as tmp:
-        targets = [str(p) for p in paths] + [str(p) for p in write_corpus(articles, Path(tmp))]
+        targets = [str(p) for p in paths]
+        if qset.corpus_files and reads_jsonl():
+            targets += [str(p) for p in qset.corpus_files]
+        else:
+            targets += [str(p) for p in write_corpus(qset.corpus, Path(tmp))]
         return index.ingest(targets, settings=settings, progress=progress)
 
 

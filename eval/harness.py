@@ -109,7 +109,7 @@ def _ingest(corpus: Sequence[str | Path], qset: QuestionSet, settings: Settings,
             notes: list[str]) -> dict[str, Any] | None:
     if not ingest or not (corpus or qset.corpus):
         return None
-    report = ingest_corpus(corpus, qset.corpus, settings, quiet=quiet)
+    report = ingest_corpus(corpus, qset, settings, quiet=quiet)
     if report.failed:
         notes.append(f"ingest: {len(report.failed)} articles failed, e.g. {report.failed[0][1]}")
     if not report.articles and not report.failed:

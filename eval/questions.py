@@ -88,6 +88,7 @@ class QuestionSet:
     source: str
     questions: list[Question]
     corpus: list[CorpusArticle] = field(default_factory=list)
+    corpus_files: list[Path] = field(default_factory=list)  # the same articles in files ingestion may read itself
     notes: list[str] = field(default_factory=list)  # what the adapter skipped or assumed
 
     @property

@@ -84,6 +84,7 @@ def test_realtimeqa_folder_gives_questions_gold_articles_and_one_corpus(tmp_path
     assert names == ["glacier-retreat", "lantern-festival", "solar-ferry"]
     assert qset.corpus[0].date == "2025-01-02"
     assert any("without article text" in n for n in qset.notes)
+    assert [p.name for p in qset.corpus_files] == ["20250103_gcs.jsonl", "20250110_gcs.jsonl"]
 
 
 def test_one_realtimeqa_week_file_uses_its_own_search_results(tmp_path: Path) -> None:
