@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import parse_qsl, urlencode, urlparse, urlsplit, urlunsplit
 
 from rag import text as tx
 from rag.errors import IngestError
@@ -42,30 +43,45 @@ class CleanArticle:
     comments_start: int | None = None
 
 
+_STRUCTURED = frozenset({"html", "record", "pdf"})  # metadata came with the text: no header block to read
+
+
 def clean_article(raw: RawArticle) -> CleanArticle:
     """Normalise text and metadata; raises IngestError when no article text is left."""
-    header, body = split_header(tx.normalize(raw.text))
+    text = tx.normalize(raw.text)
+    header: dict[str, str] = {}
+    if raw.fmt not in _STRUCTURED:
+        header, text = split_header(text)
     if raw.fmt == "markdown":
-        body = strip_markdown(body)
+        text = strip_markdown(text)
     meta = {"title": raw.title, "url": raw.url, "date": raw.date, "site": raw.site, "author": raw.author}
     meta.update({k: v for k, v in header.items() if v})
-    body, title = _take_title(body, meta.get("title"), raw)
-    late_header, body = split_header(body)  # a header block right under a markdown heading
-    meta.update({k: v for k, v in late_header.items() if v and not meta.get(k)})
-    story, comments = split_comments(body, title)
+    body, title = _take_title(text, meta.get("title"), raw)
+    if raw.fmt not in _STRUCTURED:
+        late_header, body = split_header(body)  # a header block right under a markdown heading
+        meta.update({k: v for k, v in late_header.items() if v and not meta.get(k)})
+    if raw.comments:
+        story = "\n".join(p.strip() for p in body.split("\n") if p.strip())
+        comments = "\n".join(p.strip() for p in tx.normalize(raw.comments).split("\n") if p.strip())
+    else:
+        story, comments = split_comments(body, title)
     if not story.strip():
         raise IngestError(f"{raw.origin}: no article text after cleaning")
     text = story if not comments else f"{story}\n\n{comments}"
-    url = meta.get("url") or None
+    url = normalize_url(meta.get("url"))
     return CleanArticle(
         text=text,
-        title=title,
+        title=" ".join(title.split()),
         url=url,
         date=normalize_date(meta.get("date"), raw.origin),
-        site=meta.get("site") or site_of(url),
-        author=meta.get("author") or None,
+        site=_one_line(meta.get("site")) or site_of(url),
+        author=_one_line(meta.get("author")),
         comments_start=len(story) + 2 if comments else None,
     )
+
+
+def _one_line(value: str | None) -> str | None:
+    return " ".join(value.split()) or None if value else None
 
 
 def split_header(text: str) -> tuple[dict[str, str], str]:
@@ -96,11 +112,11 @@ def split_header(text: str) -> tuple[dict[str, str], str]:
 def strip_markdown(text: str) -> str:
     """Markdown to plain text: headings, emphasis and link syntax removed, link text kept."""
     text = _MD_LINK.sub(r"\1", text)
-    text = re.sub(r"^#{1,6}\s+", "# ", text, flags=re.M)  # keep one mark so the title can be found
+    text = re.sub(r"^#{1,6}\s+", "# ", text, flags=re.MULTILINE)  # keep one mark so the title can be found
     text = re.sub(r"(\*\*|__)(.+?)\1", r"\2", text)
     text = re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?!\w)", r"\1", text)
-    text = re.sub(r"^\s*[-*+]\s+", "", text, flags=re.M)
-    text = re.sub(r"^>\s?", "", text, flags=re.M)
+    text = re.sub(r"^\s*[-*+]\s+", "", text, flags=re.MULTILINE)
+    text = re.sub(r"^>\s?", "", text, flags=re.MULTILINE)
     return text
 
 
@@ -109,7 +125,7 @@ def _take_title(body: str, title: str | None, raw: RawArticle) -> tuple[str, str
     if lines and lines[0].startswith("# "):  # a markdown heading
         heading = lines[0][2:].strip()
         return "\n".join(lines[1:]).strip(), title or heading
-    body = re.sub(r"^# ", "", body, flags=re.M)
+    body = re.sub(r"^# ", "", body, flags=re.MULTILINE)
     if title:
         return body, title
     first = lines[0].strip() if lines else ""
@@ -197,11 +213,12 @@ def _comment_score(paragraph: str, title: str) -> float:
 
 
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%d %B %Y", "%B %d, %Y", "%b %d, %Y", "%d %b %Y", "%B %d %Y")
+_TRACKING = re.compile(r"^(?:utm_\w+|fbclid|gclid|mc_cid|mc_eid|ocid|cmpid|smid)$", re.IGNORECASE)
 
 
 def normalize_date(value: str | None, origin: str = "") -> str | None:
-    """An ISO yyyy-mm-dd date from common formats; None when absent or unreadable."""
-    if not value:
+    """An ISO yyyy-mm-dd date from common formats, else by dateparser; None when absent or unreadable."""
+    if not value or not value.strip():
         return None
     value = value.strip()
     try:
@@ -214,7 +231,30 @@ def normalize_date(value: str | None, origin: str = "") -> str | None:
                 return datetime.strptime(candidate, fmt).date().isoformat()
             except ValueError:
                 continue
-    return None
+    return _dateparser(value)
+
+
+@lru_cache(maxsize=4096)
+def _dateparser(value: str) -> str | None:
+    import dateparser
+
+    parsed = dateparser.parse(
+        value, languages=["en", "de", "fr", "es", "it", "pt", "nl"],
+        settings={"PREFER_DAY_OF_MONTH": "first", "RETURN_AS_TIMEZONE_AWARE": False,
+                  "PARSERS": ["timestamp", "custom-formats", "absolute-time"]},
+    )
+    return parsed.date().isoformat() if parsed else None
+
+
+def normalize_url(url: str | None) -> str | None:
+    """A canonical form of an article URL: lower-case host, no fragment, no tracking parameters."""
+    if not url or not url.strip():
+        return None
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return url.strip()
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)])
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", query, ""))
 
 
 def site_of(url: str | None) -> str | None:

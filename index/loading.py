@@ -1,4 +1,8 @@
-"""Loading: find article files under the given paths and read each into raw text plus header metadata."""
+"""Loading: find article sources (files, folders, globs, URLs) and read each into raw articles.
+
+A loader turns one source into `RawArticle`s and `Problem`s (a record that could not be used), so a
+bad record never costs the rest of the file. Formats live in `index.formats`, URLs in `index.web`.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.errors import IngestError
+
+# Record fields tried in order for JSON, JSONL and CSV articles (override with Settings.record_fields).
+DEFAULT_FIELDS: dict[str, tuple[str, ...]] = {
+    "title": ("title", "headline", "name"),
+    "text": ("text", "body", "content", "article", "maintext", "full_text", "story"),
+    "url": ("url", "link", "canonical_url", "href"),
+    "date": ("date", "published", "publish_date", "published_at", "pubDate", "datePublished", "date_publish"),
+    "author": ("author", "authors", "byline", "creator"),
+    "site": ("site", "source", "publisher", "site_name", "sitename", "domain"),
+}
 
 
 @dataclass
@@ -21,15 +35,37 @@ class RawArticle:
     date: str | None = None
     author: str | None = None
     site: str | None = None
-    fmt: str = "text"
+    fmt: str = "text"  # text | markdown | html | record | pdf: how much cleaning the text needs
+    comments: str | None = None  # reader comments found apart from the story (HTML pages)
+    source_file: str | None = None  # the file this record came from, when one file holds many articles
     meta: dict[str, str] = field(default_factory=dict)
 
 
-Loader = Callable[[Path], list[RawArticle]]
+@dataclass(frozen=True)
+class Problem:
+    """A source or record that gave no article: `failed` ones make the ingest exit non-zero."""
+
+    origin: str
+    reason: str
+    failed: bool = True
 
 
-def read_text(path: Path, max_bytes: int) -> str:
-    """The file's text as UTF-8; binary, empty, oversized or wrongly encoded files raise IngestError."""
+@dataclass(frozen=True)
+class LoadOptions:
+    """How sources are read: limits, record field names, where the articles sit in a JSON object."""
+
+    max_bytes: int = 20_000_000
+    fields: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_FIELDS))
+    records_field: str | None = None  # e.g. "search_result" for RealTimeQA *_gcs.jsonl (found automatically)
+    timeout: float = 20.0  # seconds per URL
+
+
+Item = RawArticle | Problem
+Loader = Callable[[Path, LoadOptions], Iterator[Item]]
+
+
+def read_bytes(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes; unreadable, empty or oversized files raise IngestError."""
     try:
         size = path.stat().st_size
         if size > max_bytes:
@@ -39,47 +75,66 @@ def read_text(path: Path, max_bytes: int) -> str:
         raise IngestError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     if not data.strip():
         raise IngestError(f"{path}: the file is empty")
-    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise IngestError(f"{path}: binary file, not text; convert it to .txt or .md first")
-    for encoding in ("utf-8-sig", "utf-16"):
-        if encoding == "utf-16" and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            continue
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError as exc:
-            bad = exc
-    raise IngestError(
-        f"{path}: not UTF-8 text (byte 0x{data[bad.start]:02x} at offset {bad.start}); "
-        f"re-save it as UTF-8, e.g. iconv -f latin1 -t utf-8"
-    )
+    return data
 
 
-def load_plain(path: Path, max_bytes: int) -> list[RawArticle]:
+def decode_text(data: bytes, where: str | Path) -> str:
+    """UTF-8 (or UTF-16 with a BOM) text; binary or wrongly encoded data raises IngestError."""
+    utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))
+    if b"\x00" in data[:8192] and not utf16:
+        raise IngestError(f"{where}: binary file, not text; convert it to .txt or .md first")
+    try:
+        return data.decode("utf-16" if utf16 else "utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise IngestError(
+            f"{where}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            f"re-save it as UTF-8, e.g. iconv -f latin1 -t utf-8"
+        ) from None
+
+
+def read_text(path: Path, max_bytes: int) -> str:
+    """The file's text as UTF-8; binary, empty, oversized or wrongly encoded files raise IngestError."""
+    return decode_text(read_bytes(path, max_bytes), path)
+
+
+def load_plain(path: Path, options: LoadOptions) -> Iterator[Item]:
     """A .txt file: one article; 'Title:', 'Date:', 'URL:', 'Source:', 'Author:' header lines are metadata."""
-    return [RawArticle(origin=str(path), text=read_text(path, max_bytes), fmt="text")]
+    yield RawArticle(origin=str(path), text=read_text(path, options.max_bytes), fmt="text")
 
 
-def load_markdown(path: Path, max_bytes: int) -> list[RawArticle]:
+def load_markdown(path: Path, options: LoadOptions) -> Iterator[Item]:
     """A .md file: one article; YAML-style front matter or a header block, '# Heading' as the title."""
-    return [RawArticle(origin=str(path), text=read_text(path, max_bytes), fmt="markdown")]
+    yield RawArticle(origin=str(path), text=read_text(path, options.max_bytes), fmt="markdown")
 
 
-# suffix -> loader(path, max_bytes)
-LOADERS: dict[str, Callable[[Path, int], list[RawArticle]]] = {
-    ".txt": load_plain,
-    ".text": load_plain,
-    ".md": load_markdown,
-    ".markdown": load_markdown,
-}
+def _loaders() -> dict[str, Loader]:
+    from . import formats
+
+    return {
+        ".txt": load_plain, ".text": load_plain, ".md": load_markdown, ".markdown": load_markdown,
+        ".html": formats.load_html, ".htm": formats.load_html, ".xhtml": formats.load_html,
+        ".json": formats.load_json, ".jsonl": formats.load_jsonl, ".ndjson": formats.load_jsonl,
+        ".csv": formats.load_csv, ".pdf": formats.load_pdf,
+    }
+
+
+SUFFIXES = frozenset(
+    (".txt", ".text", ".md", ".markdown", ".html", ".htm", ".xhtml", ".json", ".jsonl", ".ndjson", ".csv", ".pdf")
+)
+
+
+def is_url(target: str) -> bool:
+    return target.lower().startswith(("http://", "https://"))
 
 
 def discover(target: str) -> Iterator[Path]:
-    """Files named by `target`: a file, a folder (recursively), or a glob pattern."""
+    """Files named by `target`: a file, a folder (recursively, hidden entries skipped), or a glob pattern."""
     if any(ch in target for ch in "*?["):
         matches = sorted(Path(p) for p in glob.glob(target, recursive=True))
         if not matches:
             raise IngestError(f"{target}: no files match this pattern")
-        yield from (p for p in matches if p.is_file())
+        for match in matches:
+            yield from (discover(str(match)) if match.is_dir() else [match])
         return
     path = Path(target).expanduser()
     if not path.exists():
@@ -93,14 +148,21 @@ def discover(target: str) -> Iterator[Path]:
 
 
 def supported(path: Path) -> bool:
-    return path.suffix.lower() in LOADERS
+    return path.suffix.lower() in SUFFIXES
 
 
-def load(path: Path, max_bytes: int) -> list[RawArticle]:
-    """Read one file with the loader for its type."""
-    loader = LOADERS.get(path.suffix.lower())
+def load(path: Path, options: LoadOptions | int) -> list[RawArticle]:
+    """The articles of one file (problems with single records are dropped; see `load_items`)."""
+    return [item for item in load_items(path, options) if isinstance(item, RawArticle)]
+
+
+def load_items(path: Path, options: LoadOptions | int) -> Iterator[Item]:
+    """Read one file with the loader for its type: articles, and problems with single records."""
+    if isinstance(options, int):
+        options = LoadOptions(max_bytes=options)
+    loader = _loaders().get(path.suffix.lower())
     if loader is None:
         raise IngestError(
-            f"{path}: unsupported file type {path.suffix or '(none)'}; supported: {', '.join(sorted(LOADERS))}"
+            f"{path}: unsupported file type {path.suffix or '(none)'}; supported: {', '.join(sorted(SUFFIXES))}"
         )
-    return loader(path, max_bytes)
+    yield from loader(path, options)

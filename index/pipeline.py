@@ -1,36 +1,32 @@
-"""The ingest pipeline: load -> clean -> chunk -> embed -> store, idempotent and incremental."""
+"""The ingest pipeline: load -> clean -> chunk -> embed -> store, idempotent and incremental.
+
+Three stages overlap: a reader thread loads, cleans, checks and chunks articles; an embedding thread
+turns batches of chunks into vectors; the calling thread writes them to the store one article at a
+time (`Store.put_article`: chunks, then the registry record as the commit point). Killing the process
+at any moment leaves committed articles whole and only invisible orphans, removed by the next run.
+"""
 
 from __future__ import annotations
 
-import hashlib
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from rag.embedder import Embedder, token_counter
+from rag.embedder import Embedder
 from rag.errors import IngestError
 from rag.lexical import sync as sync_lexical
 from rag.settings import Settings
-from rag.store import ArticleRow, ChunkRow, Store
+from rag.store import Store
 
-from .chunking import chunk_article
-from .cleaning import clean_article
-from .loading import RawArticle, discover, load, supported
+from .planning import Batch, LinkUpdate, Planner
 from .report import IngestReport
+from .sources import load_options, read_sources
 
-Progress = Callable[[str, int, int], None]  # (origin, articles done, chunks done)
-
-CHUNKER_VERSION = "1"
-EMBED_BATCH_CHUNKS = 256
-
-
-@dataclass
-class _Pending:
-    article: ArticleRow
-    chunks: list[ChunkRow]
-    is_update: bool
+Progress = Callable[[str, int, int], None]  # (origin, articles done, chunks written)
+T = TypeVar("T")
 
 
 def ingest(
@@ -38,107 +34,53 @@ def ingest(
     store: str | Path | None = None,
     settings: Settings | None = None,
     progress: Progress | None = None,
+    feeds: Iterable[str] = (),
 ) -> IngestReport:
-    """Store the articles found under `paths`; unchanged articles are not embedded again."""
+    """Store the articles found under `paths` (files, folders, globs, URLs) and in `feeds`.
+
+    Unchanged articles are not embedded again; changed ones replace their chunks; near-duplicates of
+    stored articles add their url to that article. Problems are in the report, never raised, except
+    when nothing at all was given.
+    """
     settings = (settings or Settings()).with_overrides(store=store)
     started = time.perf_counter()
-    embedder = Embedder(settings)
+    targets, feed_urls = [str(p) for p in paths], [str(f) for f in feeds]
+    if not targets and not feed_urls:
+        raise IngestError("nothing to ingest: give at least one file, folder, glob, URL or --feed URL")
     report = IngestReport(store=settings.chroma_url or str(settings.store))
-    targets = [str(p) for p in paths]
-    if not targets:
-        raise IngestError("nothing to ingest: give at least one file, folder, glob or URL")
+    embedder = Embedder(settings)
     chroma = Store(settings, create=True, dimension=embedder.dimension)
     with chroma.write_lock():
-        chroma.repair()
-        raws = _read_all(targets, settings, report)
-        pending = _changed(raws, chroma, settings, report)
-        _embed_and_write(pending, chroma, embedder, report, progress)
+        report.repaired = chroma.repair()
+        planner = Planner(chroma, settings, report, progress)
+        raws = read_sources(targets, feed_urls, load_options(settings), report)
+        batches = _background(lambda: planner.batches(raws))
+        embedded = _background(lambda: (_embed(batch, embedder) for batch in batches))
+        for batch in embedded:
+            _write(batch, chroma, report, progress)
         sync_lexical(chroma, settings)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _read_all(targets: list[str], settings: Settings, report: IngestReport) -> Iterator[RawArticle]:
-    for target in targets:
-        try:
-            files = list(discover(target))
-        except IngestError as exc:
-            report.failed.append((target, str(exc)))
-            continue
-        explicit = len(files) == 1 and Path(target).is_file()
-        for path in files:
-            if not supported(path):
-                if explicit:
-                    report.failed.append((str(path), f"{path}: unsupported file type {path.suffix or '(none)'}"))
-                else:
-                    report.skipped.append((str(path), "unsupported file type"))
-                continue
-            try:
-                yield from load(path, settings.max_article_bytes)
-            except IngestError as exc:
-                report.failed.append((str(path), str(exc)))
+def _embed(batch: Batch, embedder: Embedder) -> Batch:
+    texts = [chunk.text for item in batch.articles for chunk in item.chunks]
+    started = time.perf_counter()
+    batch.vectors = embedder.embed_documents(texts) if texts else None
+    batch.embed_seconds = time.perf_counter() - started
+    return batch
 
 
-def article_id_for(raw: RawArticle, url: str | None) -> str:
-    """Stable id: from the canonical URL when there is one, else from where the article was read."""
-    key = f"url:{url}" if url else f"origin:{Path(raw.origin).resolve() if '://' not in raw.origin else raw.origin}"
-    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
-
-
-def _content_hash(row: dict[str, Any], settings: Settings) -> str:
-    parts = [row[k] or "" for k in ("title", "text", "url", "date", "site", "author")]
-    parts += [CHUNKER_VERSION, str(settings.chunk_tokens), str(settings.chunk_overlap_sentences), settings.embedding_model]
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
-
-
-def _changed(raws: Iterator[RawArticle], chroma: Store, settings: Settings, report: IngestReport) -> Iterator[_Pending]:
-    counter = token_counter(settings.embedding_model)
-    seen: set[str] = set()
-    for raw in raws:
-        try:
-            clean = clean_article(raw)
-        except IngestError as exc:
-            report.failed.append((raw.origin, str(exc)))
-            continue
-        article_id = article_id_for(raw, clean.url)
-        if article_id in seen:
-            report.skipped.append((raw.origin, f"duplicate of an article earlier in this batch ({article_id})"))
-            continue
-        seen.add(article_id)
-        fields = {"title": clean.title, "text": clean.text, "url": clean.url, "date": clean.date,
-                  "site": clean.site, "author": clean.author}
-        content_hash = _content_hash(fields, settings)
-        stored = chroma.article_hashes([article_id]).get(article_id)
-        if stored == content_hash:
-            report.unchanged += 1
-            continue
-        chunks = chunk_article(clean.text, clean.comments_start, counter.count, settings.chunk_tokens,
-                               settings.chunk_overlap_sentences)
-        row = ArticleRow(article_id=article_id, content_hash=content_hash, origin=raw.origin,
-                         urls=(clean.url,) if clean.url else (), **fields)  # type: ignore[arg-type]
-        yield _Pending(row, chunks, is_update=stored is not None)
-
-
-def _embed_and_write(pending: Iterator[_Pending], chroma: Store, embedder: Embedder, report: IngestReport,
-                     progress: Progress | None) -> None:
-    batch: list[_Pending] = []
-    for item in pending:
-        batch.append(item)
-        if sum(len(p.chunks) for p in batch) >= EMBED_BATCH_CHUNKS:
-            _flush(batch, chroma, embedder, report, progress)
-            batch = []
-    _flush(batch, chroma, embedder, report, progress)
-
-
-def _flush(batch: list[_Pending], chroma: Store, embedder: Embedder, report: IngestReport,
-           progress: Progress | None) -> None:
-    if not batch:
-        return
-    vectors = embedder.embed_documents([c.text for p in batch for c in p.chunks])
+def _write(batch: Batch, chroma: Store, report: IngestReport, progress: Progress | None) -> None:
+    report.embed_seconds += batch.embed_seconds
     offset = 0
-    for item in batch:
+    for item in batch.items:
+        if isinstance(item, LinkUpdate):
+            chroma.set_links(item.article_id, item.urls, item.copies)
+            continue
         count = len(item.chunks)
-        chroma.put_article(item.article, item.chunks, vectors[offset : offset + count])
+        assert batch.vectors is not None
+        chroma.put_article(item.article, item.chunks, batch.vectors[offset : offset + count])
         offset += count
         report.chunks += count
         if item.is_update:
@@ -146,21 +88,106 @@ def _flush(batch: list[_Pending], chroma: Store, embedder: Embedder, report: Ing
         else:
             report.added += 1
         if progress:
-            progress(item.article.origin, report.added + report.updated, report.chunks)
+            progress(item.article.origin, report.done, report.chunks)
 
 
-def remove(article_ids: Iterable[str], store: str | Path | None = None, settings: Settings | None = None) -> IngestReport:
-    """Delete articles and all their chunks from the store."""
+def _background(produce: Callable[[], Iterable[T]], depth: int = 2) -> Iterator[T]:
+    """Run `produce()` in a thread, `depth` items ahead of the consumer; its errors re-raise here."""
+    items: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            for item in produce():
+                while not stop.is_set():
+                    try:
+                        items.put(("item", item), timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put(("done", None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
+            items.put(("error", exc))
+
+    thread = threading.Thread(target=run, name="newsrag-ingest", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = items.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+
+
+def remove(
+    targets: Iterable[str],
+    store: str | Path | None = None,
+    settings: Settings | None = None,
+    missing: bool = False,
+) -> IngestReport:
+    """Delete articles and all their chunks: by article id, url, or the file/folder they came from.
+
+    With `missing`, also every article read from a local file that no longer exists.
+    """
     settings = (settings or Settings()).with_overrides(store=store)
     report = IngestReport(store=settings.chroma_url or str(settings.store))
     started = time.perf_counter()
     chroma = Store(settings)
     with chroma.write_lock():
-        for article_id in article_ids:
+        records = dict(chroma.registry_records())
+        doomed: list[str] = []
+        for target in targets:
+            matched = match_articles(target, records)
+            if not matched:
+                report.failed.append((target, f"{target}: no stored article has this id, url or source path"))
+            doomed.extend(a for a in matched if a not in doomed)
+        if missing:
+            doomed.extend(a for a in _missing_sources(records) if a not in doomed)
+        for article_id in doomed:
             if chroma.delete_article(article_id):
                 report.removed += 1
-            else:
-                report.failed.append((article_id, f"{article_id}: no such article in {report.store}"))
         sync_lexical(chroma, settings)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def match_articles(target: str, records: dict[str, dict[str, Any]]) -> list[str]:
+    """Ids of the stored articles `target` names: an id, one of their urls, or their source file/folder."""
+    from .cleaning import normalize_url
+
+    if target in records:
+        return [target]
+    url = normalize_url(target) if "://" in target else None
+    if url:
+        return [i for i, m in records.items() if url in _urls(m) or m.get("origin") == target]
+    path = str(Path(target).expanduser().resolve())
+    return [i for i, m in records.items() if _source_path(str(m.get("origin", ""))) in (path,)
+            or _source_path(str(m.get("origin", ""))).startswith(path.rstrip("/") + "/")]
+
+
+def _urls(meta: dict[str, Any]) -> list[str]:
+    import json
+
+    try:
+        return list(json.loads(meta.get("urls") or "[]"))
+    except (TypeError, ValueError):
+        return []
+
+
+def _source_path(origin: str) -> str:
+    """The local file an origin names ('' for URLs); records carry '#...' after the file name."""
+    if "://" in origin or not origin:
+        return ""
+    return str(Path(origin.split("#", 1)[0]).expanduser().resolve())
+
+
+def _missing_sources(records: dict[str, dict[str, Any]]) -> list[str]:
+    return [i for i, m in records.items()
+            if (path := _source_path(str(m.get("origin", "")))) and not Path(path).exists()]
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,27 +16,49 @@ class IngestReport:
     unchanged: int = 0
     removed: int = 0
     chunks: int = 0  # chunks written (embedded) by this run
+    repaired: int = 0  # orphan chunks of an interrupted earlier run, removed
     seconds: float = 0.0
+    embed_seconds: float = 0.0  # time spent in the embedding model
     skipped: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     store: str = ""
 
     @property
     def ok(self) -> bool:
-        """True when nothing failed (skipped files do not count as failures)."""
+        """True when nothing failed (skipped inputs do not count as failures)."""
         return not self.failed
 
     @property
     def articles(self) -> int:
+        """Articles now stored from this run's sources (added, updated or unchanged)."""
         return self.added + self.updated + self.unchanged
 
+    @property
+    def done(self) -> int:
+        """Articles dealt with so far, whatever the outcome (for progress)."""
+        return self.articles + len(self.skipped)
+
+    @property
+    def articles_per_second(self) -> float:
+        return (self.added + self.updated) / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def chunks_per_second(self) -> float:
+        return self.chunks / self.seconds if self.seconds > 0 else 0.0
+
+    def skipped_by_reason(self) -> dict[str, int]:
+        """How many inputs were skipped for each kind of reason."""
+        return dict(Counter(_reason_kind(r) for _, r in self.skipped))
+
     def summary(self) -> str:
-        rate = self.chunks / self.seconds if self.seconds > 0 else 0.0
         line = (
             f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
             f"{len(self.skipped)} skipped, {len(self.failed)} failed; "
-            f"{self.chunks} chunks embedded in {self.seconds:.1f}s ({rate:.1f} chunks/s) -> {self.store}"
+            f"{self.chunks} chunks in {self.seconds:.1f}s "
+            f"({self.articles_per_second:.1f} articles/s, {self.chunks_per_second:.1f} chunks/s) -> {self.store}"
         )
+        if self.removed:
+            line = f"{self.removed} removed; " + line
         return line
 
     def to_dict(self) -> dict[str, Any]:
@@ -45,9 +68,20 @@ class IngestReport:
             "unchanged": self.unchanged,
             "removed": self.removed,
             "chunks": self.chunks,
+            "repaired_orphans": self.repaired,
             "seconds": round(self.seconds, 3),
+            "embed_seconds": round(self.embed_seconds, 3),
+            "articles_per_second": round(self.articles_per_second, 2),
+            "chunks_per_second": round(self.chunks_per_second, 2),
             "skipped": [{"origin": o, "reason": r} for o, r in self.skipped],
             "failed": [{"origin": o, "reason": r} for o, r in self.failed],
             "store": self.store,
             "ok": self.ok,
         }
+
+
+def _reason_kind(reason: str) -> str:
+    for kind in ("near-duplicate", "the same article", "unsupported file type", "empty", "without a text field"):
+        if kind in reason:
+            return kind
+    return reason

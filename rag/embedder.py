@@ -74,9 +74,15 @@ def token_counter(model: str) -> TokenCounter:
 
 
 class Embedder:
-    """A sentence-transformers model; vectors are L2-normalised float32 so cosine = dot product."""
+    """The embedding model behind the configured backend (rag.encoders); vectors are L2-normalised float32
+    so cosine = dot product. The model loads on first use."""
 
     def __init__(self, settings: Settings) -> None:
+        from .encoders import BACKENDS
+
+        if settings.embedding_backend not in BACKENDS:  # say so now, not after the articles were read
+            raise ConfigError(f"embedding_backend {settings.embedding_backend!r} is unknown; "
+                              f"use one of: {', '.join(BACKENDS)}")
         self.settings = settings
         self.name = canonical_model_name(settings.embedding_model)
         self._model: Any = None
@@ -97,37 +103,19 @@ class Embedder:
         pooling = model_path(self.settings.embedding_model) / "1_Pooling" / "config.json"
         if pooling.is_file():
             return int(json.loads(pooling.read_text())["word_embedding_dimension"])
-        model = self.model
-        size = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-        return int(size())
+        return int(self.model.encode(["dimension"]).shape[1])
 
     def _load(self) -> Any:
-        go_offline()
-        import torch
-        from sentence_transformers import SentenceTransformer
+        from .encoders import make_encoder
 
-        if self.settings.threads:
-            torch.set_num_threads(self.settings.threads)
-        path = model_path(self.settings.embedding_model)
-        backend = self.settings.embedding_backend
-        if backend != "torch":
-            raise ConfigError(f"embedding_backend {backend!r} is unknown; use torch")
-        model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-        model.max_seq_length = self.settings.max_seq_length
-        return model
+        go_offline()
+        return make_encoder(self.settings.embedding_backend, model_path(self.settings.embedding_model), self.settings)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors for chunk texts, shape (n, dim)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.model.encode(
-            list(texts),
-            batch_size=self.settings.embed_batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        return np.asarray(self.model.encode(list(texts)), dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
         """The vector of one question; recent questions are cached."""

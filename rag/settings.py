@@ -22,6 +22,13 @@ def default_store() -> Path:
     return Path(platformdirs.user_data_dir("newsrag"))
 
 
+def default_model_cache() -> Path:
+    """The per-user cache directory for model exports."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("newsrag")) / "models"
+
+
 def config_file() -> Path:
     """The TOML file read for settings: $NEWSRAG_CONFIG, else ./newsrag.toml."""
     return Path(os.environ.get("NEWSRAG_CONFIG", "newsrag.toml"))
@@ -41,7 +48,8 @@ class Settings(BaseSettings):
 
     # --- embeddings
     embedding_model: str = Field("all-MiniLM-L6-v2", description="Embedding model: a bundled name or a local sentence-transformers path.")
-    embedding_backend: str = Field("torch", description="How the model runs: torch.")
+    embedding_backend: str = Field("openvino-bf16", description="How the model runs: torch, torch-bf16, onnx, onnx-int8, openvino, openvino-bf16 (see docs/benchmarks.md).")
+    model_cache: Path = Field(default_factory=default_model_cache, description="Where local ONNX/OpenVINO exports of the model are cached (outside the repo).")
     embed_batch_size: int = Field(32, ge=1, description="Chunks per embedding batch.")
     max_seq_length: int = Field(128, ge=16, le=512, description="Model input length in tokens (MiniLM was trained at 128).")
     threads: int = Field(0, ge=0, description="CPU threads for the model; 0 means all cores.")
@@ -49,7 +57,12 @@ class Settings(BaseSettings):
     # --- chunking
     chunk_tokens: int = Field(120, ge=16, description="Target chunk size in model tokens (kept under max_seq_length).")
     chunk_overlap_sentences: int = Field(0, ge=0, le=5, description="Sentences repeated at the start of the next chunk.")
-    max_article_bytes: int = Field(20_000_000, ge=1, description="Files larger than this are skipped.")
+    max_article_bytes: int = Field(20_000_000, ge=1, description="Files (and fetched pages) larger than this are not read.")
+
+    # --- ingest sources
+    record_fields: dict[str, list[str]] = Field(default_factory=dict, description="JSON/CSV field names per article field, tried in order, e.g. {\"text\": [\"story\"]}; unset fields keep the defaults (title/text|body|content/url/date|published...).")
+    records_field: str | None = Field(None, description="JSON key holding a list of articles in each object (found automatically, e.g. search_result in RealTimeQA *_gcs.jsonl).")
+    fetch_timeout: float = Field(20.0, gt=0, description="Seconds to wait for each URL or feed.")
 
     # --- retrieval
     top_k: int = Field(6, ge=1, le=50, description="Passages handed to the answerer.")
@@ -92,7 +105,7 @@ class Settings(BaseSettings):
     citation_min_overlap: float = Field(0.3, ge=0, le=1, description="A paraphrase must still share this share of its terms with the passage.")
     citation_semantic: bool = Field(True, description="Use embedding similarity for sentences that do not quote their passage.")
 
-    @field_validator("store", mode="before")
+    @field_validator("store", "model_cache", mode="before")
     @classmethod
     def _expand_store(cls, value: Any) -> Any:
         return Path(value).expanduser() if isinstance(value, (str, Path)) else value

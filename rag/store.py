@@ -56,6 +56,8 @@ class ArticleRow:
     author: str | None = None
     origin: str = ""
     urls: tuple[str, ...] = ()
+    fingerprint: str = ""  # near-duplicate signature of the story (index.dedup)
+    copies: tuple[str, ...] = ()  # origins of near-duplicates stored as this article
 
 
 @dataclass(frozen=True)
@@ -347,7 +349,7 @@ class Store:
         mean = mean / (np.linalg.norm(mean) or 1.0)
         record = {**base, "chunks": len(chunks), "chars": len(article.text), "content_hash": article.content_hash,
                   "origin": article.origin, "urls": json.dumps(list(article.urls or ([article.url] if article.url else []))),
-                  "ingested_at": _now()}
+                  "copies": json.dumps(list(article.copies)), "fingerprint": article.fingerprint, "ingested_at": _now()}
         self.registry.upsert(ids=[article.article_id], embeddings=[mean.tolist()], documents=[article.text], metadatas=[record])
         self.chunks.delete(where={"$and": [{"article_id": article.article_id}, {"version": {"$ne": version}}]})
         self._bump()
@@ -358,6 +360,21 @@ class Store:
             return False
         self.registry.delete(ids=[article_id])
         self.chunks.delete(where={"article_id": article_id})
+        self._bump()
+        return True
+
+    def registry_records(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(article_id, registry metadata) of every stored article, page by page."""
+        for ids, metas, _ in self._pages(self.registry, include=["metadatas"]):
+            yield from zip(ids, metas)
+
+    def set_links(self, article_id: str, urls: Sequence[str], copies: Sequence[str]) -> bool:
+        """Record the urls and copy origins of a stored article (its chunks stay as they are)."""
+        got = self.registry.get(ids=[article_id], include=["metadatas"])
+        if not got["ids"]:
+            return False
+        meta = {**got["metadatas"][0], "urls": json.dumps(list(urls)), "copies": json.dumps(list(copies))}
+        self.registry.update(ids=[article_id], metadatas=[meta])
         self._bump()
         return True
 

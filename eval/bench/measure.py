@@ -1,0 +1,60 @@
+"""Running workers and writing results: one process per measured pipeline, markdown sections in docs."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from rag.errors import BackendError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_worker(spec: dict[str, Any], timeout: float = 6 * 3600) -> dict[str, Any]:
+    """Run one task of eval.bench.worker in a fresh process; its JSON result."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(spec, handle)
+    try:
+        done = subprocess.run([sys.executable, "-m", "eval.bench.worker", handle.name], cwd=ROOT,
+                              capture_output=True, text=True, timeout=timeout, check=False)
+    finally:
+        Path(handle.name).unlink(missing_ok=True)
+    if done.returncode != 0:
+        tail = "\n".join(done.stderr.strip().splitlines()[-5:])
+        raise BackendError(f"benchmark task {spec['task']} failed (exit {done.returncode}): {tail}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def rate(count: float, seconds: float) -> float:
+    return count / seconds if seconds > 0 else 0.0
+
+
+def write_section(path: Path, name: str, body: str) -> None:
+    """Replace (or append) the `<!-- bench:NAME -->` section of a markdown file."""
+    start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    block = f"{start}\n{body.rstrip()}\n{end}"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
+    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def machine() -> str:
+    """A one-line description of the machine the figures come from."""
+    import os
+    import platform
+
+    model = ""
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    return f"{len(os.sched_getaffinity(0))} CPU cores ({model or platform.machine()}), load average {load:.1f} at start"

@@ -1,0 +1,79 @@
+"""Sources of an ingest: the files, folders, globs, URLs and feeds a user names, read into raw articles.
+
+Every problem lands in the report as one line (skipped: nothing wrong, nothing to store; failed: the
+input is broken and the exit code says so), and the rest of the batch goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from rag.errors import IngestError
+from rag.settings import Settings
+
+from .loading import (
+    DEFAULT_FIELDS,
+    Item,
+    LoadOptions,
+    Problem,
+    RawArticle,
+    discover,
+    is_url,
+    load_items,
+    supported,
+)
+from .report import IngestReport
+
+
+def load_options(settings: Settings) -> LoadOptions:
+    """Loader options from settings: size limit, fetch timeout, record field names."""
+    fields = dict(DEFAULT_FIELDS)
+    for key, names in settings.record_fields.items():
+        if key not in fields:
+            raise IngestError(f"record_fields: unknown field {key!r}; use one of {', '.join(fields)}")
+        fields[key] = tuple(names)
+    return LoadOptions(max_bytes=settings.max_article_bytes, fields=fields, records_field=settings.records_field,
+                       timeout=settings.fetch_timeout)
+
+
+def read_sources(targets: Iterable[str], feeds: Iterable[str], options: LoadOptions,
+                 report: IngestReport) -> Iterator[RawArticle]:
+    """Raw articles from every target in order; problems are recorded in `report`."""
+    for feed in feeds:
+        yield from _checked(feed, _url_items(feed, options, feed=True), report)
+    for target in targets:
+        if is_url(target):
+            yield from _checked(target, _url_items(target, options), report)
+            continue
+        try:
+            files = list(discover(target))
+        except IngestError as exc:
+            report.failed.append((target, str(exc)))
+            continue
+        explicit = len(files) == 1 and Path(target).is_file()
+        for path in (f.resolve() for f in files):
+            if not supported(path):
+                if explicit:
+                    report.failed.append((str(path), f"{path}: unsupported file type {path.suffix or '(none)'}"))
+                else:
+                    report.skipped.append((str(path), "unsupported file type"))
+                continue
+            yield from _checked(str(path), load_items(path, options), report)
+
+
+def _url_items(url: str, options: LoadOptions, feed: bool = False) -> Iterator[Item]:
+    from .web import load_url
+
+    yield from load_url(url, options, feed=feed)
+
+
+def _checked(origin: str, items: Iterator[Item], report: IngestReport) -> Iterator[RawArticle]:
+    try:
+        for item in items:
+            if isinstance(item, Problem):
+                (report.failed if item.failed else report.skipped).append((item.origin, item.reason))
+            else:
+                yield item
+    except IngestError as exc:
+        report.failed.append((origin, str(exc)))

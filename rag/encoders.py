@@ -1,0 +1,200 @@
+"""Embedding backends: one interface (`encode(texts) -> unit vectors`), several ways to run the model.
+
+    torch          sentence-transformers on PyTorch, float32 (the reference)
+    torch-bf16     the same under bfloat16 autocast (fast on CPUs with AVX512-BF16 or AMX)
+    onnx           ONNX Runtime on a local float32 export
+    onnx-int8      ONNX Runtime on a dynamically quantised int8 export
+    openvino       OpenVINO on the float32 export, float32 precision
+    openvino-bf16  OpenVINO on the float32 export, bfloat16 precision where the CPU has it
+
+The ONNX and OpenVINO backends need no torch at run time; they tokenize with the model's fast
+tokenizer, sort texts by length and pad each batch only to its longest text.
+See docs/benchmarks.md for the speed and retrieval quality of each.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from .errors import BackendError, ConfigError
+from .runtime import go_offline
+
+log = logging.getLogger(__name__)
+
+
+class Encoder(Protocol):
+    """Turns texts into L2-normalised float32 vectors, one row per text."""
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def cpu_threads(requested: int) -> int:
+    """Threads to use: the requested number, or every core this process may run on."""
+    if requested > 0:
+        return requested
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class TorchEncoder:
+    """sentence-transformers on PyTorch; `bf16` runs it under bfloat16 autocast."""
+
+    def __init__(self, model_dir: Path, max_seq_length: int, batch_size: int, threads: int, bf16: bool = False) -> None:
+        go_offline()
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        torch.set_num_threads(cpu_threads(threads))
+        self._torch = torch
+        self.model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
+        self.model.max_seq_length = max_seq_length
+        self.batch_size = batch_size
+        self.bf16 = bf16
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        with self._torch.autocast("cpu", dtype=self._torch.bfloat16, enabled=self.bf16):
+            vectors = self.model.encode(
+                list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                convert_to_tensor=True, show_progress_bar=False,
+            )
+        return np.asarray(vectors.float().cpu().numpy(), dtype=np.float32)
+
+
+class _GraphEncoder:
+    """Shared by the ONNX Runtime and OpenVINO backends: tokenize, bucket by length, run, unsort."""
+
+    def __init__(self, model_dir: Path, max_seq_length: int, batch_size: int) -> None:
+        from tokenizers import Tokenizer
+
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_length=max_seq_length)
+        self.tokenizer.no_padding()
+        self.batch_size = batch_size
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        encodings = self.tokenizer.encode_batch(list(texts))
+        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
+        out: np.ndarray | None = None
+        for lo in range(0, len(order), self.batch_size):
+            rows = order[lo : lo + self.batch_size]
+            width = max(len(encodings[i].ids) for i in rows)
+            ids = np.zeros((len(rows), width), dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for r, i in enumerate(rows):
+                n = len(encodings[i].ids)
+                ids[r, :n] = encodings[i].ids
+                mask[r, :n] = 1
+            vectors = self._run(ids, mask)
+            if out is None:
+                out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+            out[rows] = vectors
+        return out if out is not None else np.zeros((0, 0), dtype=np.float32)
+
+    def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class OnnxEncoder(_GraphEncoder):
+    """ONNX Runtime, CPU execution provider."""
+
+    def __init__(self, onnx_file: Path, model_dir: Path, max_seq_length: int, batch_size: int, threads: int) -> None:
+        super().__init__(model_dir, max_seq_length, batch_size)
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = cpu_threads(threads)
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # leave idle CPU to the parser
+        self.session = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
+
+    def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return np.asarray(self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0], dtype=np.float32)
+
+
+class OpenVinoEncoder(_GraphEncoder):
+    """OpenVINO CPU plugin; compiled models are cached next to the export."""
+
+    def __init__(self, onnx_file: Path, model_dir: Path, max_seq_length: int, batch_size: int, threads: int,
+                 precision: str = "f32") -> None:
+        super().__init__(model_dir, max_seq_length, batch_size)
+        import openvino as ov
+
+        core = ov.Core()
+        if precision == "bf16" and "BF16" not in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+            log.info("this CPU has no bfloat16 support; OpenVINO runs the model in float32")
+            precision = "f32"
+        config = {"INFERENCE_NUM_THREADS": cpu_threads(threads), "PERFORMANCE_HINT": "LATENCY",
+                  "INFERENCE_PRECISION_HINT": precision, "CACHE_DIR": str(onnx_file.parent / "openvino-cache")}
+        self.compiled = core.compile_model(str(onnx_file), "CPU", config)
+        self.request = self.compiled.create_infer_request()
+        self._lock = threading.Lock()  # an infer request serves one call at a time
+
+    def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        with self._lock:
+            result = self.request.infer({"input_ids": ids, "attention_mask": mask})
+            return np.array(result[self.compiled.output(0)], dtype=np.float32)
+
+
+Factory = Callable[[Path, Any], Encoder]  # (model_dir, settings) -> Encoder
+
+
+def _torch(bf16: bool) -> Factory:
+    return lambda model_dir, s: TorchEncoder(model_dir, s.max_seq_length, s.embed_batch_size, s.threads, bf16=bf16)
+
+
+def _onnx(variant: str) -> Factory:
+    def build(model_dir: Path, s: Any) -> Encoder:
+        from .model_export import exported_model
+
+        _require("onnxruntime", "onnxruntime")
+        onnx_file = exported_model(model_dir, s.model_cache, variant, name=s.embedding_model)
+        return OnnxEncoder(onnx_file, model_dir, s.max_seq_length, s.embed_batch_size, s.threads)
+
+    return build
+
+
+def _openvino(precision: str) -> Factory:
+    def build(model_dir: Path, s: Any) -> Encoder:
+        from .model_export import exported_model
+
+        _require("openvino", "openvino")
+        onnx_file = exported_model(model_dir, s.model_cache, "fp32", name=s.embedding_model)
+        return OpenVinoEncoder(onnx_file, model_dir, s.max_seq_length, s.embed_batch_size, s.threads, precision)
+
+    return build
+
+
+def _require(module: str, package: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise BackendError(f"the {module} backend is not installed; run: pip install {package}")
+
+
+# name -> factory; `newsrag config` and docs/benchmarks.md list these names
+BACKENDS: dict[str, Factory] = {
+    "torch": _torch(bf16=False),
+    "torch-bf16": _torch(bf16=True),
+    "onnx": _onnx("fp32"),
+    "onnx-int8": _onnx("int8"),
+    "openvino": _openvino("f32"),
+    "openvino-bf16": _openvino("bf16"),
+}
+
+
+def make_encoder(name: str, model_dir: Path, settings: Any) -> Encoder:
+    """Build the named backend; an unknown name is a ConfigError listing the known ones."""
+    factory = BACKENDS.get(name)
+    if factory is None:
+        raise ConfigError(f"embedding_backend {name!r} is unknown; use one of: {', '.join(BACKENDS)}")
+    return factory(model_dir, settings)

@@ -1,0 +1,63 @@
+"""Embedding backends: every backend gives the reference model's vectors; exports are cached and reused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.embedder import Embedder, model_path
+from rag.errors import ConfigError
+from rag.settings import Settings
+
+TEXTS = [
+    "What did Milley say about ISIS-K?",
+    "Chairman of the Joint Chiefs of Staff Mark Milley said it is possible the US will coordinate with the Taliban.",
+    "The solar ferry carried 84 passengers across Lake Arden on its first day. " * 6,  # longer than 128 tokens
+    "Rates",
+]
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("model-cache")
+
+
+@pytest.fixture(scope="session")
+def reference() -> np.ndarray:
+    return Embedder(Settings(embedding_backend="torch")).embed_documents(TEXTS)
+
+
+@pytest.mark.parametrize(
+    "backend, min_cosine",
+    [("torch-bf16", 0.999), ("onnx", 0.9999), ("onnx-int8", 0.97), ("openvino", 0.9999), ("openvino-bf16", 0.999)],
+)
+def test_backend_matches_the_torch_reference(backend: str, min_cosine: float, reference: np.ndarray,
+                                             model_cache: Path) -> None:
+    embedder = Embedder(Settings(embedding_backend=backend, model_cache=model_cache))
+    vectors = embedder.embed_documents(TEXTS)
+    assert vectors.shape == reference.shape and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
+    cosines = (vectors * reference).sum(axis=1)
+    assert cosines.min() >= min_cosine, cosines
+    # the question is still closest to the passage that answers it
+    query = embedder.embed_query(TEXTS[0])
+    assert int(np.argmax(vectors[1:] @ query)) == 0
+
+
+def test_exports_are_cached_and_reused(model_cache: Path) -> None:
+    from rag.model_export import exported_model
+
+    path = model_path("all-MiniLM-L6-v2")
+    first = exported_model(path, model_cache, "int8", name="all-MiniLM-L6-v2")
+    stamp = first.stat().st_mtime_ns
+    again = exported_model(path, model_cache, "int8", name="all-MiniLM-L6-v2")
+    assert again == first and again.stat().st_mtime_ns == stamp
+    assert first.parent.parent == model_cache and first.parent.name.startswith("all-MiniLM-L6-v2-")
+    assert not [p for p in first.parent.iterdir() if p.name.startswith(".export-")]
+
+
+def test_unknown_backend_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="onnx-int8"):
+        Embedder(Settings(embedding_backend="tensorflow"))
