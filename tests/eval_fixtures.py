@@ -66,7 +66,8 @@ def write_rgb(path: Path) -> Path:
          "positive": [], "negative": []},
         {"id": 1, "query": "When did the solar ferry on Lake Arden begin service?", "answer": [["January 6 2025"]],
          "fakeanswer": "March 3 2024",
-         "positive_wrong": ["The solar ferry on Lake Arden began service on March 3 2024 with 120 seats."],
+         "positive_wrong": ["The solar ferry on Lake Arden began service on March 3 2024 with 120 seats.",
+                            "Date: March 3 2024. Place: Lake Arden. The solar ferry made its first crossing."],
          "positive": [], "negative": []},
     ]
     path.write_text(json.dumps(rows), encoding="utf-8")

@@ -126,6 +126,7 @@ def test_realtimeqa_layout_end_to_end_from_the_command_line(tmp_path: Path) -> N
 
 def test_rgb_counterfactual_answers_are_caught(tmp_path: Path) -> None:
     run = evaluate(write_rgb(tmp_path / "mini_fact.json"), baselines=False)
+    assert run.meta["articles"] == 3 and not run.notes  # a passage opening with "Date: ..." is kept whole
     counterfactual = run.sections["all"]["counterfactual"]
     assert counterfactual["questions"] == 2
     # the extractive answerer quotes the passages, so it repeats the false claims they make

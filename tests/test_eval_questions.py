@@ -109,7 +109,7 @@ def test_rgb_counterfactual_passages_become_the_corpus(tmp_path: Path) -> None:
     qset = load_question_set(path)
     assert [q.wrong_answers for q in qset.questions] == [("Ashleigh Barty",), ("March 3 2024",)]
     assert qset.questions[1].answers == ("January 6 2025",)  # nested alternatives are flattened
-    assert len(qset.corpus) == 2 and qset.corpus[0].url.endswith("mini_fact.json#0-0")
+    assert len(qset.corpus) == 3 and qset.corpus[0].url.endswith("mini_fact.json#0-0")
     assert qset.questions[0].gold_articles == (qset.corpus[0].url,)
 
 
