@@ -41,13 +41,17 @@ class Comparison:
         }
 
     def render(self) -> str:
-        lines = [f"A: {self.a}", f"B: {self.b}", "", f"{'metric':<44} {'A':>9} {'B':>9} {'delta':>9}"]
+        width = max([len("metric"), *(len(k) for k, _, _ in self.deltas)])
+        lines = [f"A: {self.a}", f"B: {self.b}", "", f"{'metric':<{width}} {'A':>9} {'B':>9} {'delta':>9}"]
         for key, va, vb in self.deltas:
             delta = _delta(va, vb)
-            sign = "" if delta is None else ("+" if delta > 0 else "")
+            shown = "–" if delta is None else fmt(delta)
+            if delta is not None and shown.lstrip("-") == "0.000" and isinstance(delta, float):
+                delta, shown = 0.0, "0.000"  # a change below the shown precision is no change
+            elif delta is not None and delta > 0:
+                shown = "+" + shown
             mark = _judgement(key, delta)
-            lines.append(f"{key:<44} {fmt(va):>9} {fmt(vb):>9} {sign + fmt(delta) if delta is not None else '–':>9}"
-                         f" {mark}".rstrip())
+            lines.append(f"{key:<{width}} {fmt(va):>9} {fmt(vb):>9} {shown:>9} {mark}".rstrip())
         fixed = [f for f in self.flips if f.after == "pass" and f.before != "absent"]
         broke = [f for f in self.flips if f.before == "pass" and f.after != "absent"]
         other = [f for f in self.flips if f not in fixed and f not in broke]
