@@ -30,7 +30,7 @@ from .runner import print_progress, run_questions
 from .scoring import headline, score_run
 
 
-@dataclass
+@dataclass(repr=False)
 class EvalRun:
     """A finished run: what was run, the metric sections, and every question's result."""
 
@@ -39,6 +39,10 @@ class EvalRun:
     results: list[QuestionResult]
     report_dir: Path | None = None
     notes: list[str] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return (f"EvalRun(name={self.meta.get('name')!r}, questions={len(self.results)}, "
+                f"report_dir={str(self.report_dir) if self.report_dir else None!r})")
 
     def headline(self) -> dict[str, float]:
         """The headline metrics of the whole set (dotted keys)."""
