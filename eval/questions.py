@@ -119,7 +119,8 @@ def load_jsonl(path: Path) -> QuestionSet:
         questions.append(question)
     if not questions:
         raise ConfigError(f"{path}: no questions in the file (one JSON object per line)")
-    return QuestionSet(name=path.stem, fmt="jsonl", source=str(path), questions=questions)
+    name = path.parent.name if path.stem == "questions" and path.parent.name else path.stem  # sample/questions
+    return QuestionSet(name=name, fmt="jsonl", source=str(path), questions=questions)
 
 
 def question_from_dict(data: Any, where: str, default_id: str) -> Question:
