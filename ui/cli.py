@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from eval import cli as eval_cli
 from eval.bench import cli as bench_cli
 from index import cli as index_cli
 from rag import cli as rag_cli
@@ -32,7 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return rag_cli.run([index_cli.register, rag_cli.register, register, server.register, bench_cli.register], argv)
+    return rag_cli.run(
+        [index_cli.register, rag_cli.register, eval_cli.register, register, server.register, bench_cli.register], argv
+    )
 
 
 if __name__ == "__main__":

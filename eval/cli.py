@@ -1,0 +1,125 @@
+"""Command-line edge of the harness: `newsrag eval QUESTIONS ...` and `newsrag eval compare RUN_A RUN_B`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from rag.cli import add_store_options, print_json, settings_from
+from rag.errors import ConfigError, NewsragError
+
+from .adapters import FORMATS
+
+USAGE = """%(prog)s QUESTIONS [--corpus PATH ...] [--store DIR] [--answerer NAME] [--report DIR] [--json]
+                [--format auto|jsonl|realtimeqa|rgb] [--gate FILE[:SECTION]] [options]
+       %(prog)s compare RUN_A RUN_B [--json]"""
+
+EPILOG = """examples:
+  newsrag eval ../shared/data/sample/questions.jsonl --corpus samples/articles
+  newsrag eval ../shared/data/realtimeqa/2025-q1 --store ~/stores/realtimeqa   # keep the store for reuse
+  newsrag eval ../shared/data/rgb/en_fact.json --format rgb --report runs/rgb
+  newsrag eval compare runs/before runs/after
+metrics are defined in docs/evaluation.md"""
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    if args.target[0] == "compare" and (len(args.target) == 3 or not Path("compare").exists()):
+        if len(args.target) != 3:
+            raise ConfigError("usage: newsrag eval compare RUN_A RUN_B (two --report folders of earlier runs)")
+        return _compare(args.target[1], args.target[2], args.json)
+    if len(args.target) != 1:
+        raise ConfigError(f"give one question file or folder, not {len(args.target)}: {' '.join(args.target)}")
+    return _evaluate(args)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from .gate import check, load_thresholds, parse_gate
+    from .harness import evaluate
+    from .report import fmt
+
+    gate = parse_gate(args.gate) if args.gate else None
+    bounds = load_thresholds(*gate) if gate else None  # a bad thresholds file fails before the run
+    settings = settings_from(args)
+    report_dir = Path(args.report) if args.report else _default_report_dir(args.target[0])
+    result = evaluate(
+        args.target[0], corpus=args.corpus or (), store=args.store, answerer=args.answerer, fmt=args.format,
+        report_dir=report_dir, settings=settings, depth=args.depth, baselines=not args.no_baselines,
+        ingest=not args.no_ingest, limit=args.limit, quiet=args.quiet or args.json,
+    )
+    breaches = check(result.sections["all"], bounds) if bounds is not None else []
+    if args.json:
+        print_json({**result.to_dict(), "report": str(report_dir), "gate": [str(b) for b in breaches]})
+    else:
+        print(f"{result.meta['name']}: {result.meta['questions']} questions, {result.sections['all']['failed']} failed,"
+              f" {result.meta['seconds']} s")
+        for key, value in result.headline().items():
+            print(f"  {key:<36} {fmt(value)}")
+        for note in result.notes:
+            print(f"note: {note}", file=sys.stderr)
+        print(f"report: {report_dir / 'report.html'}")
+    for breach in breaches:
+        print(f"gate: {breach}", file=sys.stderr)
+    return 1 if breaches else 0
+
+
+def _compare(a: str, b: str, as_json: bool) -> int:
+    from .compare import compare_runs
+    from .harness import load_run
+
+    comparison = compare_runs(load_run(a), load_run(b))
+    if as_json:
+        print_json(comparison.to_dict())
+    else:
+        print(comparison.render())
+    return 0
+
+
+def _default_report_dir(target: str) -> Path:
+    name = Path(target).stem or "questions"
+    return Path("newsrag-eval") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the `eval` command to a subcommand parser."""
+    add_arguments(sub.add_parser("eval", help="evaluate a question set (or `eval compare RUN_A RUN_B`)", usage=USAGE,
+                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter))
+
+
+def add_arguments(ev: argparse.ArgumentParser) -> None:
+    """The arguments of `eval`, shared by `newsrag eval` and `python -m eval`."""
+    ev.add_argument("target", nargs="+", metavar="QUESTIONS", help="question file or folder (or: compare RUN_A RUN_B)")
+    ev.add_argument("--corpus", nargs="+", action="extend", metavar="PATH",
+                    help="articles to ingest first (files, folders, globs)")
+    add_store_options(ev)
+    ev.add_argument("--answerer", help="answerer backend (default: from settings)")
+    ev.add_argument("--report", metavar="DIR", help="report folder (default: newsrag-eval/NAME-TIMESTAMP)")
+    ev.add_argument("--json", action="store_true", help="print metrics.json to stdout")
+    ev.add_argument("--format", choices=FORMATS, default="auto", help="question set format (default: auto)")
+    ev.add_argument("--gate", metavar="FILE[:SECTION]", help="fail (exit 1) when a metric breaks a threshold")
+    ev.add_argument("--depth", type=int, default=20, metavar="N",
+                    help="passages ranked for the retrieval metrics (default 20)")
+    ev.add_argument("--limit", type=int, metavar="N", help="evaluate only the first N questions")
+    ev.add_argument("--no-baselines", action="store_true", help="skip the other retrieval modes")
+    ev.add_argument("--no-ingest", action="store_true", help="use the store as it is; do not ingest the corpus")
+    ev.add_argument("--quiet", action="store_true", help="no progress lines")
+    ev.set_defaults(func=cmd_eval)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m eval ...`: the same command as `newsrag eval ...`."""
+    parser = argparse.ArgumentParser(prog="python -m eval", usage=USAGE, epilog=EPILOG,
+                                     description="Evaluate newsrag on a question set.",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return cmd_eval(args)
+    except NewsragError as exc:
+        print(f"python -m eval: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("python -m eval: interrupted", file=sys.stderr)
+        return 130
