@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence, Set
 from functools import lru_cache
 from pathlib import Path
 
@@ -120,13 +120,41 @@ def key_terms(question: str) -> dict[str, float]:
     return weights
 
 
+# Capitalised words that name no one in particular: calendar words, nationalities, titles.
+_NOT_NAMES = frozenset(
+    """monday tuesday wednesday thursday friday saturday sunday january february march april may june
+    july august september october november december american americans british chinese european french
+    german indian iranian israeli italian japanese korean mexican palestinian russian spanish turkish
+    ukrainian african arab asian canadian australian brazilian cuban egyptian syrian afghan pakistani
+    president presidents gov governor sen senator rep secretary prime minister king queen pope
+    general gen chairman chief ceo mr mrs ms dr""".split()
+)
+
+
 def names(question: str) -> list[str]:
-    """Capitalised words of a question that are not its first word: the names it asks about."""
-    return [
-        stem(w)
-        for is_name, w in _words_with_case(question)
-        if is_name and w not in STOPWORDS and (len(w) > 1 or w.isdigit())
-    ]
+    """Stemmed capitalised words of a question (not its first word), e.g. the people it asks about."""
+    return [stem(w) for phrase in name_phrases(question) for w in phrase]
+
+
+def name_phrases(question: str) -> list[list[str]]:
+    """Runs of capitalised words after the first word ("Donald Trump", "North Korea"), as stemmed
+    words; calendar words, nationalities and titles are left out."""
+    phrases: list[list[str]] = []
+    current: list[str] = []
+    for is_name, word in _words_with_case(question):
+        if is_name and word not in STOPWORDS and word not in _NOT_NAMES and (len(word) > 1 or word.isdigit()):
+            current.append(stem(word))
+        elif current:
+            phrases.append(current)
+            current = []
+    if current:
+        phrases.append(current)
+    return phrases
+
+
+def phrase_present(phrase: Sequence[str], terms: Set[str]) -> bool:
+    """A name phrase is present when its last word is ("Trump" for "Donald Trump") or most of it is."""
+    return phrase[-1] in terms or sum(w in terms for w in phrase) * 2 > len(phrase)
 
 
 def _words_with_case(text: str) -> Iterator[tuple[bool, str]]:

@@ -109,7 +109,9 @@ class ExtractiveAnswerer:
         article_terms = set(tx.terms(top.title))
         for p in same_article:
             article_terms.update(tx.terms(p.text))
-        if any(name not in article_terms for name in tx.names(question)):
+        phrases = tx.name_phrases(question)
+        missing = sum(not tx.phrase_present(p, article_terms) for p in phrases)
+        if missing > (1 if len(phrases) >= 3 else 0):
             return False  # the question is about someone or something the article never mentions
         total = sum(weights.values())
         article_coverage = sum(w for t, w in weights.items() if t in article_terms) / total
