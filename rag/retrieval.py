@@ -79,10 +79,11 @@ class Retriever:
         top_k = top_k or opts.top_k
         with _timed(timings, "embed"):
             vector = self.embedder.embed_query(question)
-        ranked = self._ranked_hits(question, vector, filters, max(opts.candidates, top_k), opts, timings)
-        with _timed(timings, "fuse"):
-            pool = max(top_k, opts.rerank_candidates) if self.reranker else top_k
-            passages = self._passages(self._select(ranked, pool))
+        with self.store.one_view():  # one revision read for dense, BM25 and the chunk lookups
+            ranked = self._ranked_hits(question, vector, filters, max(opts.candidates, top_k), opts, timings)
+            with _timed(timings, "fuse"):
+                pool = max(top_k, opts.rerank_candidates) if self.reranker else top_k
+                passages = self._passages(self._select(ranked, pool))
         if self.reranker and passages:
             with _timed(timings, "rerank"):
                 scores = self.reranker.scores(question, [p.text for p in passages])
