@@ -48,5 +48,5 @@ def test_chat_renders_highlighted_sources(assistant) -> None:
     from ui.render import answer_markdown
 
     html = answer_markdown(assistant.ask("What did Milley say about ISIS-K?"))
-    assert "<mark>" in html and "it’s possible" in html and "news.antiwar.com" in html
+    assert "<mark" in html and "it’s possible" in html and "news.antiwar.com" in html
     assert build_chat(assistant) is not None

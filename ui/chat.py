@@ -1,43 +1,135 @@
-"""The Gradio chat: questions in, answers with their cited passages out."""
+"""The Gradio chat: a conversation with cited answers, a sources panel, filters, feedback and the article library.
 
-from __future__ import annotations
+`build_chat(assistant)` returns the Blocks; `newsrag ui` launches it alone and `newsrag serve` mounts it
+at "/" beside the HTTP API. Styles and scripts travel inside the Blocks, so both ways look the same.
+"""
 
+import os
+import threading
 from typing import Any
 
-from rag import Assistant, NewsragError
+from rag import Assistant
 from rag.runtime import go_offline
 
-from .render import answer_markdown
+from . import library
+from .assets import asset_text
+from .conversation import ChatSession, browser_secret
+from .library_tab import build_library_tab
+from .render import esc
 
-EXAMPLES = [
-    "What did Milley say about ISIS-K?",
-    "How many civilians were killed in the Kabul drone strike on Sunday?",
-    "Why did the Bank of Eastland raise interest rates?",
-]
+CHAT_HEIGHT = "max(380px, calc(100vh - 340px))"
 
 
-def build_chat(assistant: Assistant) -> Any:
-    """A Gradio ChatInterface over `assistant`."""
-    go_offline()
-    import gradio as gr
-
-    def respond(message: str, history: list[Any]) -> str:
-        try:
-            return answer_markdown(assistant.ask(message))
-        except NewsragError as exc:
-            return f"⚠️ {exc}"
-
-    return gr.ChatInterface(
-        respond,
-        title="newsrag",
-        description="Ask about the stored news articles. Every sentence of an answer cites its passage.",
-        examples=EXAMPLES,
-        cache_examples=False,
+def header_html(summary: str) -> str:
+    return (
+        '<div class="nr-header"><div class="nr-brand">news<span>rag</span></div>'
+        '<div class="nr-tagline">Answers from your news articles, every sentence cited.</div>'
+        f'<div class="nr-stats" id="nr-stats">{esc(summary)}</div></div>'
     )
 
 
+def build_chat(assistant: Assistant, *, max_upload_bytes: int | None = None, warm_up: bool = True) -> Any:
+    """The chat and library screens over `assistant` as a `gr.Blocks` (not launched).
+
+    `max_upload_bytes` caps each uploaded file (default: the max_article_bytes setting); `warm_up` loads
+    the embedding model in the background so the first question is answered without waiting for it.
+    """
+    go_offline()
+    os.environ.setdefault("GRADIO_RUN_HISTORY", "False")  # the conversation is kept by the app itself
+    import gradio as gr
+
+    session = ChatSession(assistant)
+    if warm_up:
+        threading.Thread(target=session.warm_up, name="newsrag-warm-up", daemon=True).start()
+    collection = session.collection()
+    with gr.Blocks(title="newsrag", fill_width=True) as demo:
+        header = gr.HTML(
+            header_html(collection.summary), head=f"<style>{asset_text('newsrag.css')}</style>", js_on_load=None,
+        )
+        saved = gr.BrowserState(
+            None, storage_key=f"newsrag-chat-{assistant.settings.collection}", secret=browser_secret(assistant.settings)
+        )
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                ui = _chat_tab(gr, session, collection)
+            with gr.Tab("Library", id="library") as library_tab:
+                lib = build_library_tab(gr, session, max_upload_bytes)
+        _wire_chat(gr, demo, session, ui, saved, header)
+        refresh_outputs = [header, ui["sites"], ui["chatbot"]]
+        lib.on_change(lambda: session.collection_updates(gr), refresh_outputs)
+        library_tab.select(lib.refresh, lib.inputs, lib.outputs, **lib.REFRESH_QUEUE)
+    return demo
+
+
+def _chat_tab(gr: Any, session: ChatSession, collection: library.Collection) -> dict[str, Any]:
+    with gr.Row(equal_height=False, elem_id="nr-chat-row"):
+        with gr.Column(scale=3, min_width=340):
+            chatbot = gr.Chatbot(
+                elem_id="nr-chatbot", show_label=False, height=CHAT_HEIGHT, buttons=[],
+                placeholder=session.placeholder(collection), feedback_options=("Like", "Dislike"),
+                examples=session.example_messages(), layout="bubble", autoscroll=True,
+            )
+            question = gr.Textbox(
+                elem_id="nr-question", show_label=False, placeholder="Ask about the articles…", lines=1,
+                max_lines=5, submit_btn="Ask", autofocus=True, max_length=session.max_question_chars,
+            )
+            with gr.Row():
+                new_chat = gr.Button("+ New chat", size="sm", variant="secondary", elem_id="nr-new-chat", scale=0)
+                filter_note = gr.Markdown("", elem_id="nr-filter-summary")
+            with gr.Accordion("Filters", open=False, elem_id="nr-filters") as filters:
+                with gr.Row():
+                    since = gr.DateTime(label="From", include_time=False, type="string", elem_id="nr-since")
+                    until = gr.DateTime(label="To", include_time=False, type="string", elem_id="nr-until")
+                sites = gr.CheckboxGroup(
+                    label="Sources", choices=list(collection.sites), elem_id="nr-sites",
+                    info="None ticked: all sources.",
+                )
+                answerer = gr.Radio(
+                    label="Answerer", choices=session.answerer_choices(), value=session.default_answerer,
+                    visible=len(session.answerer_choices()) > 1, elem_id="nr-answerer",
+                    info="Either way, every sentence is checked against its cited passage.",
+                )
+                clear = gr.Button("Clear filters", size="sm", variant="secondary")
+        with gr.Column(scale=2, min_width=300):
+            gr.HTML('<div class="nr-panel-title">Sources</div>', js_on_load=None)
+            sources = gr.HTML(
+                session.sources_html([]), elem_id="nr-sources-panel", js_on_load=asset_text("newsrag.js"),
+            )
+    return {"chatbot": chatbot, "question": question, "new_chat": new_chat, "filter_note": filter_note,
+            "filters": filters, "since": since, "until": until, "sites": sites, "answerer": answerer,
+            "clear": clear, "sources": sources}
+
+
+def _wire_chat(gr: Any, demo: Any, session: ChatSession, ui: dict[str, Any], saved: Any, header: Any) -> None:
+    chatbot, question, sources = ui["chatbot"], ui["question"], ui["sources"]
+    filter_inputs = [ui["since"], ui["until"], ui["sites"], ui["answerer"]]
+    demo.load(session.restore, [saved], [chatbot, sources, header, ui["sites"]])
+    ask_outputs = [chatbot, sources, saved, question]
+    question.submit(
+        session.ask, [question, saved, *filter_inputs], ask_outputs, concurrency_limit=4, show_progress="hidden",
+    )
+    def pick_example(event: gr.SelectData) -> str:
+        return session.pick_example(event)
+
+    def rate(saved_value: Any, like: gr.LikeData) -> tuple[Any, Any]:
+        return session.rate(saved_value, like)
+
+    chatbot.example_select(pick_example, None, question).then(
+        session.ask, [question, saved, *filter_inputs], ask_outputs, concurrency_limit=4, show_progress="hidden",
+    )
+    ui["new_chat"].click(session.new_chat, None, [chatbot, sources, saved, question])
+    chatbot.clear(session.new_chat, None, [chatbot, sources, saved, question])
+    chatbot.like(rate, [saved], [saved, chatbot])
+    for box in filter_inputs[:3]:
+        box.change(session.filter_summary, filter_inputs, [ui["filter_note"], ui["filters"]], show_progress="hidden")
+    ui["clear"].click(lambda: (None, None, []), None, filter_inputs[:3])
+
+
 def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860) -> None:
-    """Serve the chat and block; prints the URL."""
+    """Serve the chat alone and block; prints the URL."""
     app = build_chat(assistant)
     print(f"newsrag chat on http://{host}:{port}", flush=True)
-    app.launch(server_name=host, server_port=port, share=False, show_error=True, quiet=True)
+    app.queue(default_concurrency_limit=1).launch(
+        server_name=host, server_port=port, share=False, show_error=True, quiet=True, footer_links=[],
+        run_history=False,
+    )

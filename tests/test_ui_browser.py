@@ -1,0 +1,307 @@
+"""The chat in a real browser: Debian chromium (playwright) against `newsrag ui` on a free loopback port."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ISIS_K_TITLE
+from tests.ui_harness import (
+    MILLEY,
+    answers,
+    ask,
+    chromium,
+    copy_store,
+    free_port,
+    open_chat,
+    open_tab,
+    running,
+    saved_conversation,
+    screenshot,
+    settle_scroll,
+)
+
+UPLOAD_LIMIT = 30_000
+LIGHTHOUSE = """Title: Zorbland Lighthouse Reopens After Restoration
+Date: 2021-11-02
+URL: https://zorbland-herald.example/lighthouse-reopens
+Source: zorbland-herald.example
+
+The Zorbland lighthouse reopened to visitors on Tuesday after a two-year restoration <script>window.__pwned=1</script>.
+Keeper Petra Vance said the tower's 312 steps were rebuilt with oak from the island's own forest.
+The lamp, first lit in 1888, now runs on a solar battery and can be seen 22 nautical miles out to sea.
+Tickets cost four euros, and the harbour ferry stops below the lighthouse twice an hour in summer.
+"""
+PAGE = """<!doctype html><html><head><title>Glass Bridge Opens Over the Vell Gorge</title>
+<meta property="og:title" content="Glass Bridge Opens Over the Vell Gorge">
+<meta name="date" content="2021-11-20"><meta property="og:site_name" content="vell-courier.example"></head>
+<body><article><h1>Glass Bridge Opens Over the Vell Gorge</h1>
+<p>A glass-floored footbridge opened over the Vell Gorge on Saturday, 140 metres above the river.</p>
+<p>Engineer Tomas Rieder said the bridge's 96 glass panels can each hold the weight of a small car.</p>
+<p>The town expects 60,000 visitors in the first year and has added a shuttle bus from the station.</p>
+<p>Tickets are free for residents of the valley until the end of the winter season.</p>
+</article></body></html>"""
+LIGHTHOUSE_QUESTION = "How many steps were rebuilt in the Zorbland lighthouse tower?"
+
+
+@pytest.fixture(scope="module")
+def store(sample_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_store(sample_store, tmp_path_factory.mktemp("ui") / "store")
+
+
+@pytest.fixture(scope="module")
+def server(store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("ui-log") / "server.log"
+    command = ["ui", "--store", str(store), "--host", "127.0.0.1", "--port", str(port)]
+    with running(command, f"http://127.0.0.1:{port}/", {"NEWSRAG_MAX_ARTICLE_BYTES": str(UPLOAD_LIMIT)}, log) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def page(browser: Any, server: str) -> Iterator[Any]:
+    page = open_chat(browser, server)
+    yield page
+    page.context.close()
+
+
+def active_sources(page: Any) -> Any:
+    return page.locator("#nr-sources-panel .nr-turn.nr-active")
+
+
+def test_milley_answer_cites_and_opens_the_highlighted_passage(browser: Any, server: str, tmp_path: Path) -> None:
+    external: list[str] = []
+    page = open_chat(browser, server, external=external)
+    ask(page, "How many bombs did the US drop on Afghanistan in 2019?")
+    answer = ask(page, MILLEY)
+    assert "it’s possible" in answer.inner_text()
+    badge = answer.locator("a.nr-cite").first
+    assert badge.inner_text().strip() == "1"
+    badge.click()
+    card = page.locator("#nr-sources-panel .nr-card.nr-flash")
+    card.wait_for()
+    assert ISIS_K_TITLE in card.locator(".nr-title").inner_text()
+    assert "it’s possible" in card.locator("mark").first.inner_text()
+    assert card.locator("a.nr-title").get_attribute("href").startswith("https://news.antiwar.com/")
+    assert "antiwar.com" in card.locator(".nr-byline").inner_text()
+    assert card.is_visible() and card.bounding_box()["y"] < 860
+    others = active_sources(page).locator("details.nr-more")
+    assert others.count() == 1 and others.get_attribute("open") is None  # uncited passages start collapsed
+    screenshot(page, "chat", tmp_path)
+    answer.locator("a.nr-copy").click()  # the answer as text, with its sources
+    answer.locator("a.nr-copy", has_text="Copied").wait_for()
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    assert copied.startswith("Chairman of the Joint Chiefs") and "ISIS-K. [1]" in copied and "<" not in copied
+    assert f"Sources:\n[1] {ISIS_K_TITLE} (antiwar.com, 1 Sep 2021) https://news.antiwar.com/" in copied
+    assert external == [], f"the page contacted other hosts: {external}"
+    page.context.close()
+
+
+def test_refusal_looks_different_from_an_answer(page: Any, tmp_path: Path) -> None:
+    answer = ask(page, "Who won the 2022 World Cup?")
+    assert "nr-refusal" in (answer.get_attribute("class") or "")
+    assert "Not in the articles" in answer.inner_text()
+    assert answer.locator("a.nr-cite").count() == 0
+    assert active_sources(page).locator("details.nr-more[open] .nr-card").count() >= 1  # the closest passages
+    screenshot(page, "refusal", tmp_path)
+
+
+def test_conversation_survives_a_reload_and_new_chat_clears_it(page: Any) -> None:
+    ask(page, MILLEY)
+    saved_conversation(page)
+    page.reload(wait_until="load")
+    restored = page.locator("#nr-chatbot .nr-answer")
+    restored.first.wait_for()
+    assert "it’s possible" in restored.first.inner_text()
+    restored.first.locator("a.nr-cite").first.click()
+    assert "it’s possible" in page.locator("#nr-sources-panel .nr-card.nr-flash mark").first.inner_text()
+    page.click("#nr-new-chat")
+    page.wait_for_function("() => !document.querySelector('#nr-chatbot .nr-answer')")
+    saved_conversation(page)
+    page.reload(wait_until="load")
+    page.wait_for_selector("#nr-sources-panel .nr-placeholder")
+    assert answers(page).count() == 0
+
+
+def test_example_questions_come_from_the_collection(page: Any, store: Path) -> None:
+    import rag
+
+    titles = [a.title for a in rag.open(store=store).articles()]
+    examples = page.locator("#nr-chatbot button.example")
+    examples.first.wait_for()
+    texts = examples.all_inner_texts()
+    assert len(texts) == 4 and all(any(t in text for t in titles) for text in texts)
+    examples.first.click()
+    page.wait_for_selector("#nr-chatbot .nr-answer:not(.nr-streaming)")
+    assert answers(page).count() == 1
+
+
+def test_filters_restrict_the_answer(page: Any) -> None:
+    page.click("#nr-filters button, #nr-filters .label-wrap")
+    sites = page.locator("#nr-sites label")
+    sites.first.wait_for()
+    assert sites.count() == 7 and "antiwar.com" in sites.all_inner_texts()
+    assert not page.locator("#nr-answerer").is_visible()  # no LLM configured: nothing to choose
+    page.fill("#nr-since input", "2021-09-02")
+    page.press("#nr-since input", "Enter")
+    page.wait_for_selector("#nr-filter-summary:has-text('2 Sep 2021')")
+    ask(page, MILLEY)
+    titles = active_sources(page).locator(".nr-title").all_inner_texts()
+    assert titles and ISIS_K_TITLE not in titles  # the article is dated 2021-09-01
+
+
+def test_thumbs_up_writes_a_feedback_line(page: Any, store: Path) -> None:
+    feedback = store / "feedback.jsonl"
+    before = feedback.read_text().count("\n") if feedback.exists() else 0
+    ask(page, MILLEY)
+    saved = saved_conversation(page)
+    page.locator("#nr-chatbot button[aria-label='Like']").last.click()
+    deadline = time.monotonic() + 30
+    while (feedback.read_text().count("\n") if feedback.exists() else 0) == before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    record = json.loads(feedback.read_text().splitlines()[-1])
+    assert record["rating"] == "up" and record["question"] == MILLEY
+    assert "it’s possible" in record["answer"] and "[1]" in record["answer"]
+    cited = [s for s in record["sources"] if s["cited"]]
+    assert cited and cited[0]["title"] == ISIS_K_TITLE and "it’s possible" in record["evidence"][0]
+    page.wait_for_function("before => JSON.stringify(localStorage) !== before", arg=saved)  # the rating is saved
+    page.reload(wait_until="load")  # the thumb stays up on the saved answer
+    page.locator("#nr-chatbot button[aria-label='Liked']").wait_for()
+
+
+def test_upload_ask_then_delete_changes_the_answer(page: Any, tmp_path: Path) -> None:
+    article = tmp_path / "zorbland-lighthouse.txt"
+    article.write_text(LIGHTHOUSE, encoding="utf-8")
+    open_tab(page, "Library")
+    page.set_input_files("#nr-upload input[type=file]", str(article))
+    page.wait_for_selector("#nr-upload :text('zorbland-lighthouse.txt')")
+    page.click("#nr-add")
+    page.get_by_text("Reading and embedding 1 item").first.wait_for()  # the progress bar while it ingests
+    page.wait_for_selector("#nr-add-result .nr-report-ok:has-text('Added 1 article')", timeout=120_000)
+    assert page.locator("#nr-lib-table [role=row]", has_text="Zorbland Lighthouse Reopens").count() == 1
+    page.wait_for_selector("#nr-stats:has-text('9 articles from 8 sources')")  # the header follows the library
+    screenshot(page, "library", tmp_path)
+
+    open_tab(page, "Chat")
+    answer = ask(page, LIGHTHOUSE_QUESTION)
+    assert "312" in answer.inner_text()
+    focused = []
+    for badge in answer.locator("a.nr-cite").all():  # each badge marks the sentence it stands for
+        badge.click()
+        focused.append(page.locator("#nr-sources-panel .nr-card.nr-flash mark.nr-focus").inner_text())
+    assert any("312 steps" in sentence for sentence in focused)
+    assert all(sentence in answer.inner_text() for sentence in focused)
+    passage = page.locator("#nr-sources-panel .nr-card.nr-flash .nr-passage").inner_text()
+    assert "<script>window.__pwned=1</script>" in passage  # article text is shown as text, never run
+    assert page.evaluate("() => window.__pwned") is None
+
+    open_tab(page, "Library")
+    page.fill("#nr-lib-search textarea", "zorbland")
+    page.wait_for_selector("#nr-lib-count:has-text('1 of 9')")
+    page.locator("#nr-lib-table [role=row]", has_text="Zorbland Lighthouse Reopens").locator("[role=gridcell]").first.click()
+    page.click("#nr-delete")
+    page.click("#nr-delete-confirm")
+    page.wait_for_selector("#nr-lib-count:has-text('0 of 8')")
+    page.wait_for_selector("#nr-stats:has-text('8 articles from 7 sources')")
+
+    open_tab(page, "Chat")
+    after = ask(page, LIGHTHOUSE_QUESTION)
+    assert "312" not in after.inner_text()
+    assert not any("Zorbland" in t for t in active_sources(page).locator(".nr-title").all_inner_texts())
+
+
+def test_uploads_of_the_wrong_type_or_size_are_refused_with_a_reason(page: Any, tmp_path: Path) -> None:
+    big = tmp_path / "long-read.txt"
+    big.write_text("Title: Long read\n\n" + "A sentence about nothing in particular. " * 1000, encoding="utf-8")
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0" + bytes(2000))
+    open_tab(page, "Library")
+    page.set_input_files("#nr-upload input[type=file]", str(big))
+    page.wait_for_selector("#nr-upload :text('long-read.txt')")
+    page.click("#nr-add")
+    message = page.locator("#nr-add-result .nr-report-bad")
+    message.wait_for()
+    assert "long-read.txt" in message.inner_text() and "upload limit is 29.3 KB" in message.inner_text()
+    assert page.locator("#nr-lib-count").inner_text().strip() == "8 articles"
+
+    page.click("#nr-upload button[aria-label='Clear']")
+    page.get_by_text("Drop File Here").wait_for()
+    page.set_input_files("#nr-upload input[type=file]", str(photo))
+    refused = page.wait_for_function(  # Gradio's own check, shown in a toast that fades after a while
+        "() => [...document.querySelectorAll('.toast-body')].map(t => t.innerText).find(t => t.includes('photo.jpg'))"
+    ).json_value()
+    assert "Invalid file type" in refused and ".md" in refused and ".txt" in refused
+
+
+def test_narrow_mobile_window(browser: Any, server: str, tmp_path: Path) -> None:
+    page = open_chat(browser, server, width=390, height=844)
+    answer = ask(page, MILLEY)
+    answer.locator("a.nr-cite").first.click()
+    card = page.locator("#nr-sources-panel .nr-card.nr-flash")
+    card.wait_for()
+    page.wait_for_function(
+        "() => { const r = document.querySelector('#nr-sources-panel .nr-flash').getBoundingClientRect();"
+        " return r.top >= 0 && r.top < window.innerHeight; }"
+    )
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 392  # nothing wider than the phone
+    settle_scroll(page)
+    page.evaluate("() => window.scrollTo({top: 0, behavior: 'instant'})")
+    screenshot(page, "mobile", tmp_path)
+    page.context.close()
+
+
+@pytest.fixture
+def web_page() -> Iterator[str]:
+    """An article page served on a free loopback port."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = PAGE.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/vell/glass-bridge.html"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_add_a_web_address_then_ask_about_it(page: Any, web_page: str) -> None:
+    open_tab(page, "Library")
+    page.fill("#nr-urls textarea", web_page + "\nnot-a-web-address")
+    page.click("#nr-add")
+    page.wait_for_selector("#nr-add-result .nr-report-ok:has-text('Added 1 article')", timeout=120_000)
+    assert "not-a-web-address" in page.locator("#nr-add-result .nr-report-bad").inner_text()
+    open_tab(page, "Chat")
+    answer = ask(page, "How many glass panels does the Vell Gorge bridge have?")
+    assert "96 glass panels" in answer.inner_text()
+    answer.locator("a.nr-cite").first.click()
+    card = page.locator("#nr-sources-panel .nr-card.nr-flash")
+    assert card.locator("a.nr-title").get_attribute("href") == web_page
+    open_tab(page, "Library")  # leave the store as the other tests expect it
+    page.fill("#nr-lib-search textarea", "vell")
+    page.locator("#nr-lib-table [role=row]", has_text="Glass Bridge").locator("[role=gridcell]").first.click()
+    page.click("#nr-delete")
+    page.click("#nr-delete-confirm")
+    page.wait_for_selector("#nr-lib-count:has-text('0 of 8')")
