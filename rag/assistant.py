@@ -183,7 +183,13 @@ def _ms(since: float) -> float:
 def open(store: str | Path | None = None, settings: Settings | None = None, **overrides: Any) -> Assistant:
     """Build an Assistant over an existing store (path, or settings/env for everything else)."""
     settings = (settings or Settings()).with_overrides(store=store, **overrides)
-    return compose(settings, Store(settings), Embedder(settings.model_copy(update={"threads": settings.query_threads})))
+    return compose(settings, Store(settings), Embedder(query_settings(settings)))
+
+
+def query_settings(settings: Settings) -> Settings:
+    """The settings the model runs with when answering: the query backend and thread count."""
+    return settings.model_copy(update={"embedding_backend": settings.query_backend or settings.embedding_backend,
+                                       "threads": settings.query_threads})
 
 
 def compose(settings: Settings, store: Store, embedder: Embedder) -> Assistant:

@@ -281,6 +281,25 @@ class Store:
                 return hits[:k]
             fetch *= 2
 
+    def search_ids(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
+        """The ids of the k committed chunks nearest to `vector` with their cosine similarity, best first.
+
+        Reads no text or metadata (the version is part of the id), which costs a fraction of `search`:
+        the caller reads only the chunks it keeps (`hits_by_ids`).
+        """
+        versions = self.versions()
+        if not versions:
+            return []
+        fetch = k + 10
+        while True:
+            result = self.chunks.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=fetch,
+                                       where=where_clause(filters), include=["distances"])
+            ids = result["ids"][0]
+            hits = [(i, 1.0 - float(d)) for i, d in zip(ids, result["distances"][0]) if _committed(i, versions)]
+            if len(hits) >= k or len(ids) < fetch or fetch >= 8 * k:
+                return hits[:k]
+            fetch *= 2
+
     def hits_by_ids(self, chunk_ids: Sequence[str], vector: np.ndarray) -> list[ChunkHit]:
         """The committed chunks among `chunk_ids`, scored by cosine similarity to `vector`.
 
@@ -486,6 +505,12 @@ def _chunk_meta(article: ArticleRow, version: str) -> dict[str, Any]:
                 "date_num": date_number(article.date), "site_key": site_key(article.site or "")}
     meta.update({k: v for k, v in optional.items() if v})
     return meta
+
+
+def _committed(chunk_id: str, versions: dict[str, str]) -> bool:
+    """Whether a chunk id (`article_id:version:index`) belongs to its article's committed version."""
+    article_id, _, rest = chunk_id.rpartition(":")[0].rpartition(":")
+    return bool(article_id) and versions.get(article_id) == rest
 
 
 def _hit(chunk_id: str, text: str, meta: dict[str, Any], score: float) -> ChunkHit:

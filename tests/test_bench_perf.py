@@ -97,11 +97,16 @@ def test_hits_by_ids_scores_by_the_stored_vectors(store: Store) -> None:
     assert hits[1].score == pytest.approx(float(vectors[0] @ vectors[2]), abs=1e-5)
 
 
-def test_the_assistant_embeds_with_the_query_thread_setting(sample_store: Path) -> None:
+def test_the_assistant_embeds_with_the_query_backend_and_threads(sample_store: Path) -> None:
     import rag
 
     assistant = rag.open(store=sample_store, threads=0, query_threads=1)
     assert assistant.embedder.settings.threads == 1 and assistant.settings.threads == 0
+    assert assistant.embedder.settings.embedding_backend == "onnx-int8" == assistant.settings.query_backend
+    answer = assistant.ask("What did Milley say about ISIS-K?")
+    assert not answer.refused and "possible" in answer.text  # int8 questions against the stored vectors
+    same = rag.open(store=sample_store, settings=rag.Settings(query_backend=None, embedding_backend="onnx"))
+    assert same.embedder.settings.embedding_backend == "onnx"
 
 
 def test_help_loads_no_heavy_library() -> None:
@@ -112,3 +117,21 @@ def test_help_loads_no_heavy_library() -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
     assert "usage: newsrag" in done.stdout
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+def test_reading_candidates_in_rounds_gives_the_same_passages_as_reading_all(assistant, sample_questions, mode: str) -> None:
+    """Retrieval reads chunk texts only for the candidates selection reaches; any round size gives the same answer."""
+    retriever = assistant.retriever
+    questions = [q["question"] for q in sample_questions] + [
+        "What did readers say in the comments about the Taliban?", "Which commenters mentioned drones?"]
+    try:
+        results = {}
+        for first_read in (1, 3, None, 10**6):
+            retriever.first_read = first_read
+            results[first_read] = [[(p.chunk_ids, p.text, p.score, p.kind) for p in retriever.retrieve(q, mode=mode)]
+                                   for q in questions]
+    finally:
+        retriever.first_read = None
+    assert results[1] == results[3] == results[None] == results[10**6]
+    assert any(results[None])

@@ -33,6 +33,7 @@ def bench_scale(settings: Settings, store: str | None = None, data: str | None =
     questions = corpus.question_texts(folder, limit=6 if smoke else None)
     sizes = sizes or (SMOKE_SIZES if smoke else MAX_SIZES if largest else SIZES)
     result: dict[str, Any] = {"machine": machine(), "questions": len(questions), "backend": settings.embedding_backend,
+                              "query_backend": settings.query_backend or settings.embedding_backend,
                               "query_threads": settings.query_threads, "sizes": []}
     with tempfile.TemporaryDirectory(prefix="newsrag-scale-", dir=_scratch(cache, smoke)) as tmp:
         work = Path(tmp)
@@ -58,8 +59,8 @@ def _scratch(cache: str | None, smoke: bool) -> str | None:
 
 def _one_size(size: int, source: Path, qfile: Path, work: Path, settings: Settings, smoke: bool) -> dict[str, Any]:
     store, exact = work / f"scale-{size}", work / f"exact-{size}.json"
-    common = {"embedding_backend": settings.embedding_backend, "model_cache": str(settings.model_cache),
-              "collection": settings.collection}
+    common = {"embedding_backend": settings.embedding_backend, "query_backend": settings.query_backend,
+              "model_cache": str(settings.model_cache), "collection": settings.collection}
     load = load_average()
     built = run_worker({"task": "scale_build", "source": str(source), "store": str(store), "size": size,
                         "questions": str(qfile), "exact": str(exact), "settings": common})
@@ -80,8 +81,8 @@ def _marginal_memory(rows: list[dict[str, Any]]) -> None:
 def format_scale(result: dict[str, Any]) -> str:
     """The scale tables: writing each corpus, serving it, its stages, then HNSW recall per ef_search."""
     lines = [
-        (f"{result['questions']} RealTimeQA questions, embedded for real at each size; backend `{result['backend']}`, "
-         f"{result['query_threads']} query thread(s); {result['machine']}; load average "
+        (f"{result['questions']} RealTimeQA questions, embedded for real at each size by `{result['query_backend']}` "
+         f"with {result['query_threads']} thread(s); {result['machine']}; load average "
          f"{result['load_average_end']:.1f} at the end."),
         "", "Writing each corpus (precomputed vectors, `Store.put_articles`, about 1,000 chunks per call):", "",
         "| chunks | articles (synthetic) | write chunks/s | BM25 full build s | BM25 after one changed article ms | "

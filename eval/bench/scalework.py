@@ -89,6 +89,7 @@ class ScaleWriter:
 
 def run_build(spec: dict[str, Any]) -> dict[str, Any]:
     """Write a scale store of spec['size'] chunks; ingest and BM25 build times, disk use, exact top 10."""
+    from rag.assistant import query_settings
     from rag.embedder import Embedder
     from rag.lexical import sync
     from rag.settings import Settings
@@ -97,7 +98,7 @@ def run_build(spec: dict[str, Any]) -> dict[str, Any]:
     settings = Settings(store=spec["store"], **spec.get("settings", {}))
     source = load_source(Path(spec["source"]))
     questions = json.loads(Path(spec["questions"]).read_text(encoding="utf-8"))
-    exact = ExactTopK(Embedder(settings).embed_documents(questions))
+    exact = ExactTopK(Embedder(query_settings(settings)).embed_documents(questions))  # as the serving process will
     store = Store(settings, create=True, dimension=int(source.vectors.shape[1]))
     writer = ScaleWriter(store, exact)
     with store.write_lock():
