@@ -66,11 +66,12 @@ class Retriever:
     ) -> list[Source]:
         """The best passages for `question`; keyword arguments override the settings for this query.
 
-        `timings` receives milliseconds per stage: embed, dense, bm25, fuse, rerank (and search =
-        dense + bm25 + fuse).
+        `timings` receives milliseconds per stage: embed, dense, bm25, fuse, rerank, search (dense + bm25
+        + fuse) and retrieve (the wall time of the whole call).
         """
         timings = timings if timings is not None else {}
         timings.update(dict.fromkeys(STAGES, 0.0))
+        started = time.perf_counter()
         try:
             opts = self.settings.with_overrides(retrieval_mode=mode, dense_weight=dense_weight,
                                                 bm25_weight=bm25_weight, rrf_k=rrf_k)
@@ -78,10 +79,12 @@ class Retriever:
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             raise QueryError(f"bad retrieval option ({problems})") from None
         top_k = top_k or opts.top_k
+        k = max(opts.candidates, top_k)
         with _timed(timings, "embed"):
             vector = self.embedder.embed_query(question)
         with self.store.one_view():  # one revision read for dense, BM25 and the chunk lookups
-            fused, cosines = self._fused(question, vector, filters, max(opts.candidates, top_k), opts, timings)
+            lexical = self._lexical(question, filters, k, opts, timings)
+            fused, cosines = self._fused(vector, lexical, filters, k, opts, timings)
             with _timed(timings, "fuse"):
                 pool = max(top_k, opts.rerank_candidates) if self.reranker else top_k
                 passages = self._passages(self._select_reading(question, vector, fused, cosines, pool, opts))
@@ -90,10 +93,22 @@ class Retriever:
                 scores = self.reranker.scores(question, [p.text for p in passages])
                 passages = [passages[i] for i in sorted(range(len(passages)), key=lambda i: -float(scores[i]))]
         timings["search"] = timings["dense"] + timings["bm25"] + timings["fuse"]
+        timings["retrieve"] = (time.perf_counter() - started) * 1000
         return passages[:top_k]
 
-    def _fused(self, question: str, vector: np.ndarray, filters: Filters | None, k: int, opts: Settings,
-               timings: dict[str, float]) -> tuple[list[tuple[str, float]], dict[str, float]]:
+    def _lexical(self, question: str, filters: Filters | None, k: int, opts: Settings,
+                 timings: dict[str, float]) -> list[tuple[str, float]] | None:
+        """BM25 candidates (None in dense mode); in hybrid mode without those sharing only common words."""
+        if opts.retrieval_mode == "dense":
+            return None
+        with _timed(timings, "bm25"):
+            lexical = self.lexical.search(self.store, question, k, filters)
+        if opts.retrieval_mode == "hybrid" and lexical:
+            lexical = [(i, s) for i, s in lexical if s >= opts.bm25_floor * lexical[0][1]]
+        return lexical
+
+    def _fused(self, vector: np.ndarray, lexical: list[tuple[str, float]] | None, filters: Filters | None, k: int,
+               opts: Settings, timings: dict[str, float]) -> tuple[list[tuple[str, float]], dict[str, float]]:
         """Candidate chunk ids in fused order with their fusion scores, and the cosines dense search gave."""
         rankings: list[tuple[float, list[str]]] = []
         cosines: dict[str, float] = {}
@@ -102,11 +117,7 @@ class Retriever:
                 dense = self.store.search_ids(vector, k, filters)
             cosines = dict(dense)
             rankings.append((opts.dense_weight, [chunk_id for chunk_id, _ in dense]))
-        if opts.retrieval_mode != "dense":
-            with _timed(timings, "bm25"):
-                lexical = self.lexical.search(self.store, question, k, filters)
-            if opts.retrieval_mode == "hybrid" and lexical:  # drop hits that share only common words
-                lexical = [(i, s) for i, s in lexical if s >= opts.bm25_floor * lexical[0][1]]
+        if lexical is not None:
             rankings.append((opts.bm25_weight, [chunk_id for chunk_id, _ in lexical]))
         with _timed(timings, "fuse"):
             return reciprocal_rank_fusion(rankings, opts.rrf_k), cosines
