@@ -69,11 +69,13 @@ class Assistant:
             yield text
             yield self._answer(question, rewritten, text, passages, None, timings)
             return
-        verifier = CitationVerifier(self._scorer(passages))
+        mark = time.perf_counter()
+        verifier = CitationVerifier(self._scorer(passages))  # splits the passages into sentences: verify work
+        setup = _ms(mark)
         yield from self._generate(query, passages, verifier, timings)
         mark = time.perf_counter()
         tail, checked = verifier.finish()
-        timings["verify"] += _ms(mark)
+        timings["verify"] += setup + _ms(mark)
         if not checked.citations:  # the answerer refused, or nothing it wrote is supported
             tail = refusal_message(passages, self.summary.get(), filters)
         if tail:
@@ -181,7 +183,13 @@ def _ms(since: float) -> float:
 def open(store: str | Path | None = None, settings: Settings | None = None, **overrides: Any) -> Assistant:
     """Build an Assistant over an existing store (path, or settings/env for everything else)."""
     settings = (settings or Settings()).with_overrides(store=store, **overrides)
-    return compose(settings, Store(settings), Embedder(settings))
+    return compose(settings, Store(settings), Embedder(query_settings(settings)))
+
+
+def query_settings(settings: Settings) -> Settings:
+    """The settings the model runs with when answering: the query backend and thread count."""
+    return settings.model_copy(update={"embedding_backend": settings.query_backend or settings.embedding_backend,
+                                       "threads": settings.query_threads})
 
 
 def compose(settings: Settings, store: Store, embedder: Embedder) -> Assistant:

@@ -50,6 +50,7 @@ class Retriever:
         self.settings = settings
         self.lexical = lexical or LexicalIndex(settings)
         self.reranker = reranker or make_reranker(settings)
+        self.first_read: int | None = None  # candidates read in the first round (default 2 x passages wanted)
 
     def retrieve(
         self,
@@ -65,11 +66,12 @@ class Retriever:
     ) -> list[Source]:
         """The best passages for `question`; keyword arguments override the settings for this query.
 
-        `timings` receives milliseconds per stage: embed, dense, bm25, fuse, rerank (and search =
-        dense + bm25 + fuse).
+        `timings` receives milliseconds per stage: embed, dense, bm25, fuse, rerank, search (dense + bm25
+        + fuse) and retrieve (the wall time of the whole call).
         """
         timings = timings if timings is not None else {}
         timings.update(dict.fromkeys(STAGES, 0.0))
+        started = time.perf_counter()
         try:
             opts = self.settings.with_overrides(retrieval_mode=mode, dense_weight=dense_weight,
                                                 bm25_weight=bm25_weight, rrf_k=rrf_k)
@@ -77,42 +79,78 @@ class Retriever:
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             raise QueryError(f"bad retrieval option ({problems})") from None
         top_k = top_k or opts.top_k
+        k = max(opts.candidates, top_k)
         with _timed(timings, "embed"):
             vector = self.embedder.embed_query(question)
-        ranked = self._ranked_hits(question, vector, filters, max(opts.candidates, top_k), opts, timings)
-        with _timed(timings, "fuse"):
-            pool = max(top_k, opts.rerank_candidates) if self.reranker else top_k
-            passages = self._passages(self._select(ranked, pool))
+        with self.store.one_view():  # one revision read for dense, BM25 and the chunk lookups
+            lexical = self._lexical(question, filters, k, opts, timings)
+            fused, cosines = self._fused(vector, lexical, filters, k, opts, timings)
+            with _timed(timings, "fuse"):
+                pool = max(top_k, opts.rerank_candidates) if self.reranker else top_k
+                passages = self._passages(self._select_reading(question, vector, fused, cosines, pool, opts))
         if self.reranker and passages:
             with _timed(timings, "rerank"):
                 scores = self.reranker.scores(question, [p.text for p in passages])
                 passages = [passages[i] for i in sorted(range(len(passages)), key=lambda i: -float(scores[i]))]
         timings["search"] = timings["dense"] + timings["bm25"] + timings["fuse"]
+        timings["retrieve"] = (time.perf_counter() - started) * 1000
         return passages[:top_k]
 
-    def _ranked_hits(self, question: str, vector: np.ndarray, filters: Filters | None, k: int, opts: Settings,
-                     timings: dict[str, float]) -> list[ChunkHit]:
-        """Candidate chunks in fused order, comment chunks demoted unless the question is about comments."""
+    def _lexical(self, question: str, filters: Filters | None, k: int, opts: Settings,
+                 timings: dict[str, float]) -> list[tuple[str, float]] | None:
+        """BM25 candidates (None in dense mode); in hybrid mode without those sharing only common words."""
+        if opts.retrieval_mode == "dense":
+            return None
+        with _timed(timings, "bm25"):
+            lexical = self.lexical.search(self.store, question, k, filters)
+        if opts.retrieval_mode == "hybrid" and lexical:
+            lexical = [(i, s) for i, s in lexical if s >= opts.bm25_floor * lexical[0][1]]
+        return lexical
+
+    def _fused(self, vector: np.ndarray, lexical: list[tuple[str, float]] | None, filters: Filters | None, k: int,
+               opts: Settings, timings: dict[str, float]) -> tuple[list[tuple[str, float]], dict[str, float]]:
+        """Candidate chunk ids in fused order with their fusion scores, and the cosines dense search gave."""
         rankings: list[tuple[float, list[str]]] = []
-        hits: dict[str, ChunkHit] = {}
+        cosines: dict[str, float] = {}
         if opts.retrieval_mode != "bm25":
             with _timed(timings, "dense"):
-                dense = self.store.search(vector, k, filters)
-            hits.update((h.chunk_id, h) for h in dense)
-            rankings.append((opts.dense_weight, [h.chunk_id for h in dense]))
-        if opts.retrieval_mode != "dense":
-            with _timed(timings, "bm25"):
-                lexical = self.lexical.search(self.store, question, k, filters)
-            if opts.retrieval_mode == "hybrid" and lexical:  # drop hits that share only common words
-                lexical = [(i, s) for i, s in lexical if s >= opts.bm25_floor * lexical[0][1]]
+                dense = self.store.search_ids(vector, k, filters)
+            cosines = dict(dense)
+            rankings.append((opts.dense_weight, [chunk_id for chunk_id, _ in dense]))
+        if lexical is not None:
             rankings.append((opts.bm25_weight, [chunk_id for chunk_id, _ in lexical]))
         with _timed(timings, "fuse"):
-            fused = reciprocal_rank_fusion(rankings, opts.rrf_k)
-            missing = [chunk_id for chunk_id, _ in fused if chunk_id not in hits]
-            hits.update((h.chunk_id, h) for h in self._score_unscored(self.store.hits_by_ids(missing, vector), vector))
-            penalty = 1.0 if _ABOUT_COMMENTS.search(question) else opts.comment_penalty
-            scored = [(score * (penalty if hits[i].kind == "comment" else 1.0), hits[i]) for i, score in fused if i in hits]
-        return [hit for _, hit in sorted(scored, key=lambda pair: -pair[0])]
+            return reciprocal_rank_fusion(rankings, opts.rrf_k), cosines
+
+    def _select_reading(self, question: str, vector: np.ndarray, fused: Sequence[tuple[str, float]],
+                        cosines: dict[str, float], limit: int, opts: Settings) -> list[list[ChunkHit]]:
+        """`_select` over the fused candidates, reading text and metadata only of those it can reach.
+
+        Candidates are read from the store in rounds (2 x limit first, then twice as many). A comment
+        chunk's score is lowered by `comment_penalty`, so a candidate not read yet, whose fused score is at
+        most `bound`, could still pass it: only read candidates scoring above `bound` are in their final
+        order, and selection runs on those; when it needs more than them, the next round is read.
+        """
+        penalty = 1.0 if _ABOUT_COMMENTS.search(question) else opts.comment_penalty
+        hits: dict[str, ChunkHit] = {}
+        size = self.first_read or 2 * limit
+        while True:
+            head = fused[:size]
+            missing = [chunk_id for chunk_id, _ in head if chunk_id not in hits]
+            hits.update((h.chunk_id, h) for h in self._read(missing, vector, cosines))
+            bound = fused[size][1] if size < len(fused) else -math.inf
+            scored = sorted(((score * (penalty if hits[i].kind == "comment" else 1.0), hits[i])
+                             for i, score in head if i in hits), key=lambda pair: -pair[0])
+            groups, complete = self._select([hit for score, hit in scored if score > bound], limit)
+            if complete or size >= len(fused):
+                return groups
+            size *= 2
+
+    def _read(self, chunk_ids: list[str], vector: np.ndarray, cosines: dict[str, float]) -> list[ChunkHit]:
+        """The committed chunks among `chunk_ids` with text and metadata, scored by cosine similarity."""
+        found = self.store.hits_by_ids(chunk_ids, vector) if chunk_ids else []
+        found = [replace(h, score=cosines[h.chunk_id]) if h.chunk_id in cosines else h for h in found]
+        return self._score_unscored(found, vector)
 
     def _score_unscored(self, found: list[ChunkHit], vector: np.ndarray) -> list[ChunkHit]:
         """Give hits whose stored vector could not be read a cosine score from a fresh embedding."""
@@ -123,8 +161,10 @@ class Retriever:
                 found[i] = replace(found[i], score=float(np.dot(vector, row)))
         return found
 
-    def _select(self, ranked: Sequence[ChunkHit], limit: int) -> list[list[ChunkHit]]:
-        """Up to `limit` passages (groups of neighbouring chunks), at most max_chunks_per_article per article."""
+    def _select(self, ranked: Sequence[ChunkHit], limit: int) -> tuple[list[list[ChunkHit]], bool]:
+        """Up to `limit` passages (groups of neighbouring chunks), at most max_chunks_per_article per article;
+        and whether they are final (a further hit was seen that could no longer join), so that hits
+        ranked after `ranked` cannot change them."""
         per_article: Counter[str] = Counter()
         groups: list[list[ChunkHit]] = []
         for hit in ranked:
@@ -132,7 +172,7 @@ class Retriever:
                 continue
             touching = [g for g in groups if self.settings.merge_neighbours and _adjacent(g, hit)]
             if not touching and len(groups) >= limit:
-                break
+                return groups, True
             per_article[hit.article_id] += 1
             if not touching:
                 groups.append([hit])
@@ -141,7 +181,7 @@ class Retriever:
             for other in touching[1:]:  # the chunk bridges two passages: join them
                 touching[0].extend(other)
                 groups.remove(other)
-        return groups
+        return groups, False
 
     def _passages(self, groups: Sequence[list[ChunkHit]]) -> list[Source]:
         """One Source per group; merged groups take their text from the article, so offsets stay exact."""

@@ -52,7 +52,9 @@ class Settings(BaseSettings):
     model_cache: Path = Field(default_factory=default_model_cache, description="Where local ONNX/OpenVINO exports of the model are cached (outside the repo).")
     embed_batch_size: int = Field(32, ge=1, description="Chunks per embedding batch.")
     max_seq_length: int = Field(128, ge=16, le=512, description="Model input length in tokens (MiniLM was trained at 128).")
-    threads: int = Field(0, ge=0, description="CPU threads for the model; 0 means all cores.")
+    threads: int = Field(0, ge=0, description="CPU threads for the model when ingesting; 0 means all cores.")
+    query_backend: str | None = Field("onnx-int8", description="Embedding backend when answering (the question, citation checks); unset: embedding_backend. onnx-int8 embeds one question 2.5x faster than openvino-bf16 and retrieves as well against bf16/fp32 chunk vectors (docs/benchmarks.md).")
+    query_threads: int = Field(1, ge=0, description="CPU threads for the model when answering (the question, citation checks); 0 means all cores. One thread is as fast for one question and much faster when other work keeps the cores busy (docs/benchmarks.md).")
 
     # --- chunking
     chunk_tokens: int = Field(120, ge=16, description="Target chunk size in model tokens (kept under max_seq_length).")

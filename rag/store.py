@@ -126,6 +126,7 @@ class Store:
         self._versions: dict[str, str] = {}
         self._seen_revision: str | None = None
         self._lock = threading.Lock()
+        self._local = threading.local()  # the revision pinned by `one_view`
         self._open_collections(create, dimension)
 
     # ------------------------------------------------------------------ opening
@@ -189,9 +190,27 @@ class Store:
 
     # ------------------------------------------------------------------ reading
     def revision(self) -> str:
-        """A token that changes on every write; readers refresh their view when it does."""
+        """A token that changes on every write; readers refresh their view when it does.
+
+        Inside `one_view()` it is read once and reused, so one query sees one state of the store.
+        """
+        pinned = getattr(self._local, "revision", None)
+        if pinned is not None:
+            return str(pinned)
         meta = self._client.get_collection(self.registry.name, embedding_function=None).metadata or {}
         return str(meta.get("revision", "0"))
+
+    @contextlib.contextmanager
+    def one_view(self) -> Iterator[None]:
+        """Read the store revision once for the calls in this block (this thread only; nests)."""
+        if getattr(self._local, "revision", None) is not None:
+            yield
+            return
+        self._local.revision = self.revision()
+        try:
+            yield
+        finally:
+            self._local.revision = None
 
     def versions(self) -> dict[str, str]:
         """article_id -> the committed version, refreshed when the revision changed."""
@@ -243,21 +262,43 @@ class Store:
         versions = self.versions()
         if not versions:
             return []
-        fetch = min(max(k * 2, k + 10), 2 * self.chunks.count() + 1)
-        result = self.chunks.query(
-            query_embeddings=[np.asarray(vector, dtype=np.float32).tolist()],
-            n_results=fetch,
-            where=where_clause(filters),
-            include=["documents", "metadatas", "distances"],
-        )
-        hits = []
-        for chunk_id, text, meta, dist in zip(
-            result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0]
-        ):
-            if versions.get(str(meta.get("article_id"))) != meta.get("version"):
-                continue  # a version being written or left behind by a crash
-            hits.append(_hit(chunk_id, text, meta, 1.0 - float(dist)))
-        return hits[:k]
+        fetch = k + 10  # a few spare for chunks of uncommitted versions; more only when they were needed
+        while True:
+            result = self.chunks.query(
+                query_embeddings=[np.asarray(vector, dtype=np.float32)],
+                n_results=fetch,
+                where=where_clause(filters),
+                include=["documents", "metadatas", "distances"],
+            )
+            hits = [
+                _hit(chunk_id, text, meta, 1.0 - float(dist))
+                for chunk_id, text, meta, dist in zip(
+                    result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0]
+                )
+                if versions.get(str(meta.get("article_id"))) == meta.get("version")  # not a version being written
+            ]
+            if len(hits) >= k or len(result["ids"][0]) < fetch or fetch >= 8 * k:
+                return hits[:k]
+            fetch *= 2
+
+    def search_ids(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
+        """The ids of the k committed chunks nearest to `vector` with their cosine similarity, best first.
+
+        Reads no text or metadata (the version is part of the id), which costs a fraction of `search`:
+        the caller reads only the chunks it keeps (`hits_by_ids`).
+        """
+        versions = self.versions()
+        if not versions:
+            return []
+        fetch = k + 10
+        while True:
+            result = self.chunks.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=fetch,
+                                       where=where_clause(filters), include=["distances"])
+            ids = result["ids"][0]
+            hits = [(i, 1.0 - float(d)) for i, d in zip(ids, result["distances"][0]) if _committed(i, versions)]
+            if len(hits) >= k or len(ids) < fetch or fetch >= 8 * k:
+                return hits[:k]
+            fetch *= 2
 
     def hits_by_ids(self, chunk_ids: Sequence[str], vector: np.ndarray) -> list[ChunkHit]:
         """The committed chunks among `chunk_ids`, scored by cosine similarity to `vector`.
@@ -268,20 +309,27 @@ class Store:
         if not chunk_ids:
             return []
         versions = self.versions()
-        got = self.chunks.get(ids=list(chunk_ids), include=["documents", "metadatas"])
+        try:  # one call for everything; vectors another process wrote may be unreadable here (see below)
+            got = self.chunks.get(ids=list(chunk_ids), include=["documents", "metadatas", "embeddings"])
+            stored = {"ids": got["ids"], "embeddings": got["embeddings"]}
+        except Exception:  # noqa: BLE001 - chroma: "Error finding id"
+            got = self.chunks.get(ids=list(chunk_ids), include=["documents", "metadatas"])
+            stored = None
         hits = {
             chunk_id: _hit(chunk_id, text, meta, float("nan"))
             for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"])
             if versions.get(str(meta.get("article_id"))) == meta.get("version")
         }
-        try:
-            stored = self.chunks.get(ids=list(hits), include=["embeddings"]) if hits else {"ids": [], "embeddings": []}
-        except Exception:  # noqa: BLE001 - chroma: "Error finding id" for vectors written by another process
-            stored = {"ids": [], "embeddings": []}
+        if stored is None:
+            try:
+                stored = self.chunks.get(ids=list(hits), include=["embeddings"]) if hits else {"ids": [], "embeddings": []}
+            except Exception:  # noqa: BLE001 - as above
+                stored = {"ids": [], "embeddings": []}
         query = np.asarray(vector, dtype=np.float32)
         for chunk_id, emb in zip(stored["ids"], stored["embeddings"]):
-            score = float(np.dot(query, np.asarray(emb, dtype=np.float32)))
-            hits[chunk_id] = dataclasses.replace(hits[chunk_id], score=score)
+            if chunk_id in hits:
+                score = float(np.dot(query, np.asarray(emb, dtype=np.float32)))
+                hits[chunk_id] = dataclasses.replace(hits[chunk_id], score=score)
         return [hits[i] for i in chunk_ids if i in hits]
 
     def committed_chunks(self, article_ids: Sequence[str]) -> list[ChunkHit]:
@@ -331,28 +379,60 @@ class Store:
 
     def put_article(self, article: ArticleRow, chunks: Sequence[ChunkRow], vectors: np.ndarray) -> None:
         """Write a new version of an article: chunks first, then the registry record, then drop the old."""
-        if not chunks:
-            raise StoreError(f"article {article.article_id} has no chunks to store")
-        version = article.content_hash[:16]
-        ids = [f"{article.article_id}:{version}:{c.index}" for c in chunks]
-        base = _chunk_meta(article, version)
-        metas = [{**base, "chunk_index": c.index, "start": c.start, "end": c.end, "kind": c.kind} for c in chunks]
-        step = max(1, min(self._max_batch(), 1000))
+        self.put_articles([(article, chunks, vectors)])
+
+    def put_articles(self, items: Sequence[tuple[ArticleRow, Sequence[ChunkRow], np.ndarray]]) -> None:
+        """Write new versions of several articles: all their chunks, then their registry records (each one
+        the commit point of its article), then drop their old versions; one revision bump.
+
+        Chroma's cost is mostly per call, so writing many articles in one call is several times faster
+        than writing them one by one (see docs/benchmarks.md, scale).
+        """
+        if not items:
+            return
+        ids: list[str] = []
+        documents: list[str] = []
+        metas: list[dict[str, Any]] = []
+        for article, chunks, _ in items:
+            if not chunks:
+                raise StoreError(f"article {article.article_id} has no chunks to store")
+            version = article.content_hash[:16]
+            base = _chunk_meta(article, version)
+            ids.extend(f"{article.article_id}:{version}:{c.index}" for c in chunks)
+            documents.extend(c.text for c in chunks)
+            metas.extend({**base, "chunk_index": c.index, "start": c.start, "end": c.end, "kind": c.kind} for c in chunks)
+        vectors = np.concatenate([np.asarray(v, dtype=np.float32) for _, _, v in items])
+        step = max(1, min(self._max_batch(), 5000))
         for lo in range(0, len(ids), step):
-            self.chunks.upsert(
-                ids=ids[lo : lo + step],
-                embeddings=vectors[lo : lo + step].tolist(),
-                documents=[c.text for c in chunks[lo : lo + step]],
-                metadatas=metas[lo : lo + step],
-            )
-        mean = vectors.mean(axis=0)
-        mean = mean / (np.linalg.norm(mean) or 1.0)
-        record = {**base, "chunks": len(chunks), "chars": len(article.text), "content_hash": article.content_hash,
-                  "origin": article.origin, "urls": json.dumps(list(article.urls or ([article.url] if article.url else []))),
-                  "copies": json.dumps(list(article.copies)), "fingerprint": article.fingerprint, "ingested_at": _now()}
-        self.registry.upsert(ids=[article.article_id], embeddings=[mean.tolist()], documents=[article.text], metadatas=[record])
-        self.chunks.delete(where={"$and": [{"article_id": article.article_id}, {"version": {"$ne": version}}]})
+            self.chunks.upsert(ids=ids[lo : lo + step], embeddings=vectors[lo : lo + step],
+                               documents=documents[lo : lo + step], metadatas=metas[lo : lo + step])
+        for lo in range(0, len(items), step):
+            self._commit(items[lo : lo + step])
+        self._drop_old_versions({a.article_id: a.content_hash[:16] for a, _, _ in items})
         self._bump()
+
+    def _commit(self, items: Sequence[tuple[ArticleRow, Sequence[ChunkRow], np.ndarray]]) -> None:
+        """Upsert the registry records of these articles: from now on readers see their new versions."""
+        means, records = [], []
+        for article, chunks, vectors in items:
+            mean = np.asarray(vectors, dtype=np.float32).mean(axis=0)
+            means.append(mean / (np.linalg.norm(mean) or 1.0))
+            urls = list(article.urls or ([article.url] if article.url else []))
+            records.append({**_chunk_meta(article, article.content_hash[:16]), "chunks": len(chunks),
+                            "chars": len(article.text), "content_hash": article.content_hash, "origin": article.origin,
+                            "urls": json.dumps(urls), "copies": json.dumps(list(article.copies)),
+                            "fingerprint": article.fingerprint, "ingested_at": _now()})
+        self.registry.upsert(ids=[a.article_id for a, _, _ in items], embeddings=np.asarray(means),
+                             documents=[a.text for a, _, _ in items], metadatas=records)
+
+    def _drop_old_versions(self, versions: dict[str, str]) -> None:
+        """Delete the chunks of these articles whose version is not the given (just committed) one."""
+        article_ids = list(versions)
+        for lo in range(0, len(article_ids), 500):
+            got = self.chunks.get(where={"article_id": {"$in": article_ids[lo : lo + 500]}}, include=["metadatas"])
+            stale = [i for i, m in zip(got["ids"], got["metadatas"]) if versions.get(str(m.get("article_id"))) != m.get("version")]
+            for start in range(0, len(stale), _PAGE):
+                self.chunks.delete(ids=stale[start : start + _PAGE])
 
     def delete_article(self, article_id: str) -> bool:
         """Remove an article and all its chunks; False when it was not stored."""
@@ -395,6 +475,8 @@ class Store:
         meta = dict(self.registry.metadata or {})
         meta["revision"] = uuid.uuid4().hex
         self.registry.modify(metadata=meta)
+        if getattr(self._local, "revision", None) is not None:
+            self._local.revision = meta["revision"]
 
     def _max_batch(self) -> int:
         try:
@@ -423,6 +505,12 @@ def _chunk_meta(article: ArticleRow, version: str) -> dict[str, Any]:
                 "date_num": date_number(article.date), "site_key": site_key(article.site or "")}
     meta.update({k: v for k, v in optional.items() if v})
     return meta
+
+
+def _committed(chunk_id: str, versions: dict[str, str]) -> bool:
+    """Whether a chunk id (`article_id:version:index`) belongs to its article's committed version."""
+    article_id, _, rest = chunk_id.rpartition(":")[0].rpartition(":")
+    return bool(article_id) and versions.get(article_id) == rest
 
 
 def _hit(chunk_id: str, text: str, meta: dict[str, Any], score: float) -> ChunkHit:

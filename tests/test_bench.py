@@ -4,21 +4,42 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from xml.etree import ElementTree
 
 from eval.bench.measure import write_section
 from tests.conftest import run_cli, shared_path
 
 
-def test_bench_ingest_smoke_reports_both_pipelines() -> None:
+def test_bench_smoke_runs_ingest_query_and_scale_and_writes_the_doc(tmp_path: Path) -> None:
+    """`newsrag bench --smoke` (all benchmarks) on a tiny corpus; figures are printed, none is judged."""
     shared_path("realtimeqa", "2025-q1", "20250103_gcs.jsonl")
-    result = run_cli("bench", "ingest", "--smoke", "--json", timeout=600)
+    out = tmp_path / "benchmarks.md"
+    out.write_text("# Benchmarks\n\nHand-written introduction.\n", encoding="utf-8")
+    result = run_cli("bench", "--smoke", "--json", "--out", str(out), "--cache", str(tmp_path / "cache"), timeout=900)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert data["articles"] == 3
-    for pipeline in ("newsrag", "llamaindex"):
-        assert data[pipeline]["chunks"] > 0 and data[pipeline]["peak_rss_mb"] > 50
-    assert data["bare_model"]["chunks"] == data["newsrag"]["chunks"]
-    assert set(data["ratios_vs_llamaindex"]) == {"articles_per_second", "chunks_per_second"}
+    ingest, query, scale = data["ingest"], data["query"], data["scale"]
+    assert ingest["articles"] == 3 and ingest["bare_model"]["chunks"] == ingest["newsrag"]["chunks"] > 0
+    assert set(ingest["ratios_vs_llamaindex"]) == {"articles_per_second", "chunks_per_second"}
+    ours = query["pipelines"]["newsrag"]
+    assert ours["questions"] == query["questions"] == 4 and ours["chunks"] > 0 and ours["bm25_full_builds"] == 0
+    assert set(ours["ms"]) >= {"embed", "dense", "bm25", "fuse", "answer", "verify", "retrieval", "total"}
+    assert ours["ms"]["total"]["p50"] > 0 and set(ours["ms"]["total"]) == {"p50", "p95", "p99"}
+    for baseline in ("llamaindex", "llamaindex_newsrag_encoder"):
+        assert query["pipelines"][baseline]["ms"]["retrieval"]["p50"] > 0
+    assert {(r["busy_processes"], r["query_threads"]) for r in query["threads"]} == {(0, 1), (0, 2)}
+    assert query["startup"]["help_ms"] > 0 and query["startup"]["ask_cold_ms"] > 0
+    assert [row["size"] for row in scale["sizes"]] == [300, 1000]
+    for row in scale["sizes"]:
+        assert row["chunks"] == row["size"] == row["build"]["chunks"] and row["bm25_full_builds"] == 0
+        assert row["recall"] and all(0 <= r["recall_at_10"] <= 1 for r in row["recall"])
+    text = out.read_text(encoding="utf-8")
+    assert "Hand-written introduction." in text
+    for section in ("ingest", "query", "scale"):
+        assert text.count(f"<!-- bench:{section} -->") == 1
+    assert "(benchmarks-latency.svg)" in text
+    svg = ElementTree.parse(tmp_path / "benchmarks-latency.svg").getroot()
+    assert svg.tag.endswith("svg") and len(svg.findall(".//{http://www.w3.org/2000/svg}polyline")) == 4
 
 
 def test_bench_backends_smoke_writes_its_section(tmp_path: Path) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rag import Assistant
 from rag.cli import add_store_options, settings_from
 from rag.runtime import go_offline
+
+if TYPE_CHECKING:
+    from rag import Assistant
 
 
 def build_app(assistant: Assistant) -> Any:

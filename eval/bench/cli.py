@@ -1,70 +1,138 @@
-"""The `newsrag bench` command group: `bench ingest`, `bench backends` (issue 8 adds query and scale here)."""
+"""The `newsrag bench` command group: ingest, query, scale, all (the default), and backends."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
-from rag.cli import print_json, settings_from
+from rag.cli import print_json
+
+PLOT = "benchmarks-latency.svg"  # written next to the --out file
 
 
-def cmd_ingest(args: argparse.Namespace) -> int:
+def _settings(args: argparse.Namespace) -> Any:
+    from rag.settings import Settings
+
+    return Settings().with_overrides(embedding_backend=getattr(args, "backend", None))
+
+
+def _ingest(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, str]]:
     from .ingest import bench_ingest, format_ingest
-    from .measure import write_section
 
-    settings = settings_from(args).with_overrides(embedding_backend=args.backend)
-    articles = None if args.all else args.articles
-    result = bench_ingest(articles, settings, data=args.data, smoke=args.smoke, baseline=not args.no_baseline)
-    _emit(args, result, format_ingest(result), "ingest", write_section)
+    articles = None if getattr(args, "all_articles", False) else getattr(args, "articles", 300)
+    result = bench_ingest(articles, _settings(args), data=args.data, smoke=args.smoke,
+                          baseline=not getattr(args, "no_baseline", False))
+    return result, {"ingest": format_ingest(result)}
+
+
+def _query(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, str]]:
+    from .query import bench_query, format_query
+
+    result = bench_query(_settings(args), store=args.store, data=args.data, smoke=args.smoke, cache=args.cache)
+    return result, {"query": format_query(result)}
+
+
+def _scale(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, str]]:
+    from .report import format_scale_section
+    from .scale import bench_scale
+
+    result = bench_scale(_settings(args), store=args.store, data=args.data, smoke=args.smoke,
+                         largest=getattr(args, "max", False), cache=args.cache)
+    return result, {"scale": format_scale_section(result, PLOT)}
+
+
+RUNNERS = {"ingest": _ingest, "query": _query, "scale": _scale}
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Run the chosen benchmark (all three by default), print or write the figures."""
+    name = getattr(args, "bench_command", None) or "all"
+    names = list(RUNNERS) if name == "all" else [name]
+    results, sections = {}, {}
+    for one in names:
+        results[one], table = RUNNERS[one](args)
+        sections.update(table)
+        if not args.json:
+            print(next(iter(table.values())), flush=True)
+            print(flush=True)
+    if args.json:
+        print_json(results if len(names) > 1 else results[names[0]])
+    if args.out:
+        _write(Path(args.out), sections, results.get("scale"))
     return 0
+
+
+def _write(out: Path, sections: dict[str, str], scale: dict[str, Any] | None) -> None:
+    from .measure import write_section
+    from .report import scale_plot
+
+    for name, body in sections.items():
+        write_section(out, name, body)
+    if scale is not None:
+        out.with_name(PLOT).write_text(scale_plot(scale), encoding="utf-8")
 
 
 def cmd_backends(args: argparse.Namespace) -> int:
     from .backends import bench_backends, format_backends
     from .measure import write_section
 
-    settings = settings_from(args)
-    result = bench_backends(args.weeks, data=args.data, smoke=args.smoke, model_cache=str(settings.model_cache),
+    result = bench_backends(args.weeks, data=args.data, smoke=args.smoke, model_cache=str(_settings(args).model_cache),
                             speed_sample=args.speed_only)
-    _emit(args, result, format_backends(result), "backends-speed" if args.speed_only else "backends", write_section)
+    print_json(result) if args.json else print(format_backends(result))
+    if args.out:
+        write_section(Path(args.out), "backends-speed" if args.speed_only else "backends", format_backends(result))
     return 0
 
 
-def _emit(args: argparse.Namespace, result: dict, table: str, name: str, write_section) -> None:  # type: ignore[no-untyped-def,type-arg]
-    if args.json:
-        print_json(result)
-    else:
-        print(table)
-    if args.out:
-        write_section(Path(args.out), name, table)
+def _common(parser: argparse.ArgumentParser, inherited: bool = False) -> None:
+    """Options every benchmark takes; on subcommands they default to what `bench` itself was given."""
+    default: Any = argparse.SUPPRESS if inherited else None
+    flag: Any = argparse.SUPPRESS if inherited else False
+    parser.add_argument("--data", default=default,
+                        help="folder of RealTimeQA *_gcs.jsonl / *_qa.jsonl files (default: ../shared/data/realtimeqa/2025-q1)")
+    parser.add_argument("--smoke", action="store_true", default=flag, help="a tiny run that only checks the benchmark works")
+    parser.add_argument("--json", action="store_true", default=flag, help="print the figures as JSON")
+    parser.add_argument("--out", default=default, help="also write the tables into this markdown file (docs/benchmarks.md)")
+    parser.add_argument("--backend", default=default, help="embedding backend for newsrag (default: from settings)")
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", help="folder of RealTimeQA *_gcs.jsonl files (default: ../shared/data/realtimeqa/2025-q1)")
-    parser.add_argument("--smoke", action="store_true", help="a tiny run that only checks the benchmark works")
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    parser.add_argument("--out", help="also write the table into this markdown file (e.g. docs/benchmarks.md)")
+def _corpus_options(parser: argparse.ArgumentParser, inherited: bool = False) -> None:
+    default: Any = argparse.SUPPRESS if inherited else None
+    parser.add_argument("--store", default=default,
+                        help="a store holding the RealTimeQA corpus (read through a copy; default: build one, cached)")
+    parser.add_argument("--cache", default=default,
+                        help="benchmark cache for the built store, exported chunks and scale stores (default ~/.cache/newsrag/bench)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    bench = sub.add_parser("bench", help="measure speed and quality on this machine (not a test)")
-    group = bench.add_subparsers(dest="bench_command", metavar="BENCHMARK", required=True)
+    bench = sub.add_parser("bench", help="measure speed, memory and scale on this machine (not a test)",
+                           description="Without a benchmark name: ingest, query and scale, one after the other.")
+    _common(bench)
+    _corpus_options(bench)
+    bench.add_argument("--max", action="store_true", help="scale: add the 1M-chunk corpus")
+    bench.set_defaults(func=cmd_bench)
+    group = bench.add_subparsers(dest="bench_command", metavar="BENCHMARK")
 
     ingest = group.add_parser("ingest", help="ingest rate vs the bare model and a plain llama-index pipeline")
     size = ingest.add_mutually_exclusive_group()
     size.add_argument("--articles", type=int, default=300, help="RealTimeQA articles to ingest (default 300)")
-    size.add_argument("--all", action="store_true", help="all 1,675 RealTimeQA 2025-Q1 articles")
-    ingest.add_argument("--backend", help="embedding backend for newsrag (default: from settings)")
+    size.add_argument("--all", dest="all_articles", action="store_true", help="all 1,675 RealTimeQA 2025-Q1 articles")
     ingest.add_argument("--no-baseline", action="store_true", help="skip the plain llama-index pipeline")
-    ingest.add_argument("--store", help=argparse.SUPPRESS)
-    ingest.add_argument("--chroma-url", help=argparse.SUPPRESS)
-    ingest.add_argument("--collection", help=argparse.SUPPRESS)
-    _common(ingest)
-    ingest.set_defaults(func=cmd_ingest)
+    _common(ingest, inherited=True)
+
+    query = group.add_parser("query", help="answer latency per stage vs the plain llama-index retriever and query engine")
+    scale = group.add_parser("scale", help="latency, memory, disk, BM25 and HNSW recall at 10k and 100k chunks")
+    scale.add_argument("--max", action="store_true", default=argparse.SUPPRESS, help="add the 1M-chunk corpus")
+    every = group.add_parser("all", help="ingest, query and scale")
+    every.add_argument("--max", action="store_true", default=argparse.SUPPRESS, help="scale: add the 1M-chunk corpus")
+    for parser in (query, scale, every):
+        _common(parser, inherited=True)
+        _corpus_options(parser, inherited=True)
 
     backends = group.add_parser("backends", help="chunks/s and recall@5 of each embedding backend")
     backends.add_argument("--weeks", type=int, default=3, help="RealTimeQA weeks in the corpus (default 3)")
     backends.add_argument("--speed-only", type=int, metavar="CHUNKS",
                           help="only the encode rate, on this many chunks (no recall)")
-    _common(backends)
+    _common(backends, inherited=True)
     backends.set_defaults(func=cmd_backends)

@@ -78,3 +78,13 @@ def write_jsonl(items: list[dict], path: Path) -> Path:
     """Articles as one JSON object per line (the form `newsrag ingest` reads)."""
     path.write_text("".join(json.dumps(a, ensure_ascii=False) + "\n" for a in items), encoding="utf-8")
     return path
+
+
+def question_texts(folder: Path, limit: int | None = None) -> list[str]:
+    """The question sentences of every week's *_qa.jsonl, in week order (RealTimeQA 2025-Q1: 250)."""
+    out: list[str] = []
+    for path in sorted(folder.glob("*_qa.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                out.append(json.loads(line)["question_sentence"])
+    return out[:limit] if limit else out

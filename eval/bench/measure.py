@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,37 @@ def run_worker(spec: dict[str, Any], timeout: float = 6 * 3600) -> dict[str, Any
         tail = "\n".join(done.stderr.strip().splitlines()[-5:])
         raise BackendError(f"benchmark task {spec['task']} failed (exit {done.returncode}): {tail}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def percentiles(values: list[float], points: tuple[int, ...] = (50, 95, 99)) -> dict[str, float]:
+    """{"p50": ..., "p95": ..., "p99": ...} of a list of milliseconds (linear interpolation)."""
+    import numpy as np
+
+    if not values:
+        return {f"p{p}": 0.0 for p in points}
+    return {f"p{p}": round(float(np.percentile(values, p)), 2) for p in points}
+
+
+def summarise(ms: dict[str, list[float]]) -> dict[str, dict[str, float]]:
+    """Percentiles of every stage of a worker's per-question timings."""
+    return {stage: percentiles(values) for stage, values in ms.items()}
+
+
+def load_average() -> float:
+    """The 1-minute load average (other jobs on the machine share its cores)."""
+    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else 0.0
+
+
+@contextlib.contextmanager
+def busy_cores(count: int) -> Iterator[None]:
+    """Keep `count` extra processes spinning on the CPU for the block (a machine with other work)."""
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        yield
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
 
 
 def rate(count: float, seconds: float) -> float:

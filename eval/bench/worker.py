@@ -1,7 +1,8 @@
 """One measured pipeline per process: `python -m eval.bench.worker SPEC.json` prints a JSON result.
 
 Tasks: `newsrag` (index.ingest, then the bare model on the stored chunks), `llamaindex` (the plain
-VectorStoreIndex + ChromaVectorStore pipeline) and `encode` (a backend on given texts, vectors saved).
+VectorStoreIndex + ChromaVectorStore pipeline), `encode` (a backend on given texts, vectors saved),
+and the query and scale tasks of `LAZY_TASKS` (eval.bench.serving, .plain, .scalework).
 Peak RSS is the process's own high-water mark (ru_maxrss) right after the measured work.
 """
 
@@ -21,6 +22,14 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def current_rss_mb() -> float:
+    """Resident memory of this process now (VmRSS), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024.0
+    return peak_rss_mb()
+
+
 def _timed(work: Any) -> tuple[Any, float, float]:
     wall, cpu = time.perf_counter(), time.process_time()
     result = work()
@@ -36,13 +45,16 @@ def run_newsrag(spec: dict[str, Any]) -> dict[str, Any]:
     settings = Settings(store=spec["store"], embedding_backend=spec["backend"], **spec.get("settings", {}))
     report, wall, cpu = _timed(lambda: index.ingest([spec["corpus"]], settings=settings))
     rss = peak_rss_mb()
+    figures = {"articles": report.added + report.updated, "chunks": report.chunks, "seconds": wall, "cpu_seconds": cpu,
+               "embed_seconds": report.embed_seconds, "peak_rss_mb": rss, "failed": len(report.failed),
+               "skipped": len(report.skipped)}
+    if not spec.get("bare", True):  # only the store was wanted
+        return figures
     texts = Store(settings).chunks.get(include=["documents"])["documents"]
     embedder = Embedder(settings)
     embedder.embed_documents(texts[:8])  # load and warm up outside the timing
     _, encode_wall, _ = _timed(lambda: embedder.embed_documents(texts))
-    return {"articles": report.added + report.updated, "chunks": report.chunks, "seconds": wall, "cpu_seconds": cpu,
-            "embed_seconds": report.embed_seconds, "peak_rss_mb": rss, "failed": len(report.failed),
-            "skipped": len(report.skipped), "bare_chunks": len(texts), "bare_seconds": encode_wall}
+    return {**figures, "bare_chunks": len(texts), "bare_seconds": encode_wall}
 
 
 def run_llamaindex(spec: dict[str, Any]) -> dict[str, Any]:
@@ -120,12 +132,25 @@ def run_encode(spec: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-TASKS = {"newsrag": run_newsrag, "llamaindex": run_llamaindex, "encode": run_encode}
+TASKS: dict[str, Any] = {"newsrag": run_newsrag, "llamaindex": run_llamaindex, "encode": run_encode}
+# tasks in other modules: "module:function", imported only by the process that runs them
+LAZY_TASKS = {
+    "ask": "eval.bench.serving:run_ask",
+    "llamaindex_query": "eval.bench.plain:run_llamaindex_query",
+    "export": "eval.bench.scalework:run_export",
+    "scale_build": "eval.bench.scalework:run_build",
+}
 
 
 def main() -> int:
+    import importlib
+
     spec = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
-    result = TASKS[spec["task"]](spec)
+    task = TASKS.get(spec["task"])
+    if task is None:
+        module, name = LAZY_TASKS[spec["task"]].split(":")
+        task = getattr(importlib.import_module(module), name)
+    result = task(spec)
     print(json.dumps(result))
     return 0
 

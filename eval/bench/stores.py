@@ -1,0 +1,88 @@
+"""The RealTimeQA store the query and scale benchmarks read, and the cache that keeps it between runs.
+
+`realtimeqa_store` returns a store holding the whole RealTimeQA 2025-Q1 corpus: the one given with
+`--store`, or one `newsrag ingest` builds into the benchmark cache (outside the repository, default
+`~/.cache/newsrag/bench`) on the first run and reuses afterwards. Benchmarks only read copies
+(`working_copy`), so a given store is never changed. `source_chunks` exports a store's chunks and
+vectors once (`eval.bench.synth`) for the scale corpora.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from rag.errors import ConfigError
+from rag.settings import Settings
+
+from . import corpus
+from .measure import run_worker
+
+SMOKE_ARTICLES = 6
+
+
+def cache_dir(path: str | Path | None = None) -> Path:
+    """Where benchmark stores and exported chunks are kept (never inside the repository)."""
+    if path:
+        return Path(path).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("newsrag")) / "bench"
+
+
+def realtimeqa_store(settings: Settings, workdir: Path, store: str | None = None, data: str | None = None,
+                     smoke: bool = False, cache: str | None = None) -> tuple[Path, dict[str, Any]]:
+    """A store with the RealTimeQA corpus and how it came to be (given, cached, or built now)."""
+    if store:
+        path = Path(store).expanduser()
+        if not (path / "chroma").is_dir():
+            raise ConfigError(f"--store {store}: no newsrag store there (no chroma/ folder); "
+                              "leave --store out to build one from the RealTimeQA files")
+        return path, {"origin": "given", "path": str(path)}
+    folder = corpus.data_dir(data)
+    rows = corpus.articles(folder, limit=SMOKE_ARTICLES if smoke else None)
+    target = workdir / "smoke-store" if smoke else cache_dir(cache) / f"realtimeqa-{_corpus_key(folder, settings)}"
+    marker = target / "bench-complete.json"
+    if marker.is_file():
+        return target, {"origin": "cached", "path": str(target), **json.loads(marker.read_text(encoding="utf-8"))}
+    shutil.rmtree(target, ignore_errors=True)  # a build cut short: start again
+    source = corpus.write_jsonl(rows, workdir / "realtimeqa.jsonl")
+    built = run_worker({"task": "newsrag", "corpus": str(source), "store": str(target), "bare": False,
+                        "backend": settings.embedding_backend,
+                        "settings": {"chunk_tokens": settings.chunk_tokens, "max_seq_length": settings.max_seq_length,
+                                     "model_cache": str(settings.model_cache)}})
+    info = {"articles": built["articles"], "chunks": built["chunks"], "ingest_seconds": round(built["seconds"], 1)}
+    marker.write_text(json.dumps(info), encoding="utf-8")
+    return target, {"origin": "built", "path": str(target), **info}
+
+
+def _corpus_key(folder: Path, settings: Settings) -> str:
+    """Changes when the data files or the settings that shape chunks and vectors change."""
+    files = sorted((p.name, p.stat().st_size) for p in folder.glob("*_gcs.jsonl"))
+    shape = (settings.embedding_model, settings.embedding_backend, settings.chunk_tokens, settings.max_seq_length,
+             settings.chunk_overlap_sentences)
+    return hashlib.sha1(json.dumps([files, shape]).encode()).hexdigest()[:12]
+
+
+def working_copy(store: Path, workdir: Path, name: str = "store") -> Path:
+    """A private copy of a store for one benchmark (its processes may write the BM25 file or Chroma's)."""
+    target = workdir / name
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(store, target, ignore=shutil.ignore_patterns("write.lock"))
+    return target
+
+
+def source_chunks(store: Path, workdir: Path, cache: str | None = None, smoke: bool = False) -> Path:
+    """The store's chunks, vectors and nearest neighbours as an .npz file, exported once and cached."""
+    sqlite = store / "chroma" / "chroma.sqlite3"
+    stat = sqlite.stat() if sqlite.exists() else None
+    key = hashlib.sha1(f"{store.resolve()}|{stat.st_size if stat else 0}|{stat.st_mtime_ns if stat else 0}".encode())
+    target = (workdir if smoke else cache_dir(cache)) / f"source-{key.hexdigest()[:12]}.npz"
+    if not target.is_file():
+        copy = working_copy(store, workdir, "export-store")
+        run_worker({"task": "export", "store": str(copy), "out": str(target)})
+        shutil.rmtree(copy, ignore_errors=True)
+    return target

@@ -1,0 +1,137 @@
+"""The speed changes keep behaviour: batched article writes, one store view per query, the search fetch,
+query threads, and a `newsrag --help` that loads no heavy library. (No timing is asserted here.)"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.settings import Settings
+from rag.store import ArticleRow, ChunkRow, Store
+from tests.conftest import ROOT
+
+DIM = 384
+
+
+def _article(article_id: str, body: str, seed: int) -> tuple[ArticleRow, list[ChunkRow], np.ndarray]:
+    """An article whose chunks are the '|'-separated parts of `body`, with random unit vectors."""
+    parts = body.split("|")
+    text = "\n\n".join(parts)
+    chunks, cursor = [], 0
+    for index, part in enumerate(parts):
+        chunks.append(ChunkRow(index=index, text=part, start=cursor, end=cursor + len(part)))
+        cursor += len(part) + 2
+    vectors = np.random.default_rng(seed).normal(size=(len(parts), DIM)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    row = ArticleRow(article_id=article_id, title=f"Title {article_id}", text=text,
+                     content_hash=hashlib.sha1(text.encode()).hexdigest(), date="2025-01-02", site="example.org")
+    return row, chunks, vectors
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(Settings(store=tmp_path / "store"), create=True, dimension=DIM)
+
+
+def test_put_articles_commits_every_article_and_replaces_old_versions(store: Store) -> None:
+    store.put_article(*_article("a", "Old airship text.|Second old chunk.", 1))
+    revision = store.revision()
+    batch = [_article("a", "New walrus text.", 2), _article("b", "Gondola one.|Gondola two.|Gondola three.", 3)]
+    store.put_articles(batch)
+    assert store.revision() != revision
+    assert store.versions() == {"a": batch[0][0].content_hash[:16], "b": batch[1][0].content_hash[:16]}
+    stored = store.chunks.get(include=["documents"])
+    assert sorted(stored["documents"]) == ["Gondola one.", "Gondola three.", "Gondola two.", "New walrus text."]
+    assert store.count_chunks() == 4 and store.repair() == 0
+    assert [h.text for h in store.chunks_of("b")] == ["Gondola one.", "Gondola two.", "Gondola three."]
+
+
+def test_put_articles_rejects_an_article_without_chunks_before_writing(store: Store) -> None:
+    from rag.errors import StoreError
+
+    empty = (_article("c", "x", 4)[0], [], np.zeros((0, DIM), np.float32))
+    with pytest.raises(StoreError, match="no chunks"):
+        store.put_articles([_article("d", "Fine text.", 5), empty])
+    assert store.chunks.count() == 0 and store.count_articles() == 0
+
+
+def test_search_still_finds_k_committed_chunks_behind_many_uncommitted_ones(store: Store) -> None:
+    row, chunks, vectors = _article("a", "|".join(f"Committed chunk {i}." for i in range(5)), 6)
+    store.put_article(row, chunks, vectors)
+    query = vectors[0]
+    # a version being written (or left by a crash): chunks nearer to the query than any committed one
+    near = np.repeat(query[None], 30, axis=0) + np.random.default_rng(7).normal(0, 1e-3, (30, DIM)).astype(np.float32)
+    store.chunks.upsert(ids=[f"a:inflight:{i}" for i in range(30)], embeddings=near,
+                        documents=[f"in flight {i}" for i in range(30)],
+                        metadatas=[{"article_id": "a", "version": "inflight", "chunk_index": i, "start": 0, "end": 1}
+                                   for i in range(30)])
+    hits = store.search(query, 5)
+    assert len(hits) == 5 and all(":inflight:" not in h.chunk_id for h in hits)
+    assert hits[0].chunk_id == f"a:{row.content_hash[:16]}:0"
+
+
+def test_one_view_reads_the_revision_once_and_follows_own_writes(store: Store) -> None:
+    store.put_article(*_article("a", "First.", 1))
+    other = Store(store.settings)
+    with store.one_view():
+        seen = store.revision()
+        other.put_article(*_article("b", "Second.", 2))  # another writer
+        assert store.revision() == seen  # the query keeps its view
+        store.put_article(*_article("c", "Third.", 3))  # its own write moves its view on
+        assert store.revision() == other.revision()
+    assert store.revision() == other.revision()
+
+
+def test_hits_by_ids_scores_by_the_stored_vectors(store: Store) -> None:
+    row, chunks, vectors = _article("a", "One.|Two.|Three.", 8)
+    store.put_article(row, chunks, vectors)
+    ids = [f"a:{row.content_hash[:16]}:{i}" for i in (2, 0)] + ["a:nope:9"]
+    hits = store.hits_by_ids(ids, vectors[2])
+    assert [h.chunk_id for h in hits] == ids[:2]
+    assert hits[0].score == pytest.approx(1.0, abs=1e-5)
+    assert hits[1].score == pytest.approx(float(vectors[0] @ vectors[2]), abs=1e-5)
+
+
+def test_the_assistant_embeds_with_the_query_backend_and_threads(sample_store: Path) -> None:
+    import rag
+
+    assistant = rag.open(store=sample_store, threads=0, query_threads=1)
+    assert assistant.embedder.settings.threads == 1 and assistant.settings.threads == 0
+    assert assistant.embedder.settings.embedding_backend == "onnx-int8" == assistant.settings.query_backend
+    answer = assistant.ask("What did Milley say about ISIS-K?")
+    assert not answer.refused and "possible" in answer.text  # int8 questions against the stored vectors
+    same = rag.open(store=sample_store, settings=rag.Settings(query_backend=None, embedding_backend="onnx"))
+    assert same.embedder.settings.embedding_backend == "onnx"
+
+
+def test_help_loads_no_heavy_library() -> None:
+    """`newsrag --help` answers without importing numpy, chromadb, torch, nltk or the models."""
+    code = ("import sys\nfrom ui import cli\ntry:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "heavy = ('numpy', 'chromadb', 'torch', 'nltk', 'openvino', 'llama_index', 'gradio')\n"
+            "print([m for m in heavy if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
+    assert "usage: newsrag" in done.stdout
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+def test_reading_candidates_in_rounds_gives_the_same_passages_as_reading_all(assistant, sample_questions, mode: str) -> None:
+    """Retrieval reads chunk texts only for the candidates selection reaches; any round size gives the same answer."""
+    retriever = assistant.retriever
+    questions = [q["question"] for q in sample_questions] + [
+        "What did readers say in the comments about the Taliban?", "Which commenters mentioned drones?"]
+    try:
+        results = {}
+        for first_read in (1, 3, None, 10**6):
+            retriever.first_read = first_read
+            results[first_read] = [[(p.chunk_ids, p.text, p.score, p.kind) for p in retriever.retrieve(q, mode=mode)]
+                                   for q in questions]
+    finally:
+        retriever.first_read = None
+    assert results[1] == results[3] == results[None] == results[10**6]
+    assert any(results[None])
