@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import json
+import logging
 import threading
 import time
 import uuid
@@ -23,12 +23,15 @@ import numpy as np
 
 from .embedder import canonical_model_name
 from .errors import StoreError
+from .journal import WriteJournal
 from .records import ArticleInfo, Filters
 from .runtime import go_offline
 from .settings import Settings
 
 SCHEMA_VERSION = 1
 _PAGE = 2000
+_CLIENTS = threading.Lock()  # chroma's shared-client cache is not thread-safe
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -122,15 +125,21 @@ class Store:
         self.settings = settings
         self.model = canonical_model_name(settings.embedding_model)
         self.location = settings.chroma_url or str(settings.store)
-        self._client = self._connect()
+        self.journal = WriteJournal(Path(settings.store))
         self._versions: dict[str, str] = {}
         self._seen_revision: str | None = None
         self._lock = threading.Lock()
+        self._client = self._connect()
         self._open_collections(create, dimension)
+        self._view = self.revision()  # the revision up to which this process's Chroma view is complete
+        self._refreshed = time.monotonic()
+        self._recover_if_abandoned()
 
     # ------------------------------------------------------------------ opening
-    def _connect(self) -> Any:
+    def _connect(self, fresh: bool = False) -> Any:
+        """A Chroma client; `fresh` opens embedded Chroma anew, so it reads what other processes wrote."""
         import chromadb
+        from chromadb.api.shared_system_client import SharedSystemClient
         from chromadb.config import Settings as ChromaSettings
 
         chroma_settings = ChromaSettings(anonymized_telemetry=False)
@@ -145,11 +154,36 @@ class Store:
                 )
             path = Path(self.settings.store) / "chroma"
             path.mkdir(parents=True, exist_ok=True)
-            return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+            with _CLIENTS:
+                if fresh:  # drop the process-wide instance; handles already given out keep working
+                    SharedSystemClient._identifier_to_system.pop(str(path), None)
+                return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
         except StoreError:
             raise
         except Exception as exc:  # noqa: BLE001 - chroma raises many types; say where and why
             raise StoreError(f"cannot open the Chroma store at {self.location}: {exc}") from exc
+
+    def _refresh_view(self, revision: str, force: bool = False) -> None:
+        """Reopen embedded Chroma when another writer moved the revision past what this process has seen.
+
+        Embedded Chroma keeps each vector index in memory as it was when first read: vectors another process
+        added since are missing from searches, and deleted ones come back without documents. A server needs
+        no reopening. Reopening is rate-limited (store_refresh_seconds) unless `force`d (writers, recovery).
+        """
+        if revision == self._view or self.settings.chroma_url:
+            self._view = revision
+            return
+        if not force and time.monotonic() - self._refreshed < self.settings.store_refresh_seconds:
+            return
+        with self._lock:
+            if revision == self._view:
+                return
+            client = self._connect(fresh=True)
+            chunks = client.get_collection(self.settings.collection, embedding_function=None)
+            registry = client.get_collection(f"{self.settings.collection}-articles", embedding_function=None)
+            self._client, self.chunks, self.registry = client, chunks, registry
+            self._view, self._refreshed = revision, time.monotonic()
+        log.debug("reopened the Chroma store at %s for revision %s", self.location, revision)
 
     def _open_collections(self, create: bool, dimension: int | None) -> None:
         name = self.settings.collection
@@ -174,17 +208,12 @@ class Store:
         )
 
     def _check_compatible(self, meta: dict[str, Any]) -> None:
+        check_schema(meta, self.location, self.settings.collection)
         stored_model = meta.get("embedding_model")
         if stored_model != self.model:
             raise StoreError(
                 f"the store at {self.location} was built with embedding model {stored_model!r}, "
                 f"not {self.model!r}; use the same model or a new --store / collection"
-            )
-        version = int(meta.get("schema_version", 0))
-        if version != SCHEMA_VERSION:
-            raise StoreError(
-                f"the store at {self.location} has schema version {version}; this newsrag reads "
-                f"version {SCHEMA_VERSION}. Re-ingest into a new --store"
             )
 
     # ------------------------------------------------------------------ reading
@@ -196,6 +225,8 @@ class Store:
     def versions(self) -> dict[str, str]:
         """article_id -> the committed version, refreshed when the revision changed."""
         revision = self.revision()
+        if revision != self._view:
+            self._refresh_view(revision)
         if revision != self._seen_revision:
             with self._lock:
                 versions: dict[str, str] = {}
@@ -254,7 +285,7 @@ class Store:
         for chunk_id, text, meta, dist in zip(
             result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0]
         ):
-            if versions.get(str(meta.get("article_id"))) != meta.get("version"):
+            if meta is None or versions.get(str(meta.get("article_id"))) != meta.get("version"):
                 continue  # a version being written or left behind by a crash
             hits.append(_hit(chunk_id, text, meta, 1.0 - float(dist)))
         return hits[:k]
@@ -318,16 +349,51 @@ class Store:
 
     # ------------------------------------------------------------------ writing
     @contextlib.contextmanager
-    def write_lock(self) -> Iterator[None]:
-        """One writer at a time per store directory (other processes wait)."""
-        path = Path(self.settings.store)
-        path.mkdir(parents=True, exist_ok=True)
-        with open(path / "write.lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+    def write_lock(self, operation: str = "write") -> Iterator[None]:
+        """One writer at a time per store directory (other processes wait), journaled.
+
+        Inside, this process sees everything committed before; a journal left by a writer that died is
+        repaired first; if the block raises, whatever it left half-done is repaired before the lock is released.
+        """
+        with self.journal.locked():
+            self._refresh_view(self.revision(), force=True)
+            if self.journal.pending() is not None:
+                self.recover()
+            self.journal.begin(operation)
             try:
                 yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+            except BaseException:
+                with contextlib.suppress(Exception):  # the journal stays: the next opener repairs
+                    self.recover()
+                raise
+            self.journal.end()
+
+    def recover(self) -> int:
+        """Bring the store back to a consistent state after an interrupted write; returns orphan chunks removed.
+
+        Orphans (chunks of versions never committed, or of articles deleted) are removed, and the revision
+        moves, so every reader, and the BM25 index at its next sync, re-reads the registry.
+        """
+        pending = self.journal.pending()
+        removed = self.repair()
+        self._bump()
+        self.journal.end()
+        if pending is not None:
+            log.warning("recovered the store at %s after an interrupted %s (pid %s): %d orphan chunks removed",
+                        self.location, pending.get("operation"), pending.get("pid"), removed)
+        return removed
+
+    def _recover_if_abandoned(self) -> None:
+        """At open: repair a write that a dead process left half-done (skipped while a writer is active)."""
+        if self.journal.pending() is None:
+            return
+        try:
+            with self.journal.locked(blocking=False) as held:
+                if held and self.journal.pending() is not None:
+                    self._refresh_view(self.revision(), force=True)
+                    self.recover()
+        except OSError as exc:  # a read-only store: readers still see only committed versions
+            log.warning("cannot repair the interrupted write in %s (%s)", self.location, exc)
 
     def put_article(self, article: ArticleRow, chunks: Sequence[ChunkRow], vectors: np.ndarray) -> None:
         """Write a new version of an article: chunks first, then the registry record, then drop the old."""
@@ -392,9 +458,12 @@ class Store:
         return len(orphans)
 
     def _bump(self) -> None:
+        before = self.revision()
         meta = dict(self.registry.metadata or {})
         meta["revision"] = uuid.uuid4().hex
         self.registry.modify(metadata=meta)
+        if before == self._view:  # nobody else wrote since this process's view was complete
+            self._view = meta["revision"]
 
     def _max_batch(self) -> int:
         try:
@@ -411,6 +480,30 @@ class Store:
                 return
             yield got["ids"], got.get("metadatas") or [{}] * len(got["ids"]), got.get("documents") or []
             offset += len(got["ids"])
+
+
+def check_schema(meta: dict[str, Any], location: str, collection: str) -> None:
+    """Refuse, with what to do, a collection that is not newsrag's or that another newsrag version wrote."""
+    if "embedding_model" not in meta:
+        raise StoreError(
+            f"the Chroma collection {collection!r} at {location} was not written by newsrag; "
+            "choose another --collection or --store"
+        )
+    try:
+        version = int(meta.get("schema_version", 0))
+    except (TypeError, ValueError):
+        version = 0
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"the store at {location} was written by a newer newsrag (store schema {version}; this version "
+            f"reads schema {SCHEMA_VERSION}); upgrade newsrag (pip install -U newsrag) or use another --store"
+        )
+    if version < SCHEMA_VERSION:
+        raise StoreError(
+            f"the store at {location} was written by an older newsrag (store schema {version}) that this "
+            f"version cannot read or convert; ingest your articles into a new store: newsrag ingest SOURCES "
+            "--store NEW_DIR (the old store is left untouched)"
+        )
 
 
 def _now() -> str:

@@ -60,7 +60,9 @@ def server(store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
     port = free_port()
     log = tmp_path_factory.mktemp("ui-log") / "server.log"
     command = ["ui", "--store", str(store), "--host", "127.0.0.1", "--port", str(port)]
-    with running(command, f"http://127.0.0.1:{port}/", {"NEWSRAG_MAX_ARTICLE_BYTES": str(UPLOAD_LIMIT)}, log) as url:
+    env = {"NEWSRAG_MAX_ARTICLE_BYTES": str(UPLOAD_LIMIT),
+           "NEWSRAG_FETCH_ALLOW_NETWORKS": '["127.0.0.1/32"]'}  # the web-address test serves its page on loopback
+    with running(command, f"http://127.0.0.1:{port}/", env, log) as url:
         yield url
 
 
