@@ -95,9 +95,10 @@ class Retriever:
         """Candidate chunks in fused order, comment chunks demoted unless the question is about comments."""
         rankings: list[tuple[float, list[str]]] = []
         hits: dict[str, ChunkHit] = {}
+        versions = self.store.versions()  # one commit state for every read: an article is seen whole
         if opts.retrieval_mode != "bm25":
             with _timed(timings, "dense"):
-                dense = self.store.search(vector, k, filters)
+                dense = self.store.search(vector, k, filters, versions=versions)
             hits.update((h.chunk_id, h) for h in dense)
             rankings.append((opts.dense_weight, [h.chunk_id for h in dense]))
         if opts.retrieval_mode != "dense":
@@ -109,7 +110,8 @@ class Retriever:
         with _timed(timings, "fuse"):
             fused = reciprocal_rank_fusion(rankings, opts.rrf_k)
             missing = [chunk_id for chunk_id, _ in fused if chunk_id not in hits]
-            hits.update((h.chunk_id, h) for h in self._score_unscored(self.store.hits_by_ids(missing, vector), vector))
+            found = self.store.hits_by_ids(missing, vector, versions=versions)
+            hits.update((h.chunk_id, h) for h in self._score_unscored(found, vector))
             penalty = 1.0 if _ABOUT_COMMENTS.search(question) else opts.comment_penalty
             scored = [(score * (penalty if hits[i].kind == "comment" else 1.0), hits[i]) for i, score in fused if i in hits]
         return [hit for _, hit in sorted(scored, key=lambda pair: -pair[0])]

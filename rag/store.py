@@ -269,9 +269,13 @@ class Store:
             out.update({i: str(m.get("content_hash")) for i, m in zip(got["ids"], got["metadatas"])})
         return out
 
-    def search(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[ChunkHit]:
-        """The k chunks nearest to `vector` among committed versions, best first."""
-        versions = self.versions()
+    def search(self, vector: np.ndarray, k: int, filters: Filters | None = None,
+               versions: dict[str, str] | None = None) -> list[ChunkHit]:
+        """The k chunks nearest to `vector` among committed versions, best first.
+
+        Pass the `versions` of one `versions()` call to every read of a query, so it sees one commit state.
+        """
+        versions = self.versions() if versions is None else versions
         if not versions:
             return []
         fetch = min(max(k * 2, k + 10), 2 * self.chunks.count() + 1)
@@ -290,20 +294,21 @@ class Store:
             hits.append(_hit(chunk_id, text, meta, 1.0 - float(dist)))
         return hits[:k]
 
-    def hits_by_ids(self, chunk_ids: Sequence[str], vector: np.ndarray) -> list[ChunkHit]:
+    def hits_by_ids(self, chunk_ids: Sequence[str], vector: np.ndarray,
+                    versions: dict[str, str] | None = None) -> list[ChunkHit]:
         """The committed chunks among `chunk_ids`, scored by cosine similarity to `vector`.
 
         The score is NaN when this process cannot read a stored vector (embedded Chroma does not see
-        vectors another process added since it opened the store); the caller embeds those itself.
+        vectors another process added since it last reopened the store); the caller embeds those itself.
         """
         if not chunk_ids:
             return []
-        versions = self.versions()
+        versions = self.versions() if versions is None else versions
         got = self.chunks.get(ids=list(chunk_ids), include=["documents", "metadatas"])
         hits = {
             chunk_id: _hit(chunk_id, text, meta, float("nan"))
             for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"])
-            if versions.get(str(meta.get("article_id"))) == meta.get("version")
+            if meta is not None and versions.get(str(meta.get("article_id"))) == meta.get("version")
         }
         try:
             stored = self.chunks.get(ids=list(hits), include=["embeddings"]) if hits else {"ids": [], "embeddings": []}
