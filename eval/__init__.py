@@ -5,12 +5,37 @@
     print(run.headline())                       # {"retrieval.article.hit@5": 1.0, ...}
     eval.compare_runs(eval.load_run("out"), run).render()
 
-Metrics are defined in docs/evaluation.md.
+Metrics are defined in docs/evaluation.md. The names below are imported on first use, so `newsrag --help`
+stays fast.
 """
 
-from .adapters import load_question_set
-from .compare import compare_runs
-from .harness import EvalRun, evaluate, load_run
-from .questions import Question, QuestionSet
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .adapters import load_question_set
+    from .compare import compare_runs
+    from .harness import EvalRun, evaluate, load_run
+    from .questions import Question, QuestionSet
+
+_HOMES = {
+    "load_question_set": "adapters", "compare_runs": "compare", "EvalRun": "harness", "evaluate": "harness",
+    "load_run": "harness", "Question": "questions", "QuestionSet": "questions",
+}
 
 __all__ = ["EvalRun", "Question", "QuestionSet", "compare_runs", "evaluate", "load_question_set", "load_run"]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'eval' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{home}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -49,23 +49,31 @@ def _pack(text: str, spans: list[Span], count_tokens: TokenCount, limit: int, ov
 
 
 def _fit(text: str, spans: list[Span], count_tokens: TokenCount, limit: int) -> list[Span]:
-    """Split any sentence longer than `limit` tokens at word boundaries."""
-    sizes = count_tokens([text[s:e] for s, e in spans])
+    """Split any sentence longer than `limit` tokens at word boundaries (halving by token count until every
+    piece fits); a single word longer than the limit stays whole."""
     fitted: list[Span] = []
-    for (start, end), size in zip(spans, sizes):
-        if size <= limit:
-            fitted.append((start, end))
+    pending = list(reversed(spans))
+    sizes = dict(zip(spans, count_tokens([text[s:e] for s, e in spans])))
+    while pending:
+        span = pending.pop()
+        if sizes[span] <= limit:
+            fitted.append(span)
             continue
-        pieces = max(2, -(-size // limit) + 1)
-        step = max(1, (end - start) // pieces)
-        cursor = start
-        while cursor < end:
-            cut = min(end, cursor + step)
-            if cut < end:
-                space = text.rfind(" ", cursor + 1, cut + 1)
-                cut = space if space > cursor else cut
-            fitted.append((cursor, cut))
-            cursor = cut
-            while cursor < end and text[cursor] == " ":
-                cursor += 1
+        halves = _halve(text, span)
+        if halves is None:  # one unbreakable word
+            fitted.append(span)
+            continue
+        sizes.update(zip(halves, count_tokens([text[s:e] for s, e in halves])))
+        pending.extend(reversed(halves))
     return [s for s in fitted if re.search(r"\S", text[s[0] : s[1]])]
+
+
+def _halve(text: str, span: Span) -> tuple[Span, Span] | None:
+    """Cut a span at the word boundary nearest its middle, or None when it holds one word."""
+    start, end = span
+    gaps = [m for m in re.finditer(r"\s+", text[start:end]) if 0 < m.start() and m.end() < end - start]
+    if not gaps:
+        return None
+    middle = (end - start) / 2
+    gap = min(gaps, key=lambda m: abs(m.start() - middle))
+    return (start, start + gap.start()), (start + gap.end(), end)

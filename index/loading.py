@@ -58,6 +58,8 @@ class LoadOptions:
     fields: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_FIELDS))
     records_field: str | None = None  # e.g. "search_result" for RealTimeQA *_gcs.jsonl (found automatically)
     timeout: float = 20.0  # seconds per URL
+    max_redirects: int = 5
+    allow_networks: tuple[str, ...] = ()  # private networks URL ingest may fetch from (SSRF guard)
 
 
 Item = RawArticle | Problem

@@ -8,6 +8,7 @@ at any moment leaves committed articles whole and only invisible orphans, remove
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -15,9 +16,10 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from rag.embedder import Embedder
+from rag.embedder import Embedder, canonical_model_name
 from rag.errors import IngestError
 from rag.lexical import sync as sync_lexical
+from rag.logs import fields
 from rag.settings import Settings
 from rag.store import Store
 
@@ -27,6 +29,7 @@ from .sources import load_options, read_sources
 
 Progress = Callable[[str, int, int], None]  # (origin, articles done, chunks written)
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def ingest(
@@ -35,12 +38,14 @@ def ingest(
     settings: Settings | None = None,
     progress: Progress | None = None,
     feeds: Iterable[str] = (),
+    embedder: Embedder | None = None,
 ) -> IngestReport:
     """Store the articles found under `paths` (files, folders, globs, URLs) and in `feeds`.
 
     Unchanged articles are not embedded again; changed ones replace their chunks; near-duplicates of
     stored articles add their url to that article. Problems are in the report, never raised, except
-    when nothing at all was given.
+    when nothing at all was given. Pass the `embedder` a server already loaded to save loading it again
+    (it must run the store's embedding model).
     """
     settings = (settings or Settings()).with_overrides(store=store)
     started = time.perf_counter()
@@ -48,9 +53,10 @@ def ingest(
     if not targets and not feed_urls:
         raise IngestError("nothing to ingest: give at least one file, folder, glob, URL or --feed URL")
     report = IngestReport(store=settings.chroma_url or str(settings.store))
-    embedder = Embedder(settings)
+    if embedder is None or embedder.name != canonical_model_name(settings.embedding_model):
+        embedder = Embedder(settings)
     chroma = Store(settings, create=True, dimension=embedder.dimension)
-    with chroma.write_lock():
+    with chroma.write_lock("ingest"):
         report.repaired = chroma.repair()
         planner = Planner(chroma, settings, report, progress)
         raws = read_sources(targets, feed_urls, load_options(settings), report)
@@ -60,6 +66,9 @@ def ingest(
             _write(batch, chroma, report, progress)
         sync_lexical(chroma, settings)
     report.seconds = time.perf_counter() - started
+    log.info("ingested", extra=fields(targets=len(targets), feeds=len(feed_urls), added=report.added,
+                                      updated=report.updated, unchanged=report.unchanged, failed=len(report.failed),
+                                      chunks=report.chunks, seconds=round(report.seconds, 2)))
     return report
 
 
@@ -81,6 +90,7 @@ def _write(batch: Batch, chroma: Store, report: IngestReport, progress: Progress
         count = len(item.chunks)
         assert batch.vectors is not None
         chroma.put_article(item.article, item.chunks, batch.vectors[offset : offset + count])
+        log.debug("stored", extra=fields(article_id=item.article.article_id, origin=item.article.origin, chunks=count))
         offset += count
         report.chunks += count
         if item.is_update:
@@ -139,7 +149,7 @@ def remove(
     report = IngestReport(store=settings.chroma_url or str(settings.store))
     started = time.perf_counter()
     chroma = Store(settings)
-    with chroma.write_lock():
+    with chroma.write_lock("remove"):
         records = dict(chroma.registry_records())
         doomed: list[str] = []
         for target in targets:
@@ -154,6 +164,7 @@ def remove(
                 report.removed += 1
         sync_lexical(chroma, settings)
     report.seconds = time.perf_counter() - started
+    log.info("removed", extra=fields(targets=len(doomed), removed=report.removed, failed=len(report.failed)))
     return report
 
 

@@ -34,7 +34,8 @@ def load_options(settings: Settings) -> LoadOptions:
             raise IngestError(f"record_fields: unknown field {key!r}; use one of {', '.join(fields)}")
         fields[key] = tuple(names)
     return LoadOptions(max_bytes=settings.max_article_bytes, fields=fields, records_field=settings.records_field,
-                       timeout=settings.fetch_timeout)
+                       timeout=settings.fetch_timeout, max_redirects=settings.fetch_max_redirects,
+                       allow_networks=tuple(settings.fetch_allow_networks))
 
 
 def read_sources(targets: Iterable[str], feeds: Iterable[str], options: LoadOptions,

@@ -1,4 +1,5 @@
-"""Web sources: fetch a URL (timeout, size limit, one clear error per URL) and read RSS/Atom feeds.
+"""Web sources: fetch a URL (timeout, size and redirect limits, public addresses only, one clear error per
+URL) and read RSS/Atom feeds.
 
 A page is read by its content type: HTML through trafilatura, JSON/JSONL records, plain text, PDF;
 an RSS or Atom document found at a page URL is read as a feed. A feed's entries are fetched as pages
@@ -9,6 +10,7 @@ fetched falls back to the full text the feed itself carries, or is reported as f
 from __future__ import annotations
 
 import concurrent.futures
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +21,7 @@ from rag.errors import IngestError
 
 from . import formats
 from .loading import Item, LoadOptions, Problem, RawArticle, decode_text
+from .netguard import AddressPolicy, blocked_reason, guarded_transport
 
 USER_AGENT = "newsrag/0.1 (+https://github.com/newsrag)"
 FEED_WORKERS = 4
@@ -35,39 +38,68 @@ class Fetched:
 
 
 def fetch(url: str, options: LoadOptions, client: httpx.Client | None = None) -> Fetched:
-    """GET `url` within the timeout and size limit; any failure is one IngestError naming the URL."""
+    """GET `url` within the timeout, size and redirect limits, from permitted addresses only (SSRF guard).
+
+    Any failure is one IngestError naming the URL.
+    """
     own = client is None
     client = client or new_client(options)
+    deadline = time.monotonic() + options.timeout
     try:
-        with client.stream("GET", url) as response:
-            if response.status_code >= 400:
-                raise IngestError(f"{url}: HTTP {response.status_code} {response.reason_phrase}".rstrip())
-            declared = int(response.headers.get("content-length") or 0)
-            if declared > options.max_bytes:
-                raise IngestError(f"{url}: {declared:,} bytes is over the {options.max_bytes:,}-byte limit")
-            chunks, size = [], 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > options.max_bytes:
-                    raise IngestError(f"{url}: the response is over the {options.max_bytes:,}-byte limit")
-                chunks.append(chunk)
-            content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-            return Fetched(str(response.url), content_type, b"".join(chunks))
+        return _follow(url, options, client, deadline)
+    except IngestError as exc:
+        message = str(exc)
+        raise IngestError(message if message.startswith(url) else f"{url}: {message}") from None
     except httpx.TimeoutException:
         raise IngestError(f"{url}: no answer within {options.timeout:g} s (NEWSRAG_FETCH_TIMEOUT)") from None
-    except httpx.TooManyRedirects:
-        raise IngestError(f"{url}: too many redirects") from None
     except httpx.InvalidURL as exc:
         raise IngestError(f"{url}: not a valid URL ({exc})") from None
     except httpx.HTTPError as exc:
+        blocked = blocked_reason(exc)
+        if blocked:
+            raise IngestError(f"{url}: {blocked}") from None
         raise IngestError(f"{url}: cannot fetch ({type(exc).__name__}: {exc or 'connection failed'})") from None
     finally:
         if own:
             client.close()
 
 
+def _follow(url: str, options: LoadOptions, client: httpx.Client, deadline: float) -> Fetched:
+    """Fetch, following at most `options.max_redirects` redirects; every hop's address is checked."""
+    policy = AddressPolicy(options.allow_networks)
+    target = httpx.URL(url)
+    for _ in range(options.max_redirects + 1):
+        policy.check_url(target)
+        with client.stream("GET", target) as response:
+            if response.is_redirect and "location" in response.headers:
+                target = response.url.join(response.headers["location"])
+                continue
+            return _read(response, url, options, deadline)
+    raise IngestError(f"{url}: more than {options.max_redirects} redirects (NEWSRAG_FETCH_MAX_REDIRECTS)")
+
+
+def _read(response: httpx.Response, url: str, options: LoadOptions, deadline: float) -> Fetched:
+    if response.status_code >= 400:
+        raise IngestError(f"{url}: HTTP {response.status_code} {response.reason_phrase}".rstrip())
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > options.max_bytes:
+        raise IngestError(f"{url}: {int(declared):,} bytes is over the {options.max_bytes:,}-byte limit")
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > options.max_bytes:
+            raise IngestError(f"{url}: the response is over the {options.max_bytes:,}-byte limit")
+        if time.monotonic() > deadline:
+            raise IngestError(f"{url}: the download took longer than {options.timeout:g} s (NEWSRAG_FETCH_TIMEOUT)")
+        chunks.append(chunk)
+    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    return Fetched(str(response.url), content_type, b"".join(chunks))
+
+
 def new_client(options: LoadOptions) -> httpx.Client:
-    return httpx.Client(timeout=options.timeout, follow_redirects=True, max_redirects=5,
+    """An HTTP client for article pages: redirects followed by `fetch` (each hop checked), guarded connections."""
+    transport = guarded_transport(AddressPolicy(options.allow_networks))
+    return httpx.Client(timeout=options.timeout, follow_redirects=False, transport=transport,
                         headers={"User-Agent": USER_AGENT, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
 
 

@@ -3,22 +3,27 @@
     app = create_app(rag.open(store=".newsrag"))     # serve with uvicorn; docs at /docs
 
 Errors become a status and a JSON body {"error": ..., "type": ...}: a bad request is 422 with
-the field and the problem, a missing store 503, a failing LLM 502. Streams are server-sent events;
-the first part of an answer is computed before the response starts, so early errors keep their status.
+the field and the problem, a missing or wrong key 401, a body over its limit 413, a missing store
+503, a failing LLM 502. Streams are server-sent events; the first part of an answer is computed
+before the response starts, so early errors keep their status. With an API key set, every call
+but /v1/health needs `Authorization: Bearer KEY`; `require_admin` guards the admin routes that
+`index.api` adds. Every response carries an `X-Request-ID`, which the server's log lines repeat.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import logging
 from collections.abc import Iterator
 from importlib import metadata
 from typing import Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -33,38 +38,103 @@ from .api_schemas import (
     OpenAIChatRequest,
 )
 from .assistant import Assistant, collect_answer
-from .errors import NewsragError, QueryError
+from .auth import Access
+from .errors import AccessError, NewsragError, QueryError
+from .logs import fields
+from .middleware import BodyLimit, RequestContext
 from .records import Answer
 
+log = logging.getLogger(__name__)
 _ERRORS: dict[int | str, dict[str, Any]] = {
+    413: {"model": ErrorOut, "description": "The request body is over its limit."},
     422: {"model": ErrorOut, "description": "Invalid request (the message names the field)."},
     502: {"model": ErrorOut, "description": "The LLM backend failed."},
     503: {"model": ErrorOut, "description": "The store is missing or unreachable."},
 }
+_KEY_ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut, "description": "The key is missing or wrong."}}
+_bearer = HTTPBearer(auto_error=False, description="The API key (NEWSRAG_API_KEY); ingest and delete need the admin key.")
+UPLOAD_PATHS = ("/v1/admin/upload", "/gradio_api/upload", "/upload")
 
 
-def create_app(assistant: Assistant) -> FastAPI:
-    """The API over one Assistant: /v1/ask, /v1/chat, /v1/chat/completions, /v1/models, /v1/health, /v1/articles."""
+def require_reader(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> None:
+    """Dependency: the API key (or the admin key) when the server has one."""
+    _access(request).check_reader(credentials.credentials if credentials else None)
+
+
+def require_admin(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> None:
+    """Dependency: the admin key (ingest, upload, delete)."""
+    _access(request).check_admin(credentials.credentials if credentials else None)
+
+
+def _access(request: Request) -> Access:
+    return request.app.state.access  # type: ignore[no-any-return]
+
+
+def body_limits(assistant: Assistant) -> Any:
+    """(method, path) -> the most bytes a request body may have: uploads get files' worth, the rest JSON-sized."""
+    s = assistant.settings
+    uploads = s.max_article_bytes * s.max_upload_files + 1_000_000  # the files plus the form around them
+
+    def limit(method: str, path: str) -> int | None:
+        if method in ("GET", "HEAD", "OPTIONS"):
+            return s.max_json_bytes
+        return uploads if path.endswith(UPLOAD_PATHS) else s.max_json_bytes
+
+    return limit
+
+
+def create_app(assistant: Assistant, access: Access | None = None) -> FastAPI:
+    """The API over one Assistant: /v1/ask, /v1/chat, /v1/chat/completions, /v1/models, /v1/health, /v1/articles.
+
+    `access` holds the keys (default: from the assistant's settings: env or key files).
+    """
     app = FastAPIOffline(  # docs pages served from the package, not a CDN: nothing phones home
         title="newsrag API", version=_version(), responses=_ERRORS,
         description="Ask questions about stored news articles; every sentence of an answer cites its passage.",
     )
+    app.state.assistant = assistant
+    app.state.access = access or Access.from_settings(assistant.settings)
+    app.add_middleware(BodyLimit, limit=body_limits(assistant))
+    app.add_middleware(RequestContext)
     _add_error_handlers(app)
+    _add_answer_routes(app, assistant)
 
-    @app.post("/v1/ask", response_model=AnswerOut, tags=["answers"])
+    @app.get("/v1/health", tags=["service"])
+    def health() -> Any:
+        """Whether the store can be read, and what it holds (no key needed)."""
+        return {"status": "ok", "version": _version(), **assistant.status()}
+
+    @app.get("/v1/articles", tags=["service"], dependencies=[Depends(require_reader)], responses=_KEY_ERRORS)
+    def articles(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> Any:
+        """The stored articles, newest first."""
+        found = assistant.articles()
+        return {"total": len(found), "articles": [a.to_dict() for a in found[offset : offset + limit]]}
+
+    @app.get("/v1/models", tags=["openai"], dependencies=[Depends(require_reader)], responses=_KEY_ERRORS)
+    def models() -> Any:
+        """The one model newsrag serves (what Open WebUI lists)."""
+        return openai_compat.models()
+
+    return app
+
+
+def _add_answer_routes(app: FastAPI, assistant: Assistant) -> None:
+    guarded: dict[str, Any] = {"dependencies": [Depends(require_reader)], "responses": _KEY_ERRORS}
+
+    @app.post("/v1/ask", response_model=AnswerOut, tags=["answers"], **guarded)
     def ask(body: AskRequest) -> Any:
         """Answer one question. With `"stream": true`, server-sent events `delta` then `answer`."""
         stream = assistant.stream(body.question, filters=_filters(body.filters), top_k=body.top_k)
         return _respond(stream, body.stream)
 
-    @app.post("/v1/chat", response_model=AnswerOut, tags=["answers"])
+    @app.post("/v1/chat", response_model=AnswerOut, tags=["answers"], **guarded)
     def chat(body: ChatRequest) -> Any:
         """Answer the last message of a conversation; a follow-up is first rewritten into a standalone question."""
         question, history = _split_conversation(body.messages)
         stream = assistant.stream(question, filters=_filters(body.filters), top_k=body.top_k, history=history)
         return _respond(stream, body.stream)
 
-    @app.post("/v1/chat/completions", tags=["openai"])
+    @app.post("/v1/chat/completions", tags=["openai"], **guarded)
     def chat_completions(body: OpenAIChatRequest) -> Any:
         """OpenAI-compatible chat: the answer text ends with the numbered sources; `sources` holds them too."""
         question, history = _split_conversation(body.messages)
@@ -74,24 +144,6 @@ def create_app(assistant: Assistant) -> FastAPI:
         chunks = openai_compat.completion_chunks(stream, body.model)
         head = [next(chunks), next(chunks)]  # runs retrieval and the first sentence: early errors keep their status
         return _event_stream(_openai_events(head, chunks))
-
-    @app.get("/v1/models", tags=["openai"])
-    def models() -> Any:
-        """The one model newsrag serves (what Open WebUI lists)."""
-        return openai_compat.models()
-
-    @app.get("/v1/health", tags=["service"])
-    def health() -> Any:
-        """Whether the store can be read, and what it holds."""
-        return {"status": "ok", "version": _version(), **assistant.status()}
-
-    @app.get("/v1/articles", tags=["service"])
-    def articles(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> Any:
-        """The stored articles, newest first."""
-        found = assistant.articles()
-        return {"total": len(found), "articles": [a.to_dict() for a in found[offset : offset + limit]]}
-
-    return app
 
 
 def _filters(filters: FiltersIn | None) -> Any:
@@ -151,7 +203,10 @@ def _error_body(exc: Exception) -> dict[str, str]:
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NewsragError)
     async def newsrag_error(request: Request, exc: NewsragError) -> JSONResponse:
-        return JSONResponse(_error_body(exc), status_code=exc.http_status)
+        level = logging.WARNING if exc.http_status >= 500 else logging.INFO
+        log.log(level, "refused", extra=fields(status=exc.http_status, type=type(exc).__name__))
+        headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 and isinstance(exc, AccessError) else None
+        return JSONResponse(_error_body(exc), status_code=exc.http_status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -162,11 +217,13 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("internal error", exc_info=exc, extra=fields(path=request.url.path))
         return JSONResponse({"error": f"internal error: {type(exc).__name__}: {exc}", "type": "InternalError"}, status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"error": str(exc.detail), "type": "HTTPError"}, status_code=exc.status_code)
+        kind = "TooLarge" if exc.status_code == 413 else "HTTPError"
+        return JSONResponse({"error": str(exc.detail), "type": kind}, status_code=exc.status_code, headers=exc.headers)
 
 
 def _version() -> str:

@@ -101,6 +101,7 @@ class SourceOut(BaseModel):
     site: str | None = None
     author: str | None = None
     highlights: list[list[int]] = Field(default_factory=list, description="Article offsets of the supporting sentences.")
+    chunk_ids: list[str] = Field(default_factory=list, description="The stored chunks this passage spans (neighbours are merged).")
 
 
 class AnswerOut(BaseModel):

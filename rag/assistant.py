@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -12,12 +13,15 @@ from .citations import CitationVerifier, Verified
 from .conversation import HeuristicRewriter, LLMRewriter, Rewriter, as_turns
 from .embedder import Embedder
 from .errors import QueryError
+from .logs import fields
 from .records import Answer, ArticleInfo, Filters, Source
 from .refusal import CollectionSummary, refusal_message
 from .retrieval import Retriever
 from .settings import Settings
 from .store import Store
 from .support import SupportScorer
+
+log = logging.getLogger(__name__)
 
 
 class Assistant:
@@ -60,6 +64,8 @@ class Assistant:
         """
         started = time.perf_counter()
         question = self._check_question(question)
+        if top_k is not None and not (isinstance(top_k, int) and 1 <= top_k <= 50):
+            raise QueryError(f"top_k must be a whole number from 1 to 50, not {top_k!r}")
         timings: dict[str, float] = {}
         query, rewritten = self._standalone(question, history, timings)
         passages = self.retriever.retrieve(query, filters, top_k, timings)
@@ -67,7 +73,9 @@ class Assistant:
             text = refusal_message(passages, self.summary.get(), filters)
             timings["total"] = _ms(started)
             yield text
-            yield self._answer(question, rewritten, text, passages, None, timings)
+            answer = self._answer(question, rewritten, text, passages, None, timings)
+            _log_answer(answer)
+            yield answer
             return
         mark = time.perf_counter()
         verifier = CitationVerifier(self._scorer(passages))  # splits the passages into sentences: verify work
@@ -81,7 +89,9 @@ class Assistant:
         if tail:
             yield tail
         timings["total"] = _ms(started)
-        yield self._answer(question, rewritten, tail, passages, checked, timings)
+        answer = self._answer(question, rewritten, tail, passages, checked, timings)
+        _log_answer(answer)
+        yield answer
 
     def _generate(
         self, query: str, passages: Sequence[Source], verifier: CitationVerifier, timings: dict[str, float]
@@ -178,6 +188,16 @@ def collect_answer(stream: Iterator[str | Answer]) -> Answer:
 
 def _ms(since: float) -> float:
     return (time.perf_counter() - since) * 1000
+
+
+def _log_answer(answer: Answer) -> None:
+    """One INFO line per answer (sizes, outcome, timings); the question itself only at DEBUG."""
+    log.info("answered", extra=fields(
+        question_chars=len(answer.question), refused=answer.refused, verified=answer.verified,
+        citations=len(answer.citations), sources=len(answer.sources), answerer=answer.answerer,
+        ms=round(answer.timings.get("total", 0.0), 1),
+    ))
+    log.debug("question", extra=fields(question=answer.question, rewritten=answer.rewritten_question))
 
 
 def open(store: str | Path | None = None, settings: Settings | None = None, **overrides: Any) -> Assistant:

@@ -10,7 +10,9 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
-from .errors import NewsragError, QueryError
+from pydantic import ValidationError
+
+from .errors import ConfigError, NewsragError, QueryError
 from .records import Answer, Filters
 
 Register = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg]
@@ -154,11 +156,27 @@ def run(registers: Sequence[Register], argv: Sequence[str] | None = None, prog: 
     try:
         return int(args.func(args))
     except NewsragError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {_one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
+    except ValidationError as exc:  # a setting from the environment, newsrag.toml or a flag is out of range
+        print(f"{prog}: error: {_one_line(settings_problem(exc))}", file=sys.stderr)
+        return ConfigError.exit_code
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+
+
+def settings_problem(exc: ValidationError) -> str:
+    """A settings validation error in one sentence: which setting, what is wrong, where to fix it."""
+    problems = []
+    for error in exc.errors():
+        name = ".".join(str(p) for p in error.get("loc", ()))
+        problems.append(f"{name} (NEWSRAG_{name.split('.')[0].upper()}): {error.get('msg')}")
+    return "bad setting " + "; ".join(problems)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

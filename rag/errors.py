@@ -43,3 +43,16 @@ class BackendError(NewsragError):
 
     exit_code = 6
     http_status = 502
+
+
+class AccessError(NewsragError):
+    """A request without the key it needs (HTTP 401), or one the server does not allow (403)."""
+
+    exit_code = 7
+    http_status = 401
+
+
+class ForbiddenError(AccessError):
+    """The key is right but the operation is switched off on this server."""
+
+    http_status = 403

@@ -83,11 +83,13 @@ class Retriever:
         with _timed(timings, "embed"):
             vector = self.embedder.embed_query(question)
         with self.store.one_view():  # one revision read for dense, BM25 and the chunk lookups
+            versions = self.store.versions()  # one commit state for every read: an article is seen whole
             lexical = self._lexical(question, filters, k, opts, timings)
-            fused, cosines = self._fused(vector, lexical, filters, k, opts, timings)
+            fused, cosines = self._fused(vector, lexical, filters, k, opts, timings, versions)
             with _timed(timings, "fuse"):
                 pool = max(top_k, opts.rerank_candidates) if self.reranker else top_k
-                passages = self._passages(self._select_reading(question, vector, fused, cosines, pool, opts))
+                groups = self._select_reading(question, vector, fused, cosines, pool, opts, versions)
+                passages = self._passages(groups)
         if self.reranker and passages:
             with _timed(timings, "rerank"):
                 scores = self.reranker.scores(question, [p.text for p in passages])
@@ -108,13 +110,14 @@ class Retriever:
         return lexical
 
     def _fused(self, vector: np.ndarray, lexical: list[tuple[str, float]] | None, filters: Filters | None, k: int,
-               opts: Settings, timings: dict[str, float]) -> tuple[list[tuple[str, float]], dict[str, float]]:
+               opts: Settings, timings: dict[str, float],
+               versions: dict[str, str]) -> tuple[list[tuple[str, float]], dict[str, float]]:
         """Candidate chunk ids in fused order with their fusion scores, and the cosines dense search gave."""
         rankings: list[tuple[float, list[str]]] = []
         cosines: dict[str, float] = {}
         if opts.retrieval_mode != "bm25":
             with _timed(timings, "dense"):
-                dense = self.store.search_ids(vector, k, filters)
+                dense = self.store.search_ids(vector, k, filters, versions=versions)
             cosines = dict(dense)
             rankings.append((opts.dense_weight, [chunk_id for chunk_id, _ in dense]))
         if lexical is not None:
@@ -123,7 +126,8 @@ class Retriever:
             return reciprocal_rank_fusion(rankings, opts.rrf_k), cosines
 
     def _select_reading(self, question: str, vector: np.ndarray, fused: Sequence[tuple[str, float]],
-                        cosines: dict[str, float], limit: int, opts: Settings) -> list[list[ChunkHit]]:
+                        cosines: dict[str, float], limit: int, opts: Settings,
+                        versions: dict[str, str]) -> list[list[ChunkHit]]:
         """`_select` over the fused candidates, reading text and metadata only of those it can reach.
 
         Candidates are read from the store in rounds (2 x limit first, then twice as many). A comment
@@ -137,7 +141,7 @@ class Retriever:
         while True:
             head = fused[:size]
             missing = [chunk_id for chunk_id, _ in head if chunk_id not in hits]
-            hits.update((h.chunk_id, h) for h in self._read(missing, vector, cosines))
+            hits.update((h.chunk_id, h) for h in self._read(missing, vector, cosines, versions))
             bound = fused[size][1] if size < len(fused) else -math.inf
             scored = sorted(((score * (penalty if hits[i].kind == "comment" else 1.0), hits[i])
                              for i, score in head if i in hits), key=lambda pair: -pair[0])
@@ -146,9 +150,10 @@ class Retriever:
                 return groups
             size *= 2
 
-    def _read(self, chunk_ids: list[str], vector: np.ndarray, cosines: dict[str, float]) -> list[ChunkHit]:
+    def _read(self, chunk_ids: list[str], vector: np.ndarray, cosines: dict[str, float],
+              versions: dict[str, str]) -> list[ChunkHit]:
         """The committed chunks among `chunk_ids` with text and metadata, scored by cosine similarity."""
-        found = self.store.hits_by_ids(chunk_ids, vector) if chunk_ids else []
+        found = self.store.hits_by_ids(chunk_ids, vector, versions=versions) if chunk_ids else []
         found = [replace(h, score=cosines[h.chunk_id]) if h.chunk_id in cosines else h for h in found]
         return self._score_unscored(found, vector)
 

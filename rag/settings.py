@@ -64,7 +64,11 @@ class Settings(BaseSettings):
     # --- ingest sources
     record_fields: dict[str, list[str]] = Field(default_factory=dict, description="JSON/CSV field names per article field, tried in order, e.g. {\"text\": [\"story\"]}; unset fields keep the defaults (title/text|body|content/url/date|published...).")
     records_field: str | None = Field(None, description="JSON key holding a list of articles in each object (found automatically, e.g. search_result in RealTimeQA *_gcs.jsonl).")
-    fetch_timeout: float = Field(20.0, gt=0, description="Seconds to wait for each URL or feed.")
+    fetch_timeout: float = Field(20.0, gt=0, description="Seconds to wait for each URL or feed (connecting, and the whole download).")
+    fetch_max_redirects: int = Field(5, ge=0, le=20, description="Redirects a URL may take; every hop is checked like the first.")
+    fetch_allow_networks: list[str] = Field(default_factory=list, description="Private, loopback or link-local networks URL ingest may fetch from, as CIDR (e.g. [\"127.0.0.1/32\"]); everything not public is refused otherwise (SSRF).")
+    max_upload_files: int = Field(20, ge=1, description="Files in one upload (the Library tab or POST /v1/admin/upload); each at most max_article_bytes.")
+    max_json_bytes: int = Field(1_000_000, ge=1000, description="Largest JSON request body the HTTP API reads (413 above).")
 
     # --- retrieval
     top_k: int = Field(6, ge=1, le=50, description="Passages handed to the answerer.")
@@ -101,6 +105,15 @@ class Settings(BaseSettings):
     llm_context_window: int = Field(8192, ge=512, description="The LLM's context window in tokens (passages are trimmed to fit).")
     llm_rewrite: bool = Field(True, description="Let the LLM rewrite follow-up questions (answerer = llm); otherwise a heuristic does.")
 
+    # --- serving, access and logs
+    api_key: SecretStr | None = Field(None, description="Key for every HTTP API call except /v1/health (Authorization: Bearer KEY) and the chat login; env NEWSRAG_API_KEY or api_key_file only.")
+    admin_key: SecretStr | None = Field(None, description="Key for ingest and delete over HTTP and the chat's admin login (user admin); env NEWSRAG_ADMIN_KEY or admin_key_file only.")
+    api_key_file: Path | None = Field(None, description="A file holding the API key (instead of NEWSRAG_API_KEY).")
+    admin_key_file: Path | None = Field(None, description="A file holding the admin key (instead of NEWSRAG_ADMIN_KEY).")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Server log level; article text and questions appear only at DEBUG, keys never.")
+    log_format: Literal["json", "text"] = Field("json", description="Server logs as JSON lines or key=value text, each with its request id.")
+    store_refresh_seconds: float = Field(1.0, ge=0, description="A long-running server reopens embedded Chroma at most this often after another process wrote to it.")
+
     # --- citation verification (every answerer)
     citation_min_lexical: float = Field(0.6, ge=0, le=1, description="A cited sentence is supported when this share of its content terms is in one passage sentence.")
     citation_min_semantic: float = Field(0.75, ge=0, le=1, description="...or when its embedding similarity to a passage sentence reaches this (paraphrases).")
@@ -111,6 +124,18 @@ class Settings(BaseSettings):
     @classmethod
     def _expand_store(cls, value: Any) -> Any:
         return Path(value).expanduser() if isinstance(value, (str, Path)) else value
+
+    @field_validator("fetch_allow_networks")
+    @classmethod
+    def _check_networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not a network; write it as CIDR, e.g. 127.0.0.1/32 or 10.0.0.0/8") from None
+        return [item.strip() for item in value]
 
     @classmethod
     def settings_customise_sources(
@@ -124,7 +149,7 @@ class Settings(BaseSettings):
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         path = config_file()
         if path.is_file():
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+            sources.append(_SecretFreeToml(settings_cls, toml_file=path))
         return tuple(sources)
 
     def with_overrides(self, **changes: Any) -> "Settings":
@@ -135,6 +160,26 @@ class Settings(BaseSettings):
     def describe(self) -> dict[str, Any]:
         """The effective settings as plain values, secrets masked."""
         out = self.model_dump(mode="json")
-        if self.llm_api_key is not None:
-            out["llm_api_key"] = "***"
+        for name in SECRET_FIELDS:
+            if getattr(self, name) is not None:
+                out[name] = "***"
         return out
+
+
+SECRET_FIELDS = ("llm_api_key", "api_key", "admin_key")
+
+
+class _SecretFreeToml(TomlConfigSettingsSource):
+    """newsrag.toml, which must not hold keys: they come from the environment or a key file."""
+
+    def __call__(self) -> dict[str, Any]:
+        data = super().__call__()
+        found = [name for name in SECRET_FIELDS if name in data]
+        if found:
+            from .errors import ConfigError
+
+            raise ConfigError(
+                f"{config_file()} sets {', '.join(found)}: keys are read only from the environment "
+                f"(NEWSRAG_{found[0].upper()}) or a key file ({found[0]}_file = \"PATH\"); remove them from the file"
+            )
+        return data

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import json
+import logging
 import threading
 import time
 import uuid
@@ -23,12 +23,15 @@ import numpy as np
 
 from .embedder import canonical_model_name
 from .errors import StoreError
+from .journal import WriteJournal
 from .records import ArticleInfo, Filters
 from .runtime import go_offline
 from .settings import Settings
 
 SCHEMA_VERSION = 1
 _PAGE = 2000
+_CLIENTS = threading.Lock()  # chroma's shared-client cache is not thread-safe
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -122,16 +125,22 @@ class Store:
         self.settings = settings
         self.model = canonical_model_name(settings.embedding_model)
         self.location = settings.chroma_url or str(settings.store)
-        self._client = self._connect()
+        self.journal = WriteJournal(Path(settings.store))
         self._versions: dict[str, str] = {}
         self._seen_revision: str | None = None
         self._lock = threading.Lock()
         self._local = threading.local()  # the revision pinned by `one_view`
+        self._client = self._connect()
         self._open_collections(create, dimension)
+        self._view = self.revision()  # the revision up to which this process's Chroma view is complete
+        self._refreshed = time.monotonic()
+        self._recover_if_abandoned()
 
     # ------------------------------------------------------------------ opening
-    def _connect(self) -> Any:
+    def _connect(self, fresh: bool = False) -> Any:
+        """A Chroma client; `fresh` opens embedded Chroma anew, so it reads what other processes wrote."""
         import chromadb
+        from chromadb.api.shared_system_client import SharedSystemClient
         from chromadb.config import Settings as ChromaSettings
 
         chroma_settings = ChromaSettings(anonymized_telemetry=False)
@@ -146,11 +155,36 @@ class Store:
                 )
             path = Path(self.settings.store) / "chroma"
             path.mkdir(parents=True, exist_ok=True)
-            return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+            with _CLIENTS:
+                if fresh:  # drop the process-wide instance; handles already given out keep working
+                    SharedSystemClient._identifier_to_system.pop(str(path), None)
+                return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
         except StoreError:
             raise
         except Exception as exc:  # noqa: BLE001 - chroma raises many types; say where and why
             raise StoreError(f"cannot open the Chroma store at {self.location}: {exc}") from exc
+
+    def _refresh_view(self, revision: str, force: bool = False) -> None:
+        """Reopen embedded Chroma when another writer moved the revision past what this process has seen.
+
+        Embedded Chroma keeps each vector index in memory as it was when first read: vectors another process
+        added since are missing from searches, and deleted ones come back without documents. A server needs
+        no reopening. Reopening is rate-limited (store_refresh_seconds) unless `force`d (writers, recovery).
+        """
+        if revision == self._view or self.settings.chroma_url:
+            self._view = revision
+            return
+        if not force and time.monotonic() - self._refreshed < self.settings.store_refresh_seconds:
+            return
+        with self._lock:
+            if revision == self._view:
+                return
+            client = self._connect(fresh=True)
+            chunks = client.get_collection(self.settings.collection, embedding_function=None)
+            registry = client.get_collection(f"{self.settings.collection}-articles", embedding_function=None)
+            self._client, self.chunks, self.registry = client, chunks, registry
+            self._view, self._refreshed = revision, time.monotonic()
+        log.debug("reopened the Chroma store at %s for revision %s", self.location, revision)
 
     def _open_collections(self, create: bool, dimension: int | None) -> None:
         name = self.settings.collection
@@ -175,17 +209,12 @@ class Store:
         )
 
     def _check_compatible(self, meta: dict[str, Any]) -> None:
+        check_schema(meta, self.location, self.settings.collection)
         stored_model = meta.get("embedding_model")
         if stored_model != self.model:
             raise StoreError(
                 f"the store at {self.location} was built with embedding model {stored_model!r}, "
                 f"not {self.model!r}; use the same model or a new --store / collection"
-            )
-        version = int(meta.get("schema_version", 0))
-        if version != SCHEMA_VERSION:
-            raise StoreError(
-                f"the store at {self.location} has schema version {version}; this newsrag reads "
-                f"version {SCHEMA_VERSION}. Re-ingest into a new --store"
             )
 
     # ------------------------------------------------------------------ reading
@@ -215,6 +244,8 @@ class Store:
     def versions(self) -> dict[str, str]:
         """article_id -> the committed version, refreshed when the revision changed."""
         revision = self.revision()
+        if revision != self._view:
+            self._refresh_view(revision)
         if revision != self._seen_revision:
             with self._lock:
                 versions: dict[str, str] = {}
@@ -257,9 +288,13 @@ class Store:
             out.update({i: str(m.get("content_hash")) for i, m in zip(got["ids"], got["metadatas"])})
         return out
 
-    def search(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[ChunkHit]:
-        """The k chunks nearest to `vector` among committed versions, best first."""
-        versions = self.versions()
+    def search(self, vector: np.ndarray, k: int, filters: Filters | None = None,
+               versions: dict[str, str] | None = None) -> list[ChunkHit]:
+        """The k chunks nearest to `vector` among committed versions, best first.
+
+        Pass the `versions` of one `versions()` call to every read of a query, so it sees one commit state.
+        """
+        versions = self.versions() if versions is None else versions
         if not versions:
             return []
         fetch = k + 10  # a few spare for chunks of uncommitted versions; more only when they were needed
@@ -275,19 +310,20 @@ class Store:
                 for chunk_id, text, meta, dist in zip(
                     result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0]
                 )
-                if versions.get(str(meta.get("article_id"))) == meta.get("version")  # not a version being written
+                if meta is not None and versions.get(str(meta.get("article_id"))) == meta.get("version")
             ]
             if len(hits) >= k or len(result["ids"][0]) < fetch or fetch >= 8 * k:
                 return hits[:k]
             fetch *= 2
 
-    def search_ids(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
+    def search_ids(self, vector: np.ndarray, k: int, filters: Filters | None = None,
+                   versions: dict[str, str] | None = None) -> list[tuple[str, float]]:
         """The ids of the k committed chunks nearest to `vector` with their cosine similarity, best first.
 
         Reads no text or metadata (the version is part of the id), which costs a fraction of `search`:
-        the caller reads only the chunks it keeps (`hits_by_ids`).
+        the caller reads only the chunks it keeps (`hits_by_ids`, given the same `versions`).
         """
-        versions = self.versions()
+        versions = self.versions() if versions is None else versions
         if not versions:
             return []
         fetch = k + 10
@@ -300,15 +336,16 @@ class Store:
                 return hits[:k]
             fetch *= 2
 
-    def hits_by_ids(self, chunk_ids: Sequence[str], vector: np.ndarray) -> list[ChunkHit]:
+    def hits_by_ids(self, chunk_ids: Sequence[str], vector: np.ndarray,
+                    versions: dict[str, str] | None = None) -> list[ChunkHit]:
         """The committed chunks among `chunk_ids`, scored by cosine similarity to `vector`.
 
         The score is NaN when this process cannot read a stored vector (embedded Chroma does not see
-        vectors another process added since it opened the store); the caller embeds those itself.
+        vectors another process added since it last reopened the store); the caller embeds those itself.
         """
         if not chunk_ids:
             return []
-        versions = self.versions()
+        versions = self.versions() if versions is None else versions
         try:  # one call for everything; vectors another process wrote may be unreadable here (see below)
             got = self.chunks.get(ids=list(chunk_ids), include=["documents", "metadatas", "embeddings"])
             stored = {"ids": got["ids"], "embeddings": got["embeddings"]}
@@ -318,7 +355,7 @@ class Store:
         hits = {
             chunk_id: _hit(chunk_id, text, meta, float("nan"))
             for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"])
-            if versions.get(str(meta.get("article_id"))) == meta.get("version")
+            if meta is not None and versions.get(str(meta.get("article_id"))) == meta.get("version")
         }
         if stored is None:
             try:
@@ -366,16 +403,51 @@ class Store:
 
     # ------------------------------------------------------------------ writing
     @contextlib.contextmanager
-    def write_lock(self) -> Iterator[None]:
-        """One writer at a time per store directory (other processes wait)."""
-        path = Path(self.settings.store)
-        path.mkdir(parents=True, exist_ok=True)
-        with open(path / "write.lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+    def write_lock(self, operation: str = "write") -> Iterator[None]:
+        """One writer at a time per store directory (other processes wait), journaled.
+
+        Inside, this process sees everything committed before; a journal left by a writer that died is
+        repaired first; if the block raises, whatever it left half-done is repaired before the lock is released.
+        """
+        with self.journal.locked():
+            self._refresh_view(self.revision(), force=True)
+            if self.journal.pending() is not None:
+                self.recover()
+            self.journal.begin(operation)
             try:
                 yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+            except BaseException:
+                with contextlib.suppress(Exception):  # the journal stays: the next opener repairs
+                    self.recover()
+                raise
+            self.journal.end()
+
+    def recover(self) -> int:
+        """Bring the store back to a consistent state after an interrupted write; returns orphan chunks removed.
+
+        Orphans (chunks of versions never committed, or of articles deleted) are removed, and the revision
+        moves, so every reader, and the BM25 index at its next sync, re-reads the registry.
+        """
+        pending = self.journal.pending()
+        removed = self.repair()
+        self._bump()
+        self.journal.end()
+        if pending is not None:
+            log.warning("recovered the store at %s after an interrupted %s (pid %s): %d orphan chunks removed",
+                        self.location, pending.get("operation"), pending.get("pid"), removed)
+        return removed
+
+    def _recover_if_abandoned(self) -> None:
+        """At open: repair a write that a dead process left half-done (skipped while a writer is active)."""
+        if self.journal.pending() is None:
+            return
+        try:
+            with self.journal.locked(blocking=False) as held:
+                if held and self.journal.pending() is not None:
+                    self._refresh_view(self.revision(), force=True)
+                    self.recover()
+        except OSError as exc:  # a read-only store: readers still see only committed versions
+            log.warning("cannot repair the interrupted write in %s (%s)", self.location, exc)
 
     def put_article(self, article: ArticleRow, chunks: Sequence[ChunkRow], vectors: np.ndarray) -> None:
         """Write a new version of an article: chunks first, then the registry record, then drop the old."""
@@ -472,11 +544,14 @@ class Store:
         return len(orphans)
 
     def _bump(self) -> None:
+        before = self.revision()
         meta = dict(self.registry.metadata or {})
         meta["revision"] = uuid.uuid4().hex
         self.registry.modify(metadata=meta)
         if getattr(self._local, "revision", None) is not None:
             self._local.revision = meta["revision"]
+        if before == self._view:  # nobody else wrote since this process's view was complete
+            self._view = meta["revision"]
 
     def _max_batch(self) -> int:
         try:
@@ -493,6 +568,30 @@ class Store:
                 return
             yield got["ids"], got.get("metadatas") or [{}] * len(got["ids"]), got.get("documents") or []
             offset += len(got["ids"])
+
+
+def check_schema(meta: dict[str, Any], location: str, collection: str) -> None:
+    """Refuse, with what to do, a collection that is not newsrag's or that another newsrag version wrote."""
+    if "embedding_model" not in meta:
+        raise StoreError(
+            f"the Chroma collection {collection!r} at {location} was not written by newsrag; "
+            "choose another --collection or --store"
+        )
+    try:
+        version = int(meta.get("schema_version", 0))
+    except (TypeError, ValueError):
+        version = 0
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"the store at {location} was written by a newer newsrag (store schema {version}; this version "
+            f"reads schema {SCHEMA_VERSION}); upgrade newsrag (pip install -U newsrag) or use another --store"
+        )
+    if version < SCHEMA_VERSION:
+        raise StoreError(
+            f"the store at {location} was written by an older newsrag (store schema {version}) that this "
+            f"version cannot read or convert; ingest your articles into a new store: newsrag ingest SOURCES "
+            "--store NEW_DIR (the old store is left untouched)"
+        )
 
 
 def _now() -> str:

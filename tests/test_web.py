@@ -17,6 +17,8 @@ from tests.conftest import run_cli
 from tests.test_formats import PAGE
 
 RELEASE = threading.Event()  # the slow page answers only after the test that waits for it is over
+LOOPBACK = ["127.0.0.1/32"]  # the test site is on loopback, which URL ingest refuses unless allowed
+ALLOW_LOOPBACK = {"NEWSRAG_FETCH_ALLOW_NETWORKS": '["127.0.0.1/32"]'}
 
 
 def _article_page(title: str, body: str) -> str:
@@ -94,19 +96,20 @@ def _stored(store: Path) -> dict[str, dict]:
 
 
 def test_page_url_is_extracted_with_its_metadata(site: str, tmp_path: Path) -> None:
-    report = index.ingest([f"{site}/ferry", f"{site}/plain.txt"], store=tmp_path)
+    settings = Settings(store=tmp_path, fetch_allow_networks=LOOPBACK)
+    report = index.ingest([f"{site}/ferry", f"{site}/plain.txt"], settings=settings)
     assert report.ok and report.added == 2, report.failed
     stored = _stored(tmp_path)
     ferry = stored["Solar Ferry Begins Service on Lake Arden"]
     assert ferry["url"] == "https://arden-gazette.example/2024/05/02/solar-ferry/"  # the page's canonical url
     assert ferry["date"] == "2024-05-02" and ferry["origin"] == f"{site}/ferry"
     assert stored["Plain Notice From The Council"]["url"] == f"{site}/plain.txt"
-    again = index.ingest([f"{site}/ferry"], store=tmp_path)
+    again = index.ingest([f"{site}/ferry"], settings=settings)
     assert (again.unchanged, again.chunks) == (1, 0)
 
 
 def test_feed_entries_are_fetched_and_failures_named(site: str, tmp_path: Path) -> None:
-    result = run_cli("ingest", "--feed", f"{site}/feed.xml", "--store", str(tmp_path), "--json")
+    result = run_cli("ingest", "--feed", f"{site}/feed.xml", "--store", str(tmp_path), "--json", env=ALLOW_LOOPBACK)
     assert result.returncode == 1, result.stderr  # one entry's page is gone
     data = json.loads(result.stdout)
     assert data["added"] == 2
@@ -121,7 +124,7 @@ def test_feed_entries_are_fetched_and_failures_named(site: str, tmp_path: Path) 
 def test_url_failures_are_one_line_each(site: str, tmp_path: Path) -> None:
     result = run_cli("ingest", f"{site}/missing", f"{site}/slow", f"{site}/big", f"{site}/binary",
                      "http://127.0.0.1:9/refused", f"{site}/news/dam",
-                     "--store", str(tmp_path), "--timeout", "1", "--max-bytes", "20000")
+                     "--store", str(tmp_path), "--timeout", "1", "--max-bytes", "20000", env=ALLOW_LOOPBACK)
     assert result.returncode == 1
     failures = [line for line in result.stderr.splitlines() if line.startswith("failed")]
     assert len(failures) == 5, result.stderr

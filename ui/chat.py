@@ -9,6 +9,7 @@ import threading
 from typing import Any
 
 from rag import Assistant
+from rag.auth import Access
 from rag.runtime import go_offline
 
 from . import library
@@ -28,11 +29,13 @@ def header_html(summary: str) -> str:
     )
 
 
-def build_chat(assistant: Assistant, *, max_upload_bytes: int | None = None, warm_up: bool = True) -> Any:
+def build_chat(assistant: Assistant, *, max_upload_bytes: int | None = None, warm_up: bool = True,
+               access: Access | None = None) -> Any:
     """The chat and library screens over `assistant` as a `gr.Blocks` (not launched).
 
     `max_upload_bytes` caps each uploaded file (default: the max_article_bytes setting); `warm_up` loads
-    the embedding model in the background so the first question is answered without waiting for it.
+    the embedding model in the background so the first question is answered without waiting for it;
+    with keys in `access`, only the admin login may add or delete articles.
     """
     go_offline()
     os.environ.setdefault("GRADIO_RUN_HISTORY", "False")  # the conversation is kept by the app itself
@@ -53,7 +56,7 @@ def build_chat(assistant: Assistant, *, max_upload_bytes: int | None = None, war
             with gr.Tab("Chat", id="chat"):
                 ui = _chat_tab(gr, session, collection)
             with gr.Tab("Library", id="library") as library_tab:
-                lib = build_library_tab(gr, session, max_upload_bytes)
+                lib = build_library_tab(gr, session, max_upload_bytes, access)
         _wire_chat(gr, demo, session, ui, saved, header)
         refresh_outputs = [header, ui["sites"], ui["chatbot"]]
         lib.on_change(lambda: session.collection_updates(gr), refresh_outputs)
@@ -125,11 +128,15 @@ def _wire_chat(gr: Any, demo: Any, session: ChatSession, ui: dict[str, Any], sav
     ui["clear"].click(lambda: (None, None, []), None, filter_inputs[:3])
 
 
-def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860) -> None:
-    """Serve the chat alone and block; prints the URL."""
-    app = build_chat(assistant)
+def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, insecure: bool = False) -> None:
+    """Serve the chat alone and block; prints the URL. Keys and exposure rules as for `newsrag serve`."""
+    from .server import chat_login, check_exposure
+
+    access = Access.from_settings(assistant.settings)
+    check_exposure(host, access, insecure)
+    app = build_chat(assistant, access=access)
     print(f"newsrag chat on http://{host}:{port}", flush=True)
     app.queue(default_concurrency_limit=1).launch(
         server_name=host, server_port=port, share=False, show_error=True, quiet=True, footer_links=[],
-        run_history=False,
+        run_history=False, max_file_size=assistant.settings.max_article_bytes, **chat_login(access),
     )

@@ -20,7 +20,13 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
     from .chat import launch
 
-    launch(open_assistant(settings=settings_from(args)), host=args.host, port=args.port)
+    from rag.auth import Access
+
+    from .server import check_exposure
+
+    settings = settings_from(args)
+    check_exposure(args.host, Access.from_settings(settings), args.insecure)  # before the model loads
+    launch(open_assistant(settings=settings), host=args.host, port=args.port, insecure=args.insecure)
     return 0
 
 
@@ -29,6 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_store_options(ui)
     ui.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
     ui.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    ui.add_argument("--insecure", action="store_true",
+                    help="serve on a non-loopback address without any key (anyone can read and change the library)")
     ui.set_defaults(func=cmd_ui)
 
 

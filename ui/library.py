@@ -5,21 +5,19 @@ Plain functions over `rag` and `index` (no Gradio here), so the screen code stay
 
 from __future__ import annotations
 
-import hashlib
 import random
-import re
-import shutil
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from index import uploads
+from rag.embedder import Embedder
 from rag.records import ArticleInfo
 from rag.settings import Settings
 
-UPLOAD_DIR = "uploads"
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+UPLOAD_DIR = uploads.UPLOAD_DIR
 
 Progress = Callable[[float, str], None]  # (fraction done, what is happening)
 
@@ -91,10 +89,7 @@ def question_about(title: str) -> str:
 # ---------------------------------------------------------------- uploads and URLs
 def allowed_types() -> list[str]:
     """The file suffixes the ingestion pipeline can read (".txt", ".md", ...)."""
-    from index import loading
-
-    suffixes = getattr(loading, "SUFFIXES", None) or getattr(loading, "LOADERS", None) or (".txt", ".md")
-    return sorted(suffixes)
+    return uploads.allowed_types()
 
 
 _FAMILIES = {".txt": "text", ".text": "text", ".md": "Markdown", ".markdown": "Markdown", ".html": "HTML",
@@ -109,38 +104,9 @@ def type_names(allowed: Sequence[str]) -> str:
     return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else "".join(names)
 
 
-def size_text(size: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:,} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024  # type: ignore[assignment]
-    return str(size)
-
-
-def check_upload(path: Path, name: str, max_bytes: int, allowed: Sequence[str]) -> str | None:
-    """Why this upload cannot be added (one clear sentence), or None when it can."""
-    suffix = Path(name).suffix.lower()
-    if suffix not in allowed:
-        return (f"“{name}” is a {suffix or 'file without a type'} file; the library accepts "
-                f"{', '.join(allowed)} files.")
-    size = path.stat().st_size
-    if size > max_bytes:
-        return (f"“{name}” is {size_text(size)}; the upload limit is {size_text(max_bytes)} per file "
-                "(NEWSRAG_MAX_ARTICLE_BYTES).")
-    if size == 0:
-        return f"“{name}” is empty."
-    return None
-
-
-def save_upload(path: Path, name: str, store: Path) -> Path:
-    """Copy an upload into the store's uploads folder under a safe name; the same file always lands on the same path."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
-    stem = _SAFE_NAME.sub("-", Path(name).stem).strip("-.")[:80] or "article"
-    target = store / UPLOAD_DIR / f"{stem}-{digest}{Path(name).suffix.lower()}"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists():
-        shutil.copyfile(path, target)
-    return target
+size_text = uploads.size_text
+check_upload = uploads.check_upload
+save_upload = uploads.save_upload
 
 
 def parse_urls(text: str) -> tuple[list[str], list[str]]:
@@ -155,9 +121,14 @@ def parse_urls(text: str) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(urls)), errors
 
 
-def add_articles(targets: Sequence[str], settings: Settings, progress: Progress | None = None):  # type: ignore[no-untyped-def]
-    """Ingest files and URLs into the store; returns the IngestReport."""
+def add_articles(targets: Sequence[str], settings: Settings, progress: Progress | None = None,  # type: ignore[no-untyped-def]
+                 embedder: Embedder | None = None):
+    """Ingest files and URLs into the store (with the chat's loaded `embedder`); returns the IngestReport.
+
+    Saved uploads whose ingest failed are deleted again, so a refused file leaves nothing behind.
+    """
     import index
+    from rag.store import Store
 
     total = max(1, len(targets))
     if progress:
@@ -168,18 +139,14 @@ def add_articles(targets: Sequence[str], settings: Settings, progress: Progress 
             progress(articles / max(total, articles + 1), f"Stored {articles} article{'s' if articles != 1 else ''} "
                      f"({chunks} chunks), last: {Path(origin.split('#', 1)[0]).name}")
 
-    return index.ingest(list(targets), settings=settings, progress=step)
+    saved = [Path(t) for t in targets if "://" not in t]
+    try:
+        return index.ingest(list(targets), settings=settings, progress=step, embedder=embedder)
+    finally:
+        if saved:
+            uploads.discard_unused(saved, dict(Store(settings).registry_records()), Path(settings.store))
 
 
 def delete_articles(article_ids: Iterable[str], articles: Sequence[ArticleInfo], settings: Settings):  # type: ignore[no-untyped-def]
     """Remove articles from the store, and their uploaded files from the uploads folder."""
-    import index
-
-    ids = list(article_ids)
-    report = index.remove(ids, settings=settings)
-    uploads = (Path(settings.store) / UPLOAD_DIR).resolve()
-    for article in articles:
-        origin = Path(article.origin.split("#", 1)[0]) if article.origin else None
-        if article.article_id in ids and origin is not None and origin.resolve().parent == uploads:
-            origin.unlink(missing_ok=True)
-    return report
+    return uploads.remove_articles(list(article_ids), settings)

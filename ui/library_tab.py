@@ -5,6 +5,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
+from rag.auth import Access
 from rag.records import ArticleInfo
 
 from . import library
@@ -59,9 +60,10 @@ class LibraryTab:
     # table refreshes run one at a time, in the order they were asked for (the last search wins)
     REFRESH_QUEUE: ClassVar[dict[str, Any]] = {"concurrency_id": "nr-library-refresh", "concurrency_limit": 1}
 
-    def __init__(self, session: ChatSession, max_upload_bytes: int | None) -> None:
+    def __init__(self, session: ChatSession, max_upload_bytes: int | None, access: Access | None = None) -> None:
         self.session = session
         self.settings = session.settings
+        self.access = access or Access()
         self.max_bytes = max_upload_bytes or self.settings.max_article_bytes
         self.allowed = library.allowed_types()
         self.changed: list[Any] = []  # events after which the collection changed
@@ -86,12 +88,25 @@ class LibraryTab:
             return None, "<div class='nr-lib-note'>That article is no longer stored.</div>", gr.Button(visible=False), gr.Row(visible=False)
         return article.article_id, article_detail_html(article), gr.Button(visible=True), gr.Row(visible=False)
 
-    def delete(self, article_id: str | None, query: str) -> tuple[Any, ...]:
+    def refusal(self, username: str | None) -> str | None:
+        """Why this reader may not add or delete articles (None: they may)."""
+        if not self.access.enabled:
+            return None
+        if not self.access.admin_key:
+            return "Adding and deleting articles is switched off on this server (it has no admin key)."
+        if username != "admin":
+            return "Only the admin may add or delete articles: log out and log in as user “admin” with the admin key."
+        return None
+
+    def delete(self, article_id: str | None, query: str, username: str | None = None) -> tuple[Any, ...]:
         import gradio as gr
 
         articles = self.session.articles()
         article = next((a for a in articles if a.article_id == article_id), None)
-        if article is None:
+        refused = self.refusal(username)
+        if refused:
+            gr.Warning(refused)
+        elif article is None:
             gr.Warning("Select an article in the table first.")
         else:
             report = library.delete_articles([article.article_id], articles, self.settings)
@@ -103,9 +118,18 @@ class LibraryTab:
         empty = "<div class='nr-lib-note'>Select an article in the table to see it or delete it.</div>"
         return rows, ids, note, None, empty, gr.Button(visible=False), gr.Row(visible=False)
 
-    def add(self, files: list[Any] | None, urls_text: str, query: str, progress: Callable[..., Any]) -> tuple[Any, ...]:
+    def add(self, files: list[Any] | None, urls_text: str, query: str, progress: Callable[..., Any],
+            username: str | None = None) -> tuple[Any, ...]:
+        refused = self.refusal(username)
+        if refused:
+            rows, ids, note = self.refresh(query)
+            return report_html(None, {}, [refused]), rows, ids, note, files, urls_text
         targets, names, errors = [], {}, []
         store = Path(self.settings.store)
+        if len(files or []) > self.settings.max_upload_files:
+            errors.append(f"{len(files or [])} files at once; the limit is {self.settings.max_upload_files} "
+                          "(NEWSRAG_MAX_UPLOAD_FILES).")
+            files = []
         for item in files or []:
             path = Path(getattr(item, "name", None) or str(item))
             name = Path(getattr(item, "orig_name", None) or path.name).name
@@ -122,7 +146,8 @@ class LibraryTab:
         report = None
         if targets:
             try:
-                report = library.add_articles(targets, self.settings, lambda f, d: progress(f, desc=d))
+                report = library.add_articles(targets, self.settings, lambda f, d: progress(f, desc=d),
+                                              embedder=self.session.assistant.embedder)
             except Exception as exc:  # noqa: BLE001 - shown to the reader; the store is left as it was
                 errors.append(str(exc))
         rows, ids, note = self.refresh(query)
@@ -134,9 +159,10 @@ class LibraryTab:
             event.then(fn, None, outputs, show_progress="hidden")
 
 
-def build_library_tab(gr: Any, session: ChatSession, max_upload_bytes: int | None) -> LibraryTab:
+def build_library_tab(gr: Any, session: ChatSession, max_upload_bytes: int | None,
+                      access: Access | None = None) -> LibraryTab:
     """Lay out the Library tab (inside an open gr.Tab) and wire its events."""
-    tab = LibraryTab(session, max_upload_bytes)
+    tab = LibraryTab(session, max_upload_bytes, access)
     _wire(gr, tab, _layout(gr, tab))
     return tab
 
@@ -183,10 +209,14 @@ def _wire(gr: Any, tab: LibraryTab, c: dict[str, Any]) -> None:
     c["cancel"].click(lambda: (gr.Button(visible=True), gr.Row(visible=False)), None, choice)
     progress_bar = gr.Progress()  # Gradio fills in a progress bar for a parameter defaulting to one
 
-    def add_files(files: Any, urls_text: str, query_text: str, progress: Any = progress_bar) -> tuple[Any, ...]:
-        return tab.add(files, urls_text, query_text, progress)
+    def add_files(files: Any, urls_text: str, query_text: str, request: gr.Request,
+                  progress: Any = progress_bar) -> tuple[Any, ...]:
+        return tab.add(files, urls_text, query_text, progress, getattr(request, "username", None))
+
+    def delete(article_id: str | None, query_text: str, request: gr.Request) -> tuple[Any, ...]:
+        return tab.delete(article_id, query_text, getattr(request, "username", None))
 
     tab.changed = [
-        c["confirm"].click(tab.delete, [c["selected"], c["query"]], [*tab.outputs, c["selected"], c["detail"], *choice]),
+        c["confirm"].click(delete, [c["selected"], c["query"]], [*tab.outputs, c["selected"], c["detail"], *choice]),
         c["add"].click(add_files, [c["files"], c["urls"], c["query"]], [c["result"], *tab.outputs, c["files"], c["urls"]]),
     ]

@@ -1,44 +1,87 @@
-"""`newsrag serve`: the HTTP API at /v1 and the Gradio chat at /, in one uvicorn server."""
+"""`newsrag serve`: the HTTP API at /v1 (with the admin routes) and the Gradio chat at /, in one uvicorn server.
+
+On an address other than loopback the server refuses to start without a key (NEWSRAG_API_KEY or
+NEWSRAG_ADMIN_KEY, or a key file) unless `--insecure` says that an open server is intended. With a
+key set, the chat asks for a login: user `admin` with the admin key, any other name with the API key.
+"""
 
 from __future__ import annotations
 
 import argparse
 from typing import TYPE_CHECKING, Any
 
+from rag.auth import Access, is_loopback
 from rag.cli import add_store_options, settings_from
+from rag.errors import ConfigError
 from rag.runtime import go_offline
 
 if TYPE_CHECKING:
     from rag import Assistant
 
 
-def build_app(assistant: Assistant) -> Any:
-    """The FastAPI app: the API (rag.api) with the chat (ui.chat.build_chat) mounted at "/"."""
+def build_app(assistant: Assistant, access: Access | None = None) -> Any:
+    """The FastAPI app: the API (rag.api) and admin routes (index.api), with the chat (ui.chat) mounted at "/"."""
     go_offline()
     import gradio as gr
 
+    from index.api import admin_router
     from rag.api import create_app
 
     from .chat import build_chat
 
-    app = create_app(assistant)
-    return gr.mount_gradio_app(app, build_chat(assistant), path="/", show_error=True, ssr_mode=False)
+    access = access or Access.from_settings(assistant.settings)
+    app = create_app(assistant, access)
+    app.include_router(admin_router())
+    blocks = build_chat(assistant, access=access)
+    return gr.mount_gradio_app(
+        app, blocks, path="/", show_error=True, ssr_mode=False, max_file_size=assistant.settings.max_article_bytes,
+        **chat_login(access),
+    )
 
 
-def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 8000) -> None:
+def chat_login(access: Access) -> dict[str, Any]:
+    """Gradio's login arguments when keys are set (none when the server is open)."""
+    if not access.enabled:
+        return {}
+    who = "user admin with the admin key" + (", or any name with the API key" if access.api_key else "")
+    return {"auth": lambda user, password: access.role(user, password) is not None,
+            "auth_message": f"Log in to newsrag: {who}."}
+
+
+def check_exposure(host: str, access: Access, insecure: bool) -> None:
+    """Refuse to listen beyond this machine without a key, unless `--insecure`."""
+    if is_loopback(host) or access.enabled or insecure:
+        return
+    raise ConfigError(
+        f"refusing to serve on {host} without a key: anyone who can reach it could read and change the "
+        "library. Set NEWSRAG_API_KEY and NEWSRAG_ADMIN_KEY (or api_key_file / admin_key_file), or pass "
+        "--insecure to serve it open on purpose"
+    )
+
+
+def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 8000, insecure: bool = False) -> None:
     """Serve the API and the chat until interrupted; prints the URLs."""
     import uvicorn
 
-    app = build_app(assistant)
-    print(f"newsrag on http://{host}:{port}/  (API: http://{host}:{port}/v1, docs: http://{host}:{port}/docs)", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    from rag import logs
+
+    access = Access.from_settings(assistant.settings)
+    check_exposure(host, access, insecure)
+    logs.configure(assistant.settings, secrets=[k for k in (access.api_key, access.admin_key) if k])
+    app = build_app(assistant, access)
+    shown = f"[{host}]" if ":" in host else host
+    lock = "" if access.enabled else "  (open: no key set)"
+    print(f"newsrag on http://{shown}:{port}/  (API: http://{shown}:{port}/v1, docs: http://{shown}:{port}/docs){lock}",
+          flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, log_config=None)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from rag.assistant import open as open_assistant
 
     settings = settings_from(args).with_overrides(answerer=args.answerer)
-    serve(open_assistant(settings=settings), host=args.host, port=args.port)
+    check_exposure(args.host, Access.from_settings(settings), args.insecure)  # before the model loads
+    serve(open_assistant(settings=settings), host=args.host, port=args.port, insecure=args.insecure)
     return 0
 
 
@@ -48,4 +91,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     serve_cmd.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
     serve_cmd.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     serve_cmd.add_argument("--answerer", help="answerer backend (default: from settings)")
+    serve_cmd.add_argument("--insecure", action="store_true",
+                           help="serve on a non-loopback address without any key (anyone can read and change the library)")
     serve_cmd.set_defaults(func=cmd_serve)

@@ -1,0 +1,149 @@
+"""A long-running server and other processes writing the same store: the server sees every committed
+write (also in its dense index), never a half-written article, and keeps answering without errors."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+
+from rag.settings import Settings
+from rag.store import Store
+from tests.conftest import run_cli
+from tests.servers import uvicorn_server
+from tests.ui_harness import copy_store
+
+OTTER = ("Title: Otters Return To The Lune Estuary\nDate: 2024-03-02\nSource: lune-gazette.example\n\n"
+         "Wildlife wardens counted {count} otters in the Lune estuary this spring. "
+         "The {colour} survey team used night cameras along nine kilometres of riverbank. "
+         "Otters vanished from the estuary in the 1970s after pesticides poisoned the river.\n")
+
+
+def _ask(base: str, question: str) -> dict:
+    response = httpx.post(f"{base}/v1/ask", json={"question": question}, timeout=120)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_dense_only_server_sees_what_another_process_ingests_edits_and_removes(
+    sample_store: Path, tmp_path: Path,
+) -> None:
+    """Embedded Chroma caches its vector index per process: the server must reopen it when another process wrote."""
+    import rag
+    from rag.api import create_app
+
+    store = copy_store(sample_store, tmp_path / "store")
+    settings = Settings(store=store, retrieval_mode="dense", store_refresh_seconds=0)
+    assistant = rag.open(settings=settings)
+    article = tmp_path / "otters.txt"
+    question = "How many otters did the wardens count in the Lune estuary?"
+    with uvicorn_server(create_app(assistant)) as base:
+        assert _ask(base, question)["refused"] is True  # warms the server's view of the store first
+
+        article.write_text(OTTER.format(count=14, colour="spring"), encoding="utf-8")
+        assert run_cli("ingest", str(article), "--store", str(store)).returncode == 0
+        first = _ask(base, question)
+        assert first["refused"] is False and "14 otters" in first["answer"], first["answer"]
+
+        article.write_text(OTTER.format(count=23, colour="autumn"), encoding="utf-8")
+        assert run_cli("ingest", str(article), "--store", str(store)).returncode == 0
+        edited = _ask(base, question)
+        assert "23 otters" in edited["answer"] and "14 otters" not in edited["answer"]
+        cited = edited["sources"][edited["citations"][0]["source_index"]]
+        assert "autumn" in cited["text"] or "23" in cited["text"]
+
+        (otter_id,) = {s["article_id"] for s in edited["sources"] if "Otters" in s["title"]}
+        assert run_cli("remove", otter_id, "--store", str(store)).returncode == 0
+        gone = _ask(base, question)
+        assert gone["refused"] is True and not any(s["article_id"] == otter_id for s in gone["sources"])
+
+    # the server's own store handle reads the other process's vectors (no "Error finding id")
+    chunk_ids = [h.chunk_id for h in assistant.store.committed_chunks(sorted(assistant.store.versions()))]
+    vectors = assistant.store.chunks.get(ids=chunk_ids, include=["embeddings"])["embeddings"]
+    assert len(vectors) == len(chunk_ids) == assistant.store.chunks.count()
+
+
+# ------------------------------------------------------------------ load: 20 clients, 30 s, an ingest running
+COLOURS = ("amber", "cobalt")
+RUNS = " ".join(
+    f"Under the {{colour}} timetable the Tarn ferry leaves Kessel pier at {7 + i}:{15 + i} on weekday run {i}, "
+    f"and the {{colour}} crossing to Morrow Point takes {20 + i} minutes." for i in range(1, 10)
+)
+TIMETABLE = ("Title: Tarn Ferry Publishes Its {Colour} Timetable\nDate: 2024-04-02\nSource: tarn-courier.example\n\n"
+             + RUNS + "\n")
+TARN_QUESTIONS = [f"When does the Tarn ferry leave Kessel pier on weekday run {i}?" for i in (2, 5, 8)] + [
+    "How long is the crossing from Kessel pier to Morrow Point?"]
+
+
+def _versions_checker(article_id: str, seen: set[str]):  # type: ignore[no-untyped-def]
+    """An answer check: the Tarn article's passages all come from one version (chunk ids and text agree)."""
+
+    def check(question: str, answer: dict) -> str | None:
+        passages = [s for s in answer["sources"] if s["article_id"] == article_id]
+        if not passages:
+            return None
+        versions = {cid.split(":")[1] for s in passages for cid in [s["chunk_id"], *s["chunk_ids"]]}
+        colours = {c for c in COLOURS for s in passages if c in s["text"].lower() or c in s["title"].lower()}
+        cited = {c for c in COLOURS if c in answer["answer"].lower()}
+        if len(versions) != 1 or len(colours) != 1 or not cited <= colours:
+            return f"{question!r}: versions {versions}, passage colours {colours}, answer colours {cited}"
+        seen.update(colours)
+        return None
+
+    return check
+
+
+@pytest.mark.slow
+def test_twenty_clients_for_thirty_seconds_while_an_article_is_reingested(
+    sample_store: Path, sample_questions: list[dict], tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    import index
+    from tests.conftest import ROOT
+    from tests.test_lexical import assert_in_step
+    from tests.load import run_load
+    from tests.ui_harness import free_port, running
+
+    store = copy_store(sample_store, tmp_path / "store")
+    versions = []
+    for colour in COLOURS:
+        versions.append(tmp_path / f"{colour}.txt")
+        versions[-1].write_text(TIMETABLE.format(colour=colour, Colour=colour.title()), encoding="utf-8")
+    article = tmp_path / "tarn-timetable.txt"
+    article.write_text(versions[0].read_text(encoding="utf-8"), encoding="utf-8")
+    settings = Settings(store=store)
+    assert index.ingest([article], settings=settings).added == 1
+    (tarn_id,) = [a.article_id for a in Store(settings).articles() if a.title.startswith("Tarn Ferry")]
+    assert len(Store(settings).chunks_of(tarn_id)) >= 3  # several passages can come from it at once
+
+    seconds = float(os.environ.get("NEWSRAG_LOAD_SECONDS", "30"))
+    port = free_port()
+    questions = [q["question"] for q in sample_questions] + TARN_QUESTIONS
+    seen: set[str] = set()
+    with running(["serve", "--store", str(store), "--port", str(port)], f"http://127.0.0.1:{port}/v1/health",
+                 log=tmp_path / "server.log"):
+        writer = subprocess.Popen(
+            [sys.executable, "-c", "import sys; from tests.load import reingest_loop; "
+             "reingest_loop(sys.argv[1], sys.argv[2], sys.argv[3:5], float(sys.argv[5]))",
+             str(store), str(article), *map(str, versions), str(seconds)],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        try:
+            assert writer.stdout is not None and writer.stdout.readline().strip() == "ready", writer.stderr
+            result = run_load(f"http://127.0.0.1:{port}", questions, clients=20, seconds=seconds,
+                              check=_versions_checker(tarn_id, seen))
+            out, err = writer.communicate(timeout=300)
+        finally:
+            writer.kill()
+    print(f"\nload test: {result.summary()}; {out.strip()} by the writer", flush=True)
+    (tmp_path.parent / "load-result.txt").write_text(result.summary() + "\n", encoding="utf-8")
+    assert writer.returncode == 0, err
+    assert result.errors == [], result.errors[:5]
+    assert result.problems == [], result.problems[:5]
+    assert int(out.split()[-1]) >= 2 and seen == set(COLOURS), (out, seen)  # both versions were served
+    assert result.requests >= 20
+    assert_in_step(settings)  # Chroma and the BM25 index agree after both processes wrote
