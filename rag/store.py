@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -337,37 +337,43 @@ class Store:
             fetch *= 2
 
     def hits_by_ids(self, chunk_ids: Sequence[str], vector: np.ndarray,
-                    versions: dict[str, str] | None = None) -> list[ChunkHit]:
+                    versions: dict[str, str] | None = None,
+                    known: Mapping[str, float] | None = None) -> list[ChunkHit]:
         """The committed chunks among `chunk_ids`, scored by cosine similarity to `vector`.
 
-        The score is NaN when this process cannot read a stored vector (embedded Chroma does not see
-        vectors another process added since it last reopened the store); the caller embeds those itself.
+        `known` gives scores the caller already has (dense search's cosines); only the other chunks'
+        vectors are read, in a second call: asking Chroma for texts, metadata and vectors at once costs
+        about twice as much as two calls. The score is NaN when this process cannot read a stored vector
+        (embedded Chroma does not see vectors another process added since it last reopened the store);
+        the caller embeds those itself.
         """
         if not chunk_ids:
             return []
         versions = self.versions() if versions is None else versions
-        try:  # one call for everything; vectors another process wrote may be unreadable here (see below)
-            got = self.chunks.get(ids=list(chunk_ids), include=["documents", "metadatas", "embeddings"])
-            stored = {"ids": got["ids"], "embeddings": got["embeddings"]}
-        except Exception:  # noqa: BLE001 - chroma: "Error finding id"
-            got = self.chunks.get(ids=list(chunk_ids), include=["documents", "metadatas"])
-            stored = None
+        known = known or {}
+        got = self.chunks.get(ids=list(chunk_ids), include=["documents", "metadatas"])
         hits = {
-            chunk_id: _hit(chunk_id, text, meta, float("nan"))
+            chunk_id: _hit(chunk_id, text, meta, known.get(chunk_id, float("nan")))
             for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"])
             if meta is not None and versions.get(str(meta.get("article_id"))) == meta.get("version")
         }
-        if stored is None:
-            try:
-                stored = self.chunks.get(ids=list(hits), include=["embeddings"]) if hits else {"ids": [], "embeddings": []}
-            except Exception:  # noqa: BLE001 - as above
-                stored = {"ids": [], "embeddings": []}
+        unscored = [i for i in hits if i not in known]
         query = np.asarray(vector, dtype=np.float32)
-        for chunk_id, emb in zip(stored["ids"], stored["embeddings"]):
+        for chunk_id, emb in self._stored_vectors(unscored):
             if chunk_id in hits:
                 score = float(np.dot(query, np.asarray(emb, dtype=np.float32)))
                 hits[chunk_id] = dataclasses.replace(hits[chunk_id], score=score)
         return [hits[i] for i in chunk_ids if i in hits]
+
+    def _stored_vectors(self, chunk_ids: list[str]) -> list[tuple[str, Any]]:
+        """(id, vector) of these chunks as far as this process can read them (see `hits_by_ids`)."""
+        if not chunk_ids:
+            return []
+        try:
+            got = self.chunks.get(ids=chunk_ids, include=["embeddings"])
+        except Exception:  # noqa: BLE001 - chroma: "Error finding id" for vectors it cannot see yet
+            return []
+        return list(zip(got["ids"], got["embeddings"]))
 
     def committed_chunks(self, article_ids: Sequence[str]) -> list[ChunkHit]:
         """The chunks of the committed versions of these articles (score 0), in article then chunk order."""

@@ -95,6 +95,10 @@ def test_hits_by_ids_scores_by_the_stored_vectors(store: Store) -> None:
     assert [h.chunk_id for h in hits] == ids[:2]
     assert hits[0].score == pytest.approx(1.0, abs=1e-5)
     assert hits[1].score == pytest.approx(float(vectors[0] @ vectors[2]), abs=1e-5)
+    known = store.hits_by_ids(ids, vectors[2], known={ids[0]: 0.25})  # a score the caller has is kept
+    assert [h.chunk_id for h in known] == ids[:2]
+    assert known[0].score == 0.25
+    assert known[1].score == pytest.approx(float(vectors[0] @ vectors[2]), abs=1e-5)
 
 
 def test_the_assistant_embeds_with_the_query_backend_and_threads(sample_store: Path) -> None:
