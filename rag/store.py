@@ -341,29 +341,34 @@ class Store:
                     known: Mapping[str, float] | None = None) -> list[ChunkHit]:
         """The committed chunks among `chunk_ids`, scored by cosine similarity to `vector`.
 
-        `known` gives scores the caller already has (dense search's cosines); only the other chunks'
-        vectors are read, in a second call: asking Chroma for texts, metadata and vectors at once costs
-        about twice as much as two calls. The score is NaN when this process cannot read a stored vector
-        (embedded Chroma does not see vectors another process added since it last reopened the store);
-        the caller embeds those itself.
+        `known` gives scores the caller already has (dense search's cosines): when it covers every chunk,
+        no stored vector is read (a quarter of the cost of the call). The score is NaN when this process
+        cannot read a stored vector (embedded Chroma does not see vectors another process added since it
+        last reopened the store); the caller embeds those itself.
         """
         if not chunk_ids:
             return []
         versions = self.versions() if versions is None else versions
         known = known or {}
-        got = self.chunks.get(ids=list(chunk_ids), include=["documents", "metadatas"])
+        ids = list(chunk_ids)
+        vectors = any(i not in known for i in ids)
+        try:  # one call for everything; vectors another process wrote may be unreadable here (see below)
+            got = self.chunks.get(ids=ids, include=["documents", "metadatas", *(["embeddings"] if vectors else [])])
+        except Exception:  # noqa: BLE001 - chroma: "Error finding id"
+            got, vectors = self.chunks.get(ids=ids, include=["documents", "metadatas"]), False
         hits = {
             chunk_id: _hit(chunk_id, text, meta, known.get(chunk_id, float("nan")))
             for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"])
             if meta is not None and versions.get(str(meta.get("article_id"))) == meta.get("version")
         }
-        unscored = [i for i in hits if i not in known]
+        stored = zip(got["ids"], got["embeddings"]) if vectors else self._stored_vectors(
+            [i for i in hits if i not in known])
         query = np.asarray(vector, dtype=np.float32)
-        for chunk_id, emb in self._stored_vectors(unscored):
-            if chunk_id in hits:
+        for chunk_id, emb in stored:
+            if chunk_id in hits and chunk_id not in known:
                 score = float(np.dot(query, np.asarray(emb, dtype=np.float32)))
                 hits[chunk_id] = dataclasses.replace(hits[chunk_id], score=score)
-        return [hits[i] for i in chunk_ids if i in hits]
+        return [hits[i] for i in ids if i in hits]
 
     def _stored_vectors(self, chunk_ids: list[str]) -> list[tuple[str, Any]]:
         """(id, vector) of these chunks as far as this process can read them (see `hits_by_ids`)."""
@@ -371,7 +376,7 @@ class Store:
             return []
         try:
             got = self.chunks.get(ids=chunk_ids, include=["embeddings"])
-        except Exception:  # noqa: BLE001 - chroma: "Error finding id" for vectors it cannot see yet
+        except Exception:  # noqa: BLE001 - as in hits_by_ids
             return []
         return list(zip(got["ids"], got["embeddings"]))
 
