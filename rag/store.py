@@ -198,15 +198,24 @@ class Store:
             meta = {"embedding_model": self.model, "dimension": dimension or 0,
                     "schema_version": SCHEMA_VERSION, "created_at": _now()}
             self.chunks = self._client.create_collection(
-                name, embedding_function=None, metadata=meta, configuration={"hnsw": {"space": "cosine"}}
+                name, embedding_function=None, metadata=meta,
+                configuration={"hnsw": {"space": "cosine", "ef_search": self.settings.hnsw_ef_search}},
             )
         else:
             self.chunks = self._client.get_collection(name, embedding_function=None)
             self._check_compatible(self.chunks.metadata or {})
+            if create:
+                self._apply_search_breadth()
         self.registry = self._client.get_or_create_collection(
             f"{name}-articles", embedding_function=None, metadata={"revision": "0"},
             configuration={"hnsw": {"space": "cosine"}},
         )
+
+    def _apply_search_breadth(self) -> None:
+        """A writer gives the chunk index the configured ef_search (processes that load the index use it)."""
+        hnsw = (getattr(self.chunks, "configuration_json", None) or {}).get("hnsw") or {}
+        if hnsw.get("ef_search") != self.settings.hnsw_ef_search:
+            self.chunks.modify(configuration={"hnsw": {"ef_search": self.settings.hnsw_ef_search}})
 
     def _check_compatible(self, meta: dict[str, Any]) -> None:
         check_schema(meta, self.location, self.settings.collection)
