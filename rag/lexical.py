@@ -3,9 +3,9 @@
 The index file (`<store>/bm25/<collection>.npz`) records which version of each article it holds and
 the store revision it was synced at. `sync` compares that with the article registry and applies
 per-article deltas (new versions in, removed or replaced ones out), so nothing is rebuilt from
-scratch when the collection grows or another process wrote to it. Files are replaced atomically (temp files of a
-writer that died mid-save are removed at the next save); a
-damaged or foreign file is detected on load and rebuilt from the collection.
+scratch when the collection grows or another process wrote to it. Files are replaced atomically (the
+temp files of a writer that died mid-save are removed at the next save); a damaged or foreign file is
+detected on load and rebuilt from the collection.
 """
 
 from __future__ import annotations
