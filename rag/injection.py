@@ -18,9 +18,10 @@ _CITATION_LIKE = re.compile(r"\[(\s*\d{1,3}(?:\s*[,;–-]\s*\d{1,3})*\s*)\]")
 _OBJECTS = r"(?:instructions?|rules?|prompts?|directions?|guidelines?|directives?|context|messages?|commands?)"
 _INSTRUCTION = re.compile("|".join(f"(?:{p})" for p in [
     # "ignore previous instructions", "disregard all the rules above", "forget your earlier prompt"
-    rf"\b(?:ignore|disregard|forget|override|bypass)\s+(?:(?:all|any|the|your|my|these|those|its|of)\s+)*"
-    rf"(?:(?:previous|prior|above|earlier|preceding|former|original|system|safety|other)\s+)?{_OBJECTS}\b(?!\s+of\b)",
-    r"\byou are now (?:a|an|in|my|no longer|free|dan|acting|in charge)\b", r"\b(?:in|enter|enable|activate) (?:developer|jailbreak|god|dan) mode\b", r"\bsystem prompt\b",
+    (rf"\b(?:ignore|disregard|forget|override|bypass)\s+(?:(?:all|any|the|your|my|these|those|its|of)\s+)*"
+     rf"(?:(?:previous|prior|above|earlier|preceding|former|original|system|safety|other)\s+)?{_OBJECTS}\b(?!\s+of\b)"),
+    r"\byou are now (?:a|an|in|my|no longer|free|dan|acting|in charge)\b",
+    r"\b(?:in|enter|enable|activate) (?:developer|jailbreak|god|dan) mode\b", r"\bsystem prompt\b",
     rf"\bnew {_OBJECTS}\s*:", r"\bas an? (?:ai|language model|llm|chatbot)\b",
     # chat-template and prompt-format markers
     r"<\|[\w-]+\|>", r"</?\s*(?:start_of_turn|end_of_turn|s|bos|eos|passage)\b[^>]*>", r"\[/?INST\]", r"<</?SYS>>",

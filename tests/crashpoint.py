@@ -79,7 +79,7 @@ def _kill_halfway_through_bm25_write() -> None:
             return 0
 
     def half_open(path: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
-        handle = builtins.open(path, mode, *args, **kwargs)
+        handle = builtins.open(path, mode, *args, **kwargs)  # noqa: SIM115 - closed by the caller or the wrapper
         return _HalfWriter(handle) if str(path).endswith(".tmp") and "w" in mode else handle
 
     rag.lexical.open = half_open  # type: ignore[attr-defined]

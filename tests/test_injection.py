@@ -118,7 +118,7 @@ def test_llm_prompt_keeps_the_system_prompt_and_quotes_the_article(poisoned, llm
 
 
 def test_completion_prompt_is_intact_and_quotes_the_article(poisoned, llm) -> None:
-    text, question = ARTICLES["roles"]
+    _, question = ARTICLES["roles"]
     llm.script("PWNED [1].")
     answer = llm_assistant(poisoned, llm, llm_mode="completion").ask(question)
     prompt = llm.received[-1].body["prompt"]
