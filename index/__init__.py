@@ -9,8 +9,9 @@ The names below are imported on first use, so `newsrag --help` does not load the
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from rag.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .pipeline import ingest, remove
@@ -21,14 +22,4 @@ _HOMES = {"ingest": "pipeline", "remove": "pipeline", "IngestReport": "report"}
 __all__ = ["IngestReport", "ingest", "remove"]
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'index' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{home}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES, __all__)
