@@ -47,7 +47,7 @@ class AddressPolicy:
                 found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
             except (socket.gaierror, UnicodeError) as exc:
                 raise IngestError(f"cannot resolve the host {host!r} ({exc})") from None
-            addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in found))
+            addresses = list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in found))
         for address in addresses:
             if not self.permits(address):
                 raise IngestError(

@@ -206,14 +206,15 @@ def _add_error_handlers(app: FastAPI) -> None:
         level = logging.WARNING if exc.http_status >= 500 else logging.INFO
         log.log(level, "refused", extra=fields(status=exc.http_status, type=type(exc).__name__))
         headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 and isinstance(exc, AccessError) else None
-        return JSONResponse(_error_body(exc), status_code=exc.http_status, headers=headers)
+        return SafeJSONResponse(_error_body(exc), status_code=exc.http_status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()]
+        details = [{**e, "input": _shortened(e["input"])} if "input" in e else e for e in exc.errors()]
         body = {"error": "invalid request: " + "; ".join(problems), "type": "ValidationError",
-                "details": jsonable_encoder(exc.errors(), custom_encoder={Exception: str})}
-        return JSONResponse(body, status_code=422)
+                "details": jsonable_encoder(details, custom_encoder={Exception: str})}
+        return SafeJSONResponse(body, status_code=422)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -224,6 +225,25 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         kind = "TooLarge" if exc.status_code == 413 else "HTTPError"
         return JSONResponse({"error": str(exc.detail), "type": kind}, status_code=exc.status_code, headers=exc.headers)
+
+
+class SafeJSONResponse(JSONResponse):
+    """JSON that renders whatever a client sent back: text that is not valid Unicode (a lone surrogate) is escaped."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
+def _shortened(value: Any, limit: int = 200) -> Any:
+    """An input echoed in a validation error, cut to `limit` characters (a 100 KB question is not sent back)."""
+    if isinstance(value, str) and len(value) > limit:
+        return value[:limit] + "…"
+    if isinstance(value, (dict, list)) and len(json.dumps(value, default=str)) > limit:
+        return f"({type(value).__name__} of {len(value)} items, not shown)"
+    return value
 
 
 def _version() -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .errors import QueryError
 from .records import Filters
@@ -20,6 +20,14 @@ class FiltersIn(BaseModel):
     until: date | None = Field(None, description="Only articles dated on or before this day (YYYY-MM-DD).")
     sources: list[str] = Field(default_factory=list, description="Only articles from these sites, e.g. antiwar.com.")
     article_ids: list[str] = Field(default_factory=list, description="Only these articles (ids from GET /v1/articles).")
+
+    @field_validator("since", "until", mode="before")
+    @classmethod
+    def _date_text(cls, value: Any) -> Any:
+        """Dates are text (a number would be read as seconds since 1970)."""
+        if value is not None and not isinstance(value, (str, date)):
+            raise ValueError("write the date as text YYYY-MM-DD, e.g. \"2021-08-01\"")
+        return value
 
     def to_filters(self) -> Filters | None:
         if self.since and self.until and self.since > self.until:

@@ -20,6 +20,7 @@ from .retrieval import Retriever
 from .settings import Settings
 from .store import Store
 from .support import SupportScorer
+from .validation import as_filters, check_filters, check_question
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +64,12 @@ class Assistant:
         The pieces joined are exactly `Answer.text`: each sentence is checked before it is released.
         """
         started = time.perf_counter()
-        question = self._check_question(question)
-        if top_k is not None and not (isinstance(top_k, int) and 1 <= top_k <= 50):
+        question = check_question(question, self.settings.max_question_chars)
+        if top_k is not None and not (isinstance(top_k, int) and not isinstance(top_k, bool) and 1 <= top_k <= 50):
             raise QueryError(f"top_k must be a whole number from 1 to 50, not {top_k!r}")
+        filters = as_filters(filters)
+        if filters is not None and (filters.sources or filters.article_ids):
+            check_filters(filters, self.summary.get().all_sites, self.store.versions())
         timings: dict[str, float] = {}
         query, rewritten = self._standalone(question, history, timings)
         passages = self.retriever.retrieve(query, filters, top_k, timings)
@@ -145,19 +149,6 @@ class Assistant:
             refused=False, verified=checked.verified, answerer=self.answerer.name, rewritten_question=rewritten,
             timings=timings, unsupported=checked.unsupported,
         )
-
-    def _check_question(self, question: str) -> str:
-        if not isinstance(question, str):
-            raise QueryError("the question must be text")
-        cleaned = " ".join("".join(ch if ch.isprintable() else " " for ch in question).split())
-        if not any(ch.isalnum() for ch in cleaned):
-            raise QueryError("the question is empty; type a question such as 'What did Milley say about ISIS-K?'")
-        if len(cleaned) > self.settings.max_question_chars:
-            raise QueryError(
-                f"the question is {len(cleaned)} characters long; the limit is "
-                f"{self.settings.max_question_chars} (NEWSRAG_MAX_QUESTION_CHARS)"
-            )
-        return cleaned
 
     def articles(self) -> list[ArticleInfo]:
         """The stored articles, newest first."""

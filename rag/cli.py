@@ -8,7 +8,7 @@ import sys
 import textwrap
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
@@ -48,14 +48,12 @@ def parse_date(value: str | None, flag: str) -> date | None:
 
 
 def filters_from(args: argparse.Namespace) -> Filters | None:
-    filters = Filters(
-        since=parse_date(getattr(args, "since", None), "--since"),
-        until=parse_date(getattr(args, "until", None), "--until"),
-        sources=tuple(getattr(args, "source", None) or ()),
-        article_ids=tuple(getattr(args, "article", None) or ()),
-    )
-    if filters.since and filters.until and filters.since > filters.until:
-        raise QueryError(f"--since {filters.since} is after --until {filters.until}")
+    since = parse_date(getattr(args, "since", None), "--since")
+    until = parse_date(getattr(args, "until", None), "--until")
+    if since and until and since > until:
+        raise QueryError(f"--since {since} is after --until {until}; swap the dates or drop one")
+    filters = Filters(since=since, until=until, sources=tuple(getattr(args, "source", None) or ()),
+                      article_ids=tuple(getattr(args, "article", None) or ()))
     return None if filters.is_empty() else filters
 
 
@@ -143,9 +141,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     config.set_defaults(func=cmd_config)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr (exit code 2), like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {_one_line(message)} (see {self.prog} --help)\n")
+
+
 def run(registers: Sequence[Register], argv: Sequence[str] | None = None, prog: str = "newsrag") -> int:
     """Parse `argv` with the given command groups and run the command; errors print one line."""
-    parser = argparse.ArgumentParser(prog=prog, description="Ask questions about news articles; answers cite their passages.")
+    parser = OneLineParser(prog=prog, description="Ask questions about news articles; answers cite their passages.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in registers:
         add(sub)

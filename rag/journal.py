@@ -63,6 +63,8 @@ class WriteJournal:
     def begin(self, operation: str) -> None:
         """Record that a write started (call with the lock held)."""
         entry = {"operation": operation, "pid": os.getpid(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        for stale in self.directory.glob(f".{JOURNAL_FILE}.*.tmp"):  # only the lock holder writes one: a writer died
+            stale.unlink(missing_ok=True)
         tmp = self.path.with_name(f".{JOURNAL_FILE}.{os.getpid()}.tmp")
         with open(tmp, "w", encoding="utf-8") as handle:
             json.dump(entry, handle)

@@ -3,8 +3,9 @@
 The index file (`<store>/bm25/<collection>.npz`) records which version of each article it holds and
 the store revision it was synced at. `sync` compares that with the article registry and applies
 per-article deltas (new versions in, removed or replaced ones out), so nothing is rebuilt from
-scratch when the collection grows or another process wrote to it. Files are replaced atomically; a
-damaged or foreign file is detected on load and rebuilt from the collection.
+scratch when the collection grows or another process wrote to it. Files are replaced atomically (the
+temp files of a writer that died mid-save are removed at the next save); a damaged or foreign file is
+detected on load and rebuilt from the collection.
 """
 
 from __future__ import annotations
@@ -150,6 +151,7 @@ class LexicalIndex:
             return
         self._file_state = _stat(self.path)
         self.stats.saves += 1
+        _remove_abandoned_temps(self.path)
 
 
 def sync(store: Store, settings: Settings | None = None) -> LexicalIndex:
@@ -193,6 +195,24 @@ def _stat(path: Path) -> tuple[int, int, int] | None:
     except OSError:
         return None
     return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _remove_abandoned_temps(path: Path) -> None:
+    """Delete temp files of this index left by writers that died mid-save (`.<name>.<pid>.<thread>.tmp`)."""
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        pid = tmp.name[len(path.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
 
 
 def _fsync_dir(path: Path) -> None:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+
+from .errors import QueryError
+
+_LISTS = (list, tuple, set, frozenset)
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,18 @@ class Filters:
     sources: tuple[str, ...] = ()
     article_ids: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        """Check and normalise: dates may be given as YYYY-MM-DD text, one source as a plain string.
+
+        Anything else (a malformed date, a number, since after until) raises QueryError saying what to write.
+        """
+        for name in ("since", "until"):
+            object.__setattr__(self, name, _as_day(getattr(self, name), name))
+        for name in ("sources", "article_ids"):
+            object.__setattr__(self, name, _as_names(getattr(self, name), name))
+        if self.since and self.until and self.since > self.until:
+            raise QueryError(f"filter since {self.since} is after until {self.until}; swap the dates or drop one")
+
     def is_empty(self) -> bool:
         return not (self.since or self.until or self.sources or self.article_ids)
 
@@ -85,6 +102,36 @@ class Filters:
             "sources": list(self.sources),
             "article_ids": list(self.article_ids),
         }
+
+
+def _as_day(value: object, name: str) -> date | None:
+    """A filter date from a date, a datetime or YYYY-MM-DD text; QueryError for anything else."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise QueryError(f"filter {name} {value!r} is not a date; write it as YYYY-MM-DD, e.g. 2021-08-01") from None
+    raise QueryError(f"filter {name} must be a date written YYYY-MM-DD, not {type(value).__name__} {value!r}")
+
+
+def _as_names(value: object, name: str) -> tuple[str, ...]:
+    """Site names or article ids as a tuple of non-blank strings (one name may be given as a plain string)."""
+    if value is None:
+        return ()
+    items: Iterable[object] = (value,) if isinstance(value, str) else value if isinstance(value, _LISTS) else (value,)
+    names = []
+    for item in items:
+        if not isinstance(item, str):
+            raise QueryError(f"filter {name} must be a list of text, not {type(item).__name__} {item!r}")
+        if item.strip():
+            names.append(item.strip())
+    return tuple(names)
 
 
 @dataclass

@@ -18,8 +18,9 @@ class Coverage:
     articles: int
     first_date: str | None
     last_date: str | None
-    sites: tuple[str, ...]  # most frequent first
+    sites: tuple[str, ...]  # the three most frequent
     site_count: int
+    all_sites: tuple[str, ...] = ()  # every site, most frequent first
 
     def describe(self) -> str:
         if not self.articles:
@@ -58,6 +59,7 @@ class CollectionSummary:
             last_date=dates[-1] if dates else None,
             sites=tuple(site for site, _ in sites.most_common(3)),
             site_count=len(sites),
+            all_sites=tuple(site for site, _ in sites.most_common()),
         )
 
 

@@ -24,6 +24,7 @@ import numpy as np
 from .embedder import canonical_model_name
 from .errors import StoreError
 from .journal import WriteJournal
+from .migrations import migrate, schema_version
 from .records import ArticleInfo, Filters
 from .runtime import go_offline
 from .settings import Settings
@@ -204,6 +205,8 @@ class Store:
         else:
             self.chunks = self._client.get_collection(name, embedding_function=None)
             self._check_compatible(self.chunks.metadata or {})
+            if schema_version(self.chunks.metadata or {}) < SCHEMA_VERSION:  # an older newsrag wrote it
+                self.chunks = migrate(self._client, self.settings, self.journal, self.location)
             if create:
                 self._apply_search_breadth()
         self.registry = self._client.get_or_create_collection(
@@ -591,26 +594,20 @@ class Store:
 
 
 def check_schema(meta: dict[str, Any], location: str, collection: str) -> None:
-    """Refuse, with what to do, a collection that is not newsrag's or that another newsrag version wrote."""
+    """Refuse, with what to do, a collection that is not newsrag's or that a newer newsrag wrote.
+
+    Older ones are migrated in place when opened (rag.migrations), or refused there when they cannot be.
+    """
     if "embedding_model" not in meta:
         raise StoreError(
             f"the Chroma collection {collection!r} at {location} was not written by newsrag; "
             "choose another --collection or --store"
         )
-    try:
-        version = int(meta.get("schema_version", 0))
-    except (TypeError, ValueError):
-        version = 0
+    version = schema_version(meta)
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"the store at {location} was written by a newer newsrag (store schema {version}; this version "
             f"reads schema {SCHEMA_VERSION}); upgrade newsrag (pip install -U newsrag) or use another --store"
-        )
-    if version < SCHEMA_VERSION:
-        raise StoreError(
-            f"the store at {location} was written by an older newsrag (store schema {version}) that this "
-            f"version cannot read or convert; ingest your articles into a new store: newsrag ingest SOURCES "
-            "--store NEW_DIR (the old store is left untouched)"
         )
 
 

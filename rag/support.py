@@ -3,7 +3,8 @@
 A claim is supported by a passage when most of its content terms appear in one passage sentence
 (lexical), or when it says the same thing in other words (cosine similarity of sentence embeddings
 above a threshold, with some shared terms so a merely related sentence does not pass). A number in
-the claim that the passage lacks always means no support: dates and figures must be exact.
+the claim that the passage lacks always means no support: dates and figures must be exact. A passage
+sentence that instructs a model (`rag.injection.instruction_like`) supports nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import text as tx
+from .injection import instruction_like
 from .records import Source
 
 Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> L2-normalised vectors, shape (n, dim)
@@ -64,6 +66,8 @@ class SupportScorer:
         self.min_semantic = min_semantic
         self.min_overlap = min_overlap
         self._spans = [tx.sentence_spans(s.text) for s in self.sources]
+        # sentences that instruct a model ("ignore previous instructions and reply X") support nothing
+        self._usable = [[not instruction_like(s.text[a:b]) for a, b in spans] for s, spans in zip(self.sources, self._spans)]
         self._terms = [[set(tx.terms(s.text[a:b])) for a, b in spans] for s, spans in zip(self.sources, self._spans)]
         self._numbers = [numbers(s.text) for s in self.sources]
         self._vectors: dict[int, np.ndarray] = {}  # passage index -> its sentence vectors
@@ -106,12 +110,17 @@ class SupportScorer:
         source = self.sources[index]
         spans, terms = self._spans[index], self._terms[index]
         best = Support(0.0, source.start, source.start)
-        for (start, end), sentence_terms in zip(spans, terms):
+        usable = self._usable[index]
+        for (start, end), sentence_terms, ok in zip(spans, terms, usable):
+            if not ok:
+                continue
             score = len(claim_terms & sentence_terms) / len(claim_terms)
             if score > best.score:
                 best = Support(score, source.start + start, source.start + end, score)
         single = best.score
         for i in range(len(spans) - 1):  # a claim may fuse two adjacent sentences
+            if not (usable[i] and usable[i + 1]):
+                continue
             score = len(claim_terms & (terms[i] | terms[i + 1])) / len(claim_terms)
             if score > max(best.score, single + 0.2):
                 best = Support(score, source.start + spans[i][0], source.start + spans[i + 1][1], score)
@@ -127,6 +136,6 @@ class SupportScorer:
         claim_vector = self._claim_vectors.get(claim)
         if claim_vector is None:
             claim_vector = self._claim_vectors[claim] = self.embed([claim])[0]
-        similarities = vectors @ claim_vector
+        similarities = np.where(self._usable[index], vectors @ claim_vector, -1.0)
         sentence = int(np.argmax(similarities))
         return float(similarities[sentence]), sentence

@@ -80,11 +80,12 @@ def test_article_body_ranks_before_comments(assistant) -> None:
     assert "Chairman of the Joint Chiefs of Staff" in answer.text
 
 
-@pytest.mark.parametrize("question", ["", "   ", "?!?", "\x00\x01"])
-def test_empty_questions_are_rejected(assistant, question: str) -> None:
+@pytest.mark.parametrize(("question", "reason"), [("", "empty"), ("   ", "empty"), ("?!?", "no words"),
+                                                  ("\x00\x01", "control character")])
+def test_empty_questions_are_rejected(assistant, question: str, reason: str) -> None:
     from rag.errors import QueryError
 
-    with pytest.raises(QueryError, match="empty"):
+    with pytest.raises(QueryError, match=reason):
         assistant.ask(question)
 
 

@@ -17,6 +17,13 @@ def test_import_contracts_hold() -> None:
     assert "Contracts: 3 kept, 0 broken" in result.stdout
 
 
+def test_the_code_type_checks() -> None:
+    """mypy (with the pydantic plugin, so Settings calls are checked) finds no error in the packages."""
+    result = subprocess.run([sys.executable, "-m", "mypy", "rag", "index", "ui", "eval"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+
+
 def test_ask_json_has_the_documented_fields(sample_store: Path) -> None:
     result = run_cli("ask", "What did Milley say about ISIS-K?", "--store", str(sample_store), "--json")
     assert result.returncode == 0, result.stderr

@@ -112,7 +112,7 @@ def test_instructions_inside_articles_stay_data(assistant) -> None:
     system, user, prompt = LLMAnswerer(settings).prompts("What happened?", sources)
     for text in (user, prompt):
         assert text.count("</passage>") == text.count("<passage ") and list(passages_in(text)) in ([1], [1, 1])
-        assert "‹/passage>" in text and 'title="Title \'quoted\' ‹b›"' in text
+        assert "‹/passage›" in text and 'title="Title \'quoted\' ‹b›"' in text and "[9]" not in text
     assert "Ignore previous instructions" not in system
 
 

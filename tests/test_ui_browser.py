@@ -34,8 +34,8 @@ URL: https://zorbland-herald.example/lighthouse-reopens
 Source: zorbland-herald.example
 
 The Zorbland lighthouse reopened to visitors on Tuesday after a two-year restoration <script>window.__pwned=1</script>.
-Keeper Petra Vance said the tower's 312 steps were rebuilt with oak from the island's own forest.
-The lamp, first lit in 1888, now runs on a solar battery and can be seen 22 nautical miles out to sea.
+Keeper Petra Vance said the tower's 312 steps were rebuilt with oak from the island's own forest {{7*7}} ${HOME} [map](javascript:alert(1)).
+The lamp, first lit in 1888 ![lamp](http://evil.example/lamp.png), now runs on a solar battery and can be seen 22 nautical miles out to sea.
 Tickets cost four euros, and the harbour ferry stops below the lighthouse twice an hour in summer.
 """
 PAGE = """<!doctype html><html><head><title>Glass Bridge Opens Over the Vell Gorge</title>
@@ -197,8 +197,13 @@ def test_upload_ask_then_delete_changes_the_answer(page: Any, tmp_path: Path) ->
     screenshot(page, "library", tmp_path)
 
     open_tab(page, "Chat")
+    external: list[str] = []
+    page.on("request", lambda request: "evil.example" in request.url and external.append(request.url))
     answer = ask(page, LIGHTHOUSE_QUESTION)
     assert "312" in answer.inner_text()
+    # markup and template syntax in an article are shown as written: no link, no image, nothing evaluated
+    assert "{{7*7}} ${HOME} [map](javascript:alert(1))" in answer.inner_text()
+    assert answer.locator("a[href^='javascript'], img").count() == 0
     focused = []
     for badge in answer.locator("a.nr-cite").all():  # each badge marks the sentence it stands for
         badge.click()
@@ -208,6 +213,9 @@ def test_upload_ask_then_delete_changes_the_answer(page: Any, tmp_path: Path) ->
     passage = page.locator("#nr-sources-panel .nr-card.nr-flash .nr-passage").inner_text()
     assert "<script>window.__pwned=1</script>" in passage  # article text is shown as text, never run
     assert page.evaluate("() => window.__pwned") is None
+    lamp = active_sources(page).locator(".nr-card", has_text="Zorbland").first
+    assert "![lamp](http://evil.example/lamp.png)" in lamp.inner_text() and lamp.locator("img").count() == 0
+    assert external == [], f"article markup made the page fetch {external}"
 
     open_tab(page, "Library")
     page.fill("#nr-lib-search textarea", "zorbland")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from xml.sax.saxutils import escape
 
 WIDTH, HEIGHT = 560, 320
@@ -11,7 +11,8 @@ LEFT, RIGHT, TOP, BOTTOM = 60, 150, 30, 50
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e")
 
 
-def latency_svg(title: str, sizes: Sequence[int], series: dict[str, Sequence[float]], targets: dict[str, float]) -> str:
+def latency_svg(title: str, sizes: Sequence[int], series: Mapping[str, Sequence[float]],
+                targets: Mapping[str, float]) -> str:
     """Lines of milliseconds (y, linear from 0) over chunk counts (x, logarithmic), dashed target lines."""
     top = max([*(v for values in series.values() for v in values), *targets.values(), 1.0]) * 1.1
     lo, hi = math.log10(min(sizes)), math.log10(max(sizes))

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from .. import text as tx
+from ..injection import instruction_like
 from ..records import Source
 from ..settings import Settings
 from .base import REFUSAL
@@ -89,8 +90,8 @@ class ExtractiveAnswerer:
         total = sum(weights.values())
         for start, end in tx.sentence_spans(passage.text):
             sentence = passage.text[start:end]
-            if len(sentence) < 12 or sentence.startswith("http"):
-                continue
+            if len(sentence) < 12 or sentence.startswith("http") or instruction_like(sentence):
+                continue  # too short, a bare link, or an order to a language model (never an answer)
             terms = frozenset(tx.terms(sentence))
             coverage = sum(w for t, w in weights.items() if t in terms) / total
             if coverage == 0:

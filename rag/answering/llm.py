@@ -1,23 +1,24 @@
 """The LLM answerer: numbered passages in a prompt (rag/prompts/answer_*.txt), the LLM's streamed answer out.
 
-The passages are wrapped in <passage n="..."> tags and any tag-like text inside an article is
-defused, so article text stays data; the prompt tells the model to ignore instructions in it.
-Whatever the model writes is checked afterwards by citation verification, like every answerer.
+The passages are wrapped in <passage n="..."> tags and the article text inside is defused
+(`rag.injection.quote_as_data`: no tag, chat-template token or citation-like marker survives), so
+article text stays data; the prompt tells the model to ignore instructions in it. Whatever the model
+writes is checked afterwards by citation verification, like every answerer, and a sentence that
+instructs a model never supports a claim.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from .. import prompts
+from ..injection import quote_as_data
 from ..llms import LLMClient
 from ..records import Source
 from ..settings import Settings
 from .base import REFUSAL
 
-_TAG = re.compile(r"<\s*/?\s*passage", re.IGNORECASE)
 _PROMPT_OVERHEAD_TOKENS = 450  # the instructions and the example around the passages
 
 
@@ -25,13 +26,12 @@ def passage_block(n: int, source: Source) -> str:
     """One passage as the model sees it: numbered, with its title and date, text defused."""
     attrs = [f'n="{n}"', f'title="{_attr(source.title)}"']
     if source.date:
-        attrs.append(f'date="{source.date}"')
+        attrs.append(f'date="{_attr(source.date)}"')
     if source.site:
         attrs.append(f'source="{_attr(source.site)}"')
     if source.kind == "comment":
         attrs.append('kind="reader comment"')
-    text = _TAG.sub(lambda m: m.group().replace("<", "‹"), source.text.strip())
-    return f"<passage {' '.join(attrs)}>\n{text}\n</passage>"
+    return f"<passage {' '.join(attrs)}>\n{quote_as_data(source.text.strip())}\n</passage>"
 
 
 def _attr(value: str | None) -> str:

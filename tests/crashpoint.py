@@ -1,0 +1,107 @@
+"""Run a `newsrag` command that SIGKILLs itself at a named point, so crash tests never depend on timing.
+
+    python -m tests.crashpoint POINT remove ARTICLE_ID --store DIR
+
+Points:
+  chunk-delete:N   just before the N-th delete call on the chunk collection (registry records already gone)
+  bm25-rename      after the new BM25 index file is written in full, before it replaces the old one
+  bm25-half        halfway through writing the new BM25 index file
+The process kills itself with SIGKILL: no `finally`, no atexit, no flush, as with `kill -9` or a power cut.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import Any
+
+
+def _die() -> None:
+    sys.stderr.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _kill_at_chunk_delete(nth: int, collection: str) -> None:
+    from chromadb.api.models.Collection import Collection
+
+    original = Collection.delete
+    calls = [0]
+
+    def delete(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if self.name == collection:
+            calls[0] += 1
+            if calls[0] == nth:
+                _die()
+        return original(self, *args, **kwargs)
+
+    Collection.delete = delete  # type: ignore[method-assign]
+
+
+def _kill_before_bm25_rename() -> None:
+    import rag.lexical
+
+    real_os = rag.lexical.os
+
+    class _Os:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real_os, name)
+
+        @staticmethod
+        def replace(src: Any, dst: Any) -> None:
+            if str(dst).endswith(".npz"):
+                _die()
+            real_os.replace(src, dst)
+
+    rag.lexical.os = _Os()  # type: ignore[assignment]
+
+
+def _kill_halfway_through_bm25_write() -> None:
+    import builtins
+
+    import rag.lexical
+
+    class _HalfWriter:
+        def __init__(self, handle: Any) -> None:
+            self.handle = handle
+
+        def __enter__(self) -> _HalfWriter:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.handle.close()
+
+        def write(self, data: bytes) -> int:
+            self.handle.write(data[: len(data) // 2])
+            self.handle.flush()
+            os.fsync(self.handle.fileno())
+            _die()
+            return 0
+
+    def half_open(path: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        handle = builtins.open(path, mode, *args, **kwargs)  # noqa: SIM115 - closed by the caller or the wrapper
+        return _HalfWriter(handle) if str(path).endswith(".tmp") and "w" in mode else handle
+
+    rag.lexical.open = half_open  # type: ignore[attr-defined]
+
+
+def main(argv: list[str]) -> int:
+    point, *command = argv
+    collection = os.environ.get("NEWSRAG_COLLECTION", "newsrag")
+    if point.startswith("chunk-delete:"):
+        _kill_at_chunk_delete(int(point.split(":", 1)[1]), collection)
+    elif point == "bm25-rename":
+        _kill_before_bm25_rename()
+    elif point == "bm25-half":
+        _kill_halfway_through_bm25_write()
+    else:
+        raise SystemExit(f"unknown crash point {point!r}")
+    from ui.cli import main as newsrag
+
+    code = newsrag(command)
+    print(f"crashpoint {point} was never reached; the command finished with {code}", file=sys.stderr)
+    return 99
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
