@@ -27,6 +27,7 @@ from .store import date_number, source_keys
 FORMAT = 1
 TOKENIZER = "terms-v1"  # bump when `lexical_terms` changes: stored indexes are then rebuilt
 _COMPOUND = re.compile(r"[^\W_]+(?:[-‐/][^\W_]+)+")  # ISIS-K, F-35, COVID-19, 24/7
+_TF_BITS = 16  # bits for a term frequency in the sort key of `_by_term`
 _NUMERIC = ("indptr", "term_ids", "tfs", "lengths", "date_nums")
 _DOC_STRINGS = {"chunk_ids": "chunk_id", "articles": "article_id", "versions": "version", "site_keys": "site_key"}
 
@@ -73,6 +74,7 @@ class BM25Index:
         self.vocab = {t: i for i, t in enumerate(self.terms)}
         self.meta: dict[str, Any] = dict(meta or {})
         self._postings: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._norms: tuple[tuple[float, float], np.ndarray] | None = None
 
     # ------------------------------------------------------------------ state
     def __len__(self) -> int:
@@ -122,14 +124,15 @@ class BM25Index:
             return []
         term_ptr, post_slots, post_tfs = self._term_major()
         n_docs = len(self)
-        norm = k1 * (1 - b + b * self.lengths / max(float(self.lengths.mean()), 1e-9))
+        norm = self._norm(k1, b)
         scores = np.zeros(n_docs, dtype=np.float32)
         for term in query:
             slots = post_slots[term_ptr[term] : term_ptr[term + 1]]
             tf = post_tfs[term_ptr[term] : term_ptr[term + 1]]
             idf = math.log(1 + (n_docs - len(slots) + 0.5) / (len(slots) + 0.5))
             scores[slots] += idf * tf * (k1 + 1) / (tf + norm[slots])
-        scores[~self.filter_mask(filters)] = 0.0
+        if filters is not None and not filters.is_empty():
+            scores[~self.filter_mask(filters)] = 0.0
         hits = np.flatnonzero(scores > 0)
         if len(hits) > k:
             hits = hits[np.argpartition(-scores[hits], k - 1)[:k]]
@@ -152,14 +155,22 @@ class BM25Index:
         return mask
 
     def _term_major(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(term_ptr, slots, tfs): the postings of term t are slots[term_ptr[t]:term_ptr[t+1]]."""
+        """(term_ptr, slots, tfs): the postings of term t are slots[term_ptr[t]:term_ptr[t+1]], in chunk order.
+
+        Derived once per process from the saved doc-major rows (about 0.1 s per 100k chunks).
+        """
         if self._postings is None:
-            order = np.argsort(self.term_ids, kind="stable")
-            slot_of_entry = np.repeat(np.arange(len(self), dtype=np.int32), np.diff(self.indptr))
             counts = np.bincount(self.term_ids, minlength=len(self.terms))
             term_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-            self._postings = (term_ptr, slot_of_entry[order], self.tfs[order])
+            self._postings = (term_ptr, *_by_term(self.term_ids, self.tfs, self.indptr, len(self.terms)))
         return self._postings
+
+    def _norm(self, k1: float, b: float) -> np.ndarray:
+        """k1 * (1 - b + b * length / mean length) per chunk, kept for the last (k1, b)."""
+        if self._norms is None or self._norms[0] != (k1, b):
+            mean = max(float(self.lengths.mean()), 1e-9) if len(self) else 1.0
+            self._norms = ((k1, b), (k1 * (1 - b + b * self.lengths / mean)).astype(np.float32))
+        return self._norms[1]
 
     # ------------------------------------------------------------------ files
     def to_bytes(self) -> bytes:
@@ -189,6 +200,23 @@ class BM25Index:
             raise ValueError(f"unreadable index file: {exc}") from exc
         _check_shapes(arrays, len(terms))
         return cls(arrays, terms, meta)
+
+
+def _by_term(term_ids: np.ndarray, tfs: np.ndarray, indptr: np.ndarray, n_terms: int) -> tuple[np.ndarray, np.ndarray]:
+    """(slots, tfs) of every entry ordered by term, then chunk.
+
+    Where they fit, (term, chunk, tf) are packed into one int64 key per entry and sorted: one SIMD sort,
+    several times faster than the stable argsort it replaces (term frequencies are whole counts).
+    """
+    n_docs = max(len(indptr) - 1, 1)
+    slots = np.repeat(np.arange(n_docs, dtype=np.int64), np.diff(indptr))
+    fits = n_terms * n_docs < 2 ** (63 - _TF_BITS) and (
+        tfs.size == 0 or (float(tfs.min()) >= 0 and float(tfs.max()) < 2**_TF_BITS and bool(np.all(tfs == np.floor(tfs)))))
+    if not fits:
+        order = np.argsort(term_ids, kind="stable")
+        return slots[order].astype(np.int32), tfs[order]
+    keys = np.sort(((term_ids.astype(np.int64) * n_docs + slots) << _TF_BITS) | tfs.astype(np.int64))
+    return ((keys >> _TF_BITS) % n_docs).astype(np.int32), (keys & (2**_TF_BITS - 1)).astype(np.float32)
 
 
 def _pack(values: Sequence[str]) -> np.ndarray:

@@ -153,8 +153,7 @@ class Retriever:
     def _read(self, chunk_ids: list[str], vector: np.ndarray, cosines: dict[str, float],
               versions: dict[str, str]) -> list[ChunkHit]:
         """The committed chunks among `chunk_ids` with text and metadata, scored by cosine similarity."""
-        found = self.store.hits_by_ids(chunk_ids, vector, versions=versions) if chunk_ids else []
-        found = [replace(h, score=cosines[h.chunk_id]) if h.chunk_id in cosines else h for h in found]
+        found = self.store.hits_by_ids(chunk_ids, vector, versions=versions, known=cosines) if chunk_ids else []
         return self._score_unscored(found, vector)
 
     def _score_unscored(self, found: list[ChunkHit], vector: np.ndarray) -> list[ChunkHit]:

@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -199,17 +199,26 @@ class Store:
             meta = {"embedding_model": self.model, "dimension": dimension or 0,
                     "schema_version": SCHEMA_VERSION, "created_at": _now()}
             self.chunks = self._client.create_collection(
-                name, embedding_function=None, metadata=meta, configuration={"hnsw": {"space": "cosine"}}
+                name, embedding_function=None, metadata=meta,
+                configuration={"hnsw": {"space": "cosine", "ef_search": self.settings.hnsw_ef_search}},
             )
         else:
             self.chunks = self._client.get_collection(name, embedding_function=None)
             self._check_compatible(self.chunks.metadata or {})
             if schema_version(self.chunks.metadata or {}) < SCHEMA_VERSION:  # an older newsrag wrote it
                 self.chunks = migrate(self._client, self.settings, self.journal, self.location)
+            if create:
+                self._apply_search_breadth()
         self.registry = self._client.get_or_create_collection(
             f"{name}-articles", embedding_function=None, metadata={"revision": "0"},
             configuration={"hnsw": {"space": "cosine"}},
         )
+
+    def _apply_search_breadth(self) -> None:
+        """A writer gives the chunk index the configured ef_search (processes that load the index use it)."""
+        hnsw = (getattr(self.chunks, "configuration_json", None) or {}).get("hnsw") or {}
+        if hnsw.get("ef_search") != self.settings.hnsw_ef_search:
+            self.chunks.modify(configuration={"hnsw": {"ef_search": self.settings.hnsw_ef_search}})
 
     def _check_compatible(self, meta: dict[str, Any]) -> None:
         check_schema(meta, self.location, self.settings.collection)
@@ -340,37 +349,48 @@ class Store:
             fetch *= 2
 
     def hits_by_ids(self, chunk_ids: Sequence[str], vector: np.ndarray,
-                    versions: dict[str, str] | None = None) -> list[ChunkHit]:
+                    versions: dict[str, str] | None = None,
+                    known: Mapping[str, float] | None = None) -> list[ChunkHit]:
         """The committed chunks among `chunk_ids`, scored by cosine similarity to `vector`.
 
-        The score is NaN when this process cannot read a stored vector (embedded Chroma does not see
-        vectors another process added since it last reopened the store); the caller embeds those itself.
+        `known` gives scores the caller already has (dense search's cosines): when it covers every chunk,
+        no stored vector is read (a quarter of the cost of the call). The score is NaN when this process
+        cannot read a stored vector (embedded Chroma does not see vectors another process added since it
+        last reopened the store); the caller embeds those itself.
         """
         if not chunk_ids:
             return []
         versions = self.versions() if versions is None else versions
+        known = known or {}
+        ids = list(chunk_ids)
+        vectors = any(i not in known for i in ids)
         try:  # one call for everything; vectors another process wrote may be unreadable here (see below)
-            got = self.chunks.get(ids=list(chunk_ids), include=["documents", "metadatas", "embeddings"])
-            stored = {"ids": got["ids"], "embeddings": got["embeddings"]}
+            got = self.chunks.get(ids=ids, include=["documents", "metadatas", *(["embeddings"] if vectors else [])])
         except Exception:  # noqa: BLE001 - chroma: "Error finding id"
-            got = self.chunks.get(ids=list(chunk_ids), include=["documents", "metadatas"])
-            stored = None
+            got, vectors = self.chunks.get(ids=ids, include=["documents", "metadatas"]), False
         hits = {
-            chunk_id: _hit(chunk_id, text, meta, float("nan"))
+            chunk_id: _hit(chunk_id, text, meta, known.get(chunk_id, float("nan")))
             for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"])
             if meta is not None and versions.get(str(meta.get("article_id"))) == meta.get("version")
         }
-        if stored is None:
-            try:
-                stored = self.chunks.get(ids=list(hits), include=["embeddings"]) if hits else {"ids": [], "embeddings": []}
-            except Exception:  # noqa: BLE001 - as above
-                stored = {"ids": [], "embeddings": []}
+        stored = zip(got["ids"], got["embeddings"]) if vectors else self._stored_vectors(
+            [i for i in hits if i not in known])
         query = np.asarray(vector, dtype=np.float32)
-        for chunk_id, emb in zip(stored["ids"], stored["embeddings"]):
-            if chunk_id in hits:
+        for chunk_id, emb in stored:
+            if chunk_id in hits and chunk_id not in known:
                 score = float(np.dot(query, np.asarray(emb, dtype=np.float32)))
                 hits[chunk_id] = dataclasses.replace(hits[chunk_id], score=score)
-        return [hits[i] for i in chunk_ids if i in hits]
+        return [hits[i] for i in ids if i in hits]
+
+    def _stored_vectors(self, chunk_ids: list[str]) -> list[tuple[str, Any]]:
+        """(id, vector) of these chunks as far as this process can read them (see `hits_by_ids`)."""
+        if not chunk_ids:
+            return []
+        try:
+            got = self.chunks.get(ids=chunk_ids, include=["embeddings"])
+        except Exception:  # noqa: BLE001 - as in hits_by_ids
+            return []
+        return list(zip(got["ids"], got["embeddings"]))
 
     def committed_chunks(self, article_ids: Sequence[str]) -> list[ChunkHit]:
         """The chunks of the committed versions of these articles (score 0), in article then chunk order."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import sys
 import unicodedata
 from collections.abc import Iterator, Sequence, Set
 from functools import lru_cache
@@ -40,9 +41,26 @@ def _stemmer():  # type: ignore[no-untyped-def]
     return Stemmer.Stemmer("english")
 
 
+def _import_nltk():  # type: ignore[no-untyped-def]
+    """`import nltk` without the scipy.stats and scikit-learn imports its __init__ makes eagerly (1 s of
+    a cold `newsrag ask`; punkt needs neither). nltk imports both inside try/except ImportError, so they
+    are hidden for that one import only, and only when not loaded yet: importing them later works as
+    usual; just nltk's Fisher-exact collocation score and its scikit-learn classifier wrapper are off."""
+    hidden = [name for name in ("scipy.stats", "sklearn") if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        import nltk
+    finally:
+        for name in hidden:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
+    return nltk
+
+
 @lru_cache(maxsize=1)
 def _punkt():  # type: ignore[no-untyped-def]
-    import nltk
+    nltk = _import_nltk()
     from nltk.tokenize.punkt import PunktSentenceTokenizer
 
     spec = importlib.util.find_spec("llama_index.core")

@@ -95,6 +95,10 @@ def test_hits_by_ids_scores_by_the_stored_vectors(store: Store) -> None:
     assert [h.chunk_id for h in hits] == ids[:2]
     assert hits[0].score == pytest.approx(1.0, abs=1e-5)
     assert hits[1].score == pytest.approx(float(vectors[0] @ vectors[2]), abs=1e-5)
+    known = store.hits_by_ids(ids, vectors[2], known={ids[0]: 0.25})  # a score the caller has is kept
+    assert [h.chunk_id for h in known] == ids[:2]
+    assert known[0].score == 0.25
+    assert known[1].score == pytest.approx(float(vectors[0] @ vectors[2]), abs=1e-5)
 
 
 def test_the_assistant_embeds_with_the_query_backend_and_threads(sample_store: Path) -> None:
@@ -135,3 +139,17 @@ def test_reading_candidates_in_rounds_gives_the_same_passages_as_reading_all(ass
         retriever.first_read = None
     assert results[1] == results[3] == results[None] == results[10**6]
     assert any(results[None])
+
+
+def test_hnsw_ef_search_is_set_on_new_stores_and_by_the_next_writer(tmp_path: Path) -> None:
+    def ef_search(store: Store) -> int:
+        return int(store.chunks.configuration_json["hnsw"]["ef_search"])
+
+    row, chunks, vectors = _article("a", "One.|Two.", 1)
+    created = Store(Settings(store=tmp_path / "s", hnsw_ef_search=150), create=True, dimension=DIM)
+    created.put_article(row, chunks, vectors)
+    assert ef_search(created) == 150
+    assert ef_search(Store(Settings(store=tmp_path / "s", hnsw_ef_search=300))) == 150  # a reader changes nothing
+    writer = Store(Settings(store=tmp_path / "s", hnsw_ef_search=300), create=True)
+    assert ef_search(writer) == 300
+    assert [h.chunk_id for h in writer.search(vectors[1], 1)] == [f"a:{row.content_hash[:16]}:1"]  # data kept

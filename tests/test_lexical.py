@@ -226,6 +226,34 @@ def test_deltas_filters_and_round_trip() -> None:
         BM25Index.from_bytes(replaced.to_bytes()[:-10])
 
 
+def test_scores_are_textbook_bm25() -> None:
+    """The term-major postings derived at load give exactly the BM25 of the definition, for every chunk."""
+    import math
+    import random
+
+    rng = random.Random(3)
+    words = [f"w{i}" for i in range(40)]
+    texts = [" ".join(rng.choice(words[: 5 + n % 30]) for _ in range(3 + n % 17)) for n in range(200)]
+    idx = BM25Index().apply([], [ChunkDoc(f"a{n}:v:0", f"a{n}", "v", t, 0, "") for n, t in enumerate(texts)])
+    docs = [lexical_terms(t) for t in texts]
+    mean = sum(map(len, docs)) / len(docs)
+    query = ["w1", "w7", "w22", "w7"]
+    expected = {}
+    for n, terms in enumerate(docs):
+        score = 0.0
+        for term in set(query):
+            df = sum(term in d for d in docs)
+            tf = terms.count(term)
+            if tf:
+                idf = math.log(1 + (len(docs) - df + 0.5) / (df + 0.5))
+                score += idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * len(terms) / mean))
+        if score > 0:
+            expected[f"a{n}:v:0"] = score
+    got = dict(idx.search(query, 500))
+    assert got.keys() == expected.keys()
+    assert all(got[k] == pytest.approx(v, rel=1e-5) for k, v in expected.items())
+
+
 # ---------------------------------------------------------------------------- helpers
 @contextlib.contextmanager
 def chroma_server(path: Path) -> Iterator[str]:

@@ -40,6 +40,7 @@ def bench_query(settings: Settings, store: str | None = None, data: str | None =
         work = Path(tmp)
         source, result["store"] = stores.realtimeqa_store(settings, work, store, data, smoke, cache)
         copy = stores.working_copy(source, work)
+        stores.apply_index_settings(copy, settings)
         qfile = work / "questions.json"
         qfile.write_text(json.dumps(questions), encoding="utf-8")
         base = {"store": str(copy), "questions": str(qfile), "settings": _worker_settings(settings)}
@@ -148,7 +149,8 @@ def format_query(result: dict[str, Any]) -> str:
         (f"{result['questions']} RealTimeQA 2025-Q1 questions over {p['newsrag']['chunks']:,} chunks "
          f"({store['origin']} store, vectors by `{result['backend']}`); questions embedded by `{result['query_backend']}` "
          f"with {result['query_threads']} thread(s), "
-         f"top {result['top_k']} passages; {result['machine']}; load average {result['load_average_end']:.1f} at the end."),
+         f"top {result['top_k']} passages, HNSW ef_search {p['newsrag'].get('hnsw', {}).get('ef_search')}; "
+         f"{result['machine']}; load average {result['load_average_end']:.1f} at the end."),
         "", "newsrag `ask`, per stage (ms):", "", "| stage | p50 | p95 | p99 |", "| --- | ---: | ---: | ---: |",
     ]
     for stage in ("embed", "dense", "bm25", "fuse", "answer", "verify", "retrieval", "total"):

@@ -75,6 +75,19 @@ def working_copy(store: Path, workdir: Path, name: str = "store") -> Path:
     return target
 
 
+def apply_index_settings(store: Path, settings: Settings) -> None:
+    """Give a copied store's chunk index the current settings (ef_search): the cached store may predate them.
+
+    Opening it as a writer does that (`Store._apply_search_breadth`); the client is released afterwards.
+    """
+    from chromadb.api.client import SharedSystemClient
+
+    from rag.store import Store
+
+    Store(settings.with_overrides(store=str(store)), create=True)
+    SharedSystemClient.clear_system_cache()
+
+
 def source_chunks(store: Path, workdir: Path, cache: str | None = None, smoke: bool = False) -> Path:
     """The store's chunks, vectors and nearest neighbours as an .npz file, exported once and cached."""
     sqlite = store / "chroma" / "chroma.sqlite3"
