@@ -104,12 +104,36 @@ class Store(StoreWrites):
         with self._lock:
             if revision == self._view:
                 return
-            client = self._connect(fresh=True)
-            chunks = client.get_collection(self.settings.collection, embedding_function=None)
-            registry = client.get_collection(f"{self.settings.collection}-articles", embedding_function=None)
-            self._client, self.chunks, self.registry = client, chunks, registry
-            self._view, self._refreshed = revision, time.monotonic()
+            self._reopen(revision)
+
+    def _reopen(self, revision: str) -> None:
+        """Open embedded Chroma anew (the caller holds `_lock`): its indexes are read again from disk."""
+        client = self._connect(fresh=True)
+        chunks = client.get_collection(self.settings.collection, embedding_function=None)
+        registry = client.get_collection(f"{self.settings.collection}-articles", embedding_function=None)
+        self._client, self.chunks, self.registry = client, chunks, registry
+        self._view, self._refreshed = revision, time.monotonic()
         log.debug("reopened the Chroma store at %s for revision %s", self.location, revision)
+
+    def _query(self, **query: Any) -> Any:
+        """`chunks.query`, once more on a freshly opened view when the first attempt fails.
+
+        An embedded view that lags behind another process's delete can hold vectors whose records are
+        gone ("Error finding id" from Chroma); reopening reads the index as it is on disk now.
+        """
+        try:
+            return self.chunks.query(**query)
+        except Exception as exc:  # noqa: BLE001 - chroma raises InternalError, ValueError... by version
+            if self.settings.chroma_url:
+                raise StoreError(f"the Chroma server at {self.location} failed a search: {exc}") from exc
+            log.info("search failed on a lagging view of %s (%s); reopening it", self.location, exc)
+        with self._lock:
+            self._reopen(self.revision())
+        try:
+            return self.chunks.query(**query)
+        except Exception as exc:  # noqa: BLE001 - as above
+            raise StoreError(f"the Chroma store at {self.location} failed a search twice: {exc}; "
+                             "try again, and restart newsrag if it persists") from exc
 
     def _open_collections(self, create: bool, dimension: int | None) -> None:
         name = self.settings.collection
@@ -235,7 +259,7 @@ class Store(StoreWrites):
             return []
         fetch = k + 10  # a few spare for chunks of uncommitted versions; more only when they were needed
         while True:
-            result = self.chunks.query(
+            result = self._query(
                 query_embeddings=[np.asarray(vector, dtype=np.float32)],
                 n_results=fetch,
                 where=where_clause(filters),
@@ -264,8 +288,8 @@ class Store(StoreWrites):
             return []
         fetch = k + 10
         while True:
-            result = self.chunks.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=fetch,
-                                       where=where_clause(filters), include=["distances"])
+            result = self._query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=fetch,
+                                 where=where_clause(filters), include=["distances"])
             ids = result["ids"][0]
             hits = [(i, 1.0 - float(d)) for i, d in zip(ids, result["distances"][0]) if is_committed(i, versions)]
             if len(hits) >= k or len(ids) < fetch or fetch >= 8 * k:

@@ -147,3 +147,26 @@ def test_twenty_clients_for_thirty_seconds_while_an_article_is_reingested(
     assert int(out.split()[-1]) >= 2 and seen == set(COLOURS), (out, seen)  # both versions were served
     assert result.requests >= 20
     assert_in_step(settings)  # Chroma and the BM25 index agree after both processes wrote
+
+
+def test_a_search_failing_on_a_lagging_view_reopens_it_once(sample_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chroma's "Error finding id" (an embedded view behind another process's delete) costs one reopen, not the
+    query; a search failing on the fresh view too is one StoreError saying what to do."""
+    from rag.errors import StoreError
+
+    store = Store(Settings(store=sample_store))
+    stored = store.chunks.get(limit=1, include=["embeddings"])
+    vector, chunk_id = stored["embeddings"][0], stored["ids"][0]
+    lagging = store.chunks
+    real = type(lagging).query
+
+    def fails(**query: object) -> None:
+        raise RuntimeError("Error finding id")
+
+    monkeypatch.setattr(type(lagging), "query", lambda self, **q: fails(**q) if self is lagging else real(self, **q))
+    hits = store.search_ids(vector, 3)
+    assert store.chunks is not lagging and hits[0][0] == chunk_id and hits[0][1] > 0.99
+
+    monkeypatch.setattr(type(lagging), "query", lambda self, **q: fails(**q))
+    with pytest.raises(StoreError, match="failed a search twice: Error finding id; try again"):
+        store.search_ids(vector, 3)
