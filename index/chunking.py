@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from rag import text as tx
-from rag.store import ChunkRow
+from rag.rows import ChunkRow
 
 TokenCount = Callable[[Sequence[str]], list[int]]
 Span = tuple[int, int]

@@ -18,8 +18,9 @@ import numpy as np
 
 from rag.embedder import token_counter
 from rag.errors import IngestError
+from rag.rows import ArticleRow, ChunkRow
 from rag.settings import Settings
-from rag.store import ArticleRow, ChunkRow, Store
+from rag.store import Store
 
 from .chunking import chunk_article
 from .cleaning import CleanArticle, clean_article

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import text as tx
 from .records import Filters
-from .store import date_number, source_keys
+from .rows import date_number, source_keys
 
 FORMAT = 1
 TOKENIZER = "terms-v1"  # bump when `lexical_terms` changes: stored indexes are then rebuilt

@@ -23,8 +23,9 @@ from urllib.parse import urlparse
 from .bm25 import BM25Index, ChunkDoc, lexical_terms
 from .errors import StoreError
 from .records import Filters
+from .rows import ChunkHit
 from .settings import Settings
-from .store import ChunkHit, Store
+from .store import Store
 
 log = logging.getLogger(__name__)
 

@@ -13,15 +13,15 @@ import json
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from .errors import StoreError
 from .journal import WriteJournal
+from .rows import date_number, pages, site_key
 from .settings import Settings
 
 log = logging.getLogger(__name__)
-_PAGE = 2000
 
 
 def schema_version(meta: dict[str, Any]) -> int:
@@ -78,8 +78,6 @@ def _cannot_convert(location: str, version: int, reason: str) -> StoreError:
 def _v0_to_v1(client: Any, name: str, location: str) -> str:
     """Pre-release stores: chunks without the date_num/site_key that filters match on, registry records
     without chunk counts, sizes, urls and copies, and a registry without a revision token."""
-    from .store import date_number, site_key
-
     try:
         registry = client.get_collection(f"{name}-articles", embedding_function=None)
     except Exception as exc:  # noqa: BLE001 - chroma raises NotFoundError or ValueError by version
@@ -87,16 +85,16 @@ def _v0_to_v1(client: Any, name: str, location: str) -> str:
     chunks = client.get_collection(name, embedding_function=None)
     counts: Counter[tuple[str, str]] = Counter()
     filled_chunks = 0
-    for ids, metas, _ in _pages(chunks, ["metadatas"]):
+    for ids, metas, _ in pages(chunks, ["metadatas"]):
         counts.update((str(m.get("article_id")), str(m.get("version"))) for m in metas)
-        fixes = [(i, _filter_fields(m, date_number, site_key)) for i, m in zip(ids, metas)]
+        fixes = [(i, _filter_fields(m)) for i, m in zip(ids, metas)]
         fixes = [(i, f) for i, f in fixes if f]
         if fixes:
             chunks.update(ids=[i for i, _ in fixes], metadatas=[f for _, f in fixes])
             filled_chunks += len(fixes)
     filled_records = 0
-    for ids, metas, documents in _pages(registry, ["metadatas", "documents"]):
-        fixes = [(i, _record_fields(i, m, d or "", counts, location, date_number, site_key))
+    for ids, metas, documents in pages(registry, ["metadatas", "documents"]):
+        fixes = [(i, _record_fields(i, m, d or "", counts, location))
                  for i, m, d in zip(ids, metas, documents)]
         fixes = [(i, f) for i, f in fixes if f]
         if fixes:
@@ -106,7 +104,7 @@ def _v0_to_v1(client: Any, name: str, location: str) -> str:
     return f"filter fields added to {filled_chunks} chunks, counts and links to {filled_records} article records"
 
 
-def _filter_fields(meta: dict[str, Any], date_number: Callable[..., Any], site_key: Callable[[str], str]) -> dict[str, Any]:
+def _filter_fields(meta: dict[str, Any]) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     if "date_num" not in meta and date_number(meta.get("date")):
         fields["date_num"] = date_number(meta.get("date"))
@@ -116,26 +114,17 @@ def _filter_fields(meta: dict[str, Any], date_number: Callable[..., Any], site_k
 
 
 def _record_fields(article_id: str, meta: dict[str, Any], document: str, counts: Counter[tuple[str, str]],
-                   location: str, date_number: Callable[..., Any], site_key: Callable[[str], str]) -> dict[str, Any]:
+                   location: str) -> dict[str, Any]:
     """The registry fields a schema-0 record lacks; StoreError when it lacks what cannot be rebuilt."""
     if not meta.get("version") or not meta.get("content_hash"):
         raise _cannot_convert(location, 0, f"article record {article_id} names no version or content hash")
-    fields = _filter_fields(meta, date_number, site_key)
+    fields = _filter_fields(meta)
     defaults = {"chunks": counts[(article_id, str(meta["version"]))], "chars": len(document),
                 "urls": json.dumps([meta["url"]] if meta.get("url") else []), "copies": "[]", "fingerprint": "",
                 "origin": ""}
     fields.update({key: value for key, value in defaults.items() if key not in meta})
     return fields
 
-
-def _pages(collection: Any, include: list[str]) -> Iterator[tuple[list[str], list[dict[str, Any]], list[Any]]]:
-    offset = 0
-    while True:
-        got = collection.get(limit=_PAGE, offset=offset, include=include)
-        if not got["ids"]:
-            return
-        yield got["ids"], got.get("metadatas") or [{}] * len(got["ids"]), got.get("documents") or [None] * len(got["ids"])
-        offset += len(got["ids"])
 
 
 # schema version -> the step to the next version

@@ -24,8 +24,9 @@ from .errors import QueryError
 from .lexical import LexicalIndex
 from .records import Filters, Source
 from .rerank import CrossEncoderReranker, make_reranker
+from .rows import ChunkHit
 from .settings import Settings
-from .store import ChunkHit, Store
+from .store import Store
 
 _ABOUT_COMMENTS = re.compile(r"\b(comment|commenter|commented|reader|readers)\b", re.IGNORECASE)
 STAGES = ("embed", "dense", "bm25", "fuse", "rerank")

@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -26,99 +23,26 @@ from .errors import StoreError
 from .journal import WriteJournal
 from .migrations import migrate, schema_version
 from .records import ArticleInfo, Filters
+from .rows import (
+    PAGE,
+    ChunkHit,
+    article_info,
+    chunk_hit,
+    is_committed,
+    pages,
+    utc_now,
+    where_clause,
+)
 from .runtime import go_offline
 from .settings import Settings
+from .store_writes import StoreWrites
 
 SCHEMA_VERSION = 1
-_PAGE = 2000
 _CLIENTS = threading.Lock()  # chroma's shared-client cache is not thread-safe
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class ChunkRow:
-    """A chunk to write: its text is `article.text[start:end]`."""
-
-    index: int
-    text: str
-    start: int
-    end: int
-    kind: str = "body"
-
-
-@dataclass(frozen=True)
-class ArticleRow:
-    """An article to write, cleaned, with its normalised metadata."""
-
-    article_id: str
-    title: str
-    text: str
-    content_hash: str
-    url: str | None = None
-    date: str | None = None  # ISO yyyy-mm-dd
-    site: str | None = None
-    author: str | None = None
-    origin: str = ""
-    urls: tuple[str, ...] = ()
-    fingerprint: str = ""  # near-duplicate signature of the story (index.dedup)
-    copies: tuple[str, ...] = ()  # origins of near-duplicates stored as this article
-
-
-@dataclass(frozen=True)
-class ChunkHit:
-    """A chunk found by search, with its cosine similarity to the query."""
-
-    chunk_id: str
-    article_id: str
-    text: str
-    start: int
-    end: int
-    kind: str
-    score: float
-    meta: dict[str, Any]
-
-
-def date_number(iso: str | None) -> int | None:
-    """2021-09-01 -> 20210901, the form Chroma can compare in a range filter."""
-    if not iso:
-        return None
-    try:
-        return int(iso[:10].replace("-", ""))
-    except ValueError:
-        return None
-
-
-def site_key(site: str) -> str:
-    """The form a site is matched in: lower case, no scheme, no leading www."""
-    key = site.strip().lower()
-    key = key.split("://", 1)[-1].split("/", 1)[0] if "://" in key else key
-    return key[4:] if key.startswith("www.") else key
-
-
-def source_keys(filters: Filters) -> list[str]:
-    """The site keys a filter asks for (blank entries ignored)."""
-    return [key for key in (site_key(s) for s in filters.sources) if key]
-
-
-def where_clause(filters: Filters | None) -> dict[str, Any] | None:
-    """The Chroma `where` for a Filters; articles without a date fail any date condition."""
-    if filters is None or filters.is_empty():
-        return None
-    clauses: list[dict[str, Any]] = []
-    if filters.since:
-        clauses.append({"date_num": {"$gte": date_number(filters.since.isoformat())}})
-    if filters.until:
-        clauses.append({"date_num": {"$lte": date_number(filters.until.isoformat())}})
-    if source_keys(filters):
-        clauses.append({"site_key": {"$in": source_keys(filters)}})
-    if filters.article_ids:
-        clauses.append({"article_id": {"$in": list(filters.article_ids)}})
-    if not clauses:
-        return None
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-
-class Store:
+class Store(StoreWrites):
     """One newsrag collection in Chroma (embedded in the store dir, or a Chroma server)."""
 
     def __init__(self, settings: Settings, *, create: bool = False, dimension: int | None = None) -> None:
@@ -197,7 +121,7 @@ class Store:
                     "ingest articles first: newsrag ingest PATH --store DIR"
                 )
             meta = {"embedding_model": self.model, "dimension": dimension or 0,
-                    "schema_version": SCHEMA_VERSION, "created_at": _now()}
+                    "schema_version": SCHEMA_VERSION, "created_at": utc_now()}
             self.chunks = self._client.create_collection(
                 name, embedding_function=None, metadata=meta,
                 configuration={"hnsw": {"space": "cosine", "ef_search": self.settings.hnsw_ef_search}},
@@ -261,14 +185,14 @@ class Store:
         if revision != self._seen_revision:
             with self._lock:
                 versions: dict[str, str] = {}
-                for ids, metas, _ in self._pages(self.registry, include=["metadatas"]):
+                for ids, metas, _ in pages(self.registry, include=["metadatas"]):
                     for article_id, meta in zip(ids, metas):
                         versions[article_id] = str(meta.get("version"))
                 self._versions, self._seen_revision = versions, revision
         return self._versions
 
     def count_chunks(self) -> int:
-        return int(sum(int(m.get("chunks", 0)) for _, metas, _ in self._pages(self.registry, include=["metadatas"]) for m in metas))
+        return int(sum(int(m.get("chunks", 0)) for _, metas, _ in pages(self.registry, include=["metadatas"]) for m in metas))
 
     def count_articles(self) -> int:
         return int(self.registry.count())
@@ -279,8 +203,8 @@ class Store:
     def articles(self) -> list[ArticleInfo]:
         """Every stored article, newest first."""
         infos = [
-            _article_info(article_id, meta)
-            for ids, metas, _ in self._pages(self.registry, include=["metadatas"])
+            article_info(article_id, meta)
+            for ids, metas, _ in pages(self.registry, include=["metadatas"])
             for article_id, meta in zip(ids, metas)
         ]
         return sorted(infos, key=lambda a: (a.date or "", a.title), reverse=True)
@@ -290,13 +214,13 @@ class Store:
         got = self.registry.get(ids=[article_id], include=["metadatas", "documents"])
         if not got["ids"]:
             return None
-        return _article_info(article_id, got["metadatas"][0]), got["documents"][0] or ""
+        return article_info(article_id, got["metadatas"][0]), got["documents"][0] or ""
 
     def article_hashes(self, article_ids: Sequence[str]) -> dict[str, str]:
         """article_id -> content hash, for the given ids that are stored."""
         out: dict[str, str] = {}
-        for start in range(0, len(article_ids), _PAGE):
-            got = self.registry.get(ids=list(article_ids[start : start + _PAGE]), include=["metadatas"])
+        for start in range(0, len(article_ids), PAGE):
+            got = self.registry.get(ids=list(article_ids[start : start + PAGE]), include=["metadatas"])
             out.update({i: str(m.get("content_hash")) for i, m in zip(got["ids"], got["metadatas"])})
         return out
 
@@ -318,7 +242,7 @@ class Store:
                 include=["documents", "metadatas", "distances"],
             )
             hits = [
-                _hit(chunk_id, text, meta, 1.0 - float(dist))
+                chunk_hit(chunk_id, text, meta, 1.0 - float(dist))
                 for chunk_id, text, meta, dist in zip(
                     result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0]
                 )
@@ -343,7 +267,7 @@ class Store:
             result = self.chunks.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=fetch,
                                        where=where_clause(filters), include=["distances"])
             ids = result["ids"][0]
-            hits = [(i, 1.0 - float(d)) for i, d in zip(ids, result["distances"][0]) if _committed(i, versions)]
+            hits = [(i, 1.0 - float(d)) for i, d in zip(ids, result["distances"][0]) if is_committed(i, versions)]
             if len(hits) >= k or len(ids) < fetch or fetch >= 8 * k:
                 return hits[:k]
             fetch *= 2
@@ -369,7 +293,7 @@ class Store:
         except Exception:  # noqa: BLE001 - chroma: "Error finding id"
             got, vectors = self.chunks.get(ids=ids, include=["documents", "metadatas"]), False
         hits = {
-            chunk_id: _hit(chunk_id, text, meta, known.get(chunk_id, float("nan")))
+            chunk_id: chunk_hit(chunk_id, text, meta, known.get(chunk_id, float("nan")))
             for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"])
             if meta is not None and versions.get(str(meta.get("article_id"))) == meta.get("version")
         }
@@ -400,7 +324,7 @@ class Store:
             batch = list(article_ids[lo : lo + 100])
             got = self.chunks.get(where={"article_id": {"$in": batch}}, include=["documents", "metadatas"])
             hits.extend(
-                _hit(i, t, m, 0.0) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])
+                chunk_hit(i, t, m, 0.0) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])
                 if versions.get(str(m.get("article_id"))) == m.get("version")
             )
         return sorted(hits, key=lambda h: (h.article_id, int(h.meta.get("chunk_index", 0))))
@@ -421,176 +345,8 @@ class Store:
             where={"$and": [{"article_id": article_id}, {"version": version}]},
             include=["documents", "metadatas"],
         )
-        hits = [_hit(i, t, m, 0.0) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
+        hits = [chunk_hit(i, t, m, 0.0) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
         return sorted(hits, key=lambda h: h.start)
-
-    # ------------------------------------------------------------------ writing
-    @contextlib.contextmanager
-    def write_lock(self, operation: str = "write") -> Iterator[None]:
-        """One writer at a time per store directory (other processes wait), journaled.
-
-        Inside, this process sees everything committed before; a journal left by a writer that died is
-        repaired first; if the block raises, whatever it left half-done is repaired before the lock is released.
-        """
-        with self.journal.locked():
-            self._refresh_view(self.revision(), force=True)
-            if self.journal.pending() is not None:
-                self.recover()
-            self.journal.begin(operation)
-            try:
-                yield
-            except BaseException:
-                with contextlib.suppress(Exception):  # the journal stays: the next opener repairs
-                    self.recover()
-                raise
-            self.journal.end()
-
-    def recover(self) -> int:
-        """Bring the store back to a consistent state after an interrupted write; returns orphan chunks removed.
-
-        Orphans (chunks of versions never committed, or of articles deleted) are removed, and the revision
-        moves, so every reader, and the BM25 index at its next sync, re-reads the registry.
-        """
-        pending = self.journal.pending()
-        removed = self.repair()
-        self._bump()
-        self.journal.end()
-        if pending is not None:
-            log.warning("recovered the store at %s after an interrupted %s (pid %s): %d orphan chunks removed",
-                        self.location, pending.get("operation"), pending.get("pid"), removed)
-        return removed
-
-    def _recover_if_abandoned(self) -> None:
-        """At open: repair a write that a dead process left half-done (skipped while a writer is active)."""
-        if self.journal.pending() is None:
-            return
-        try:
-            with self.journal.locked(blocking=False) as held:
-                if held and self.journal.pending() is not None:
-                    self._refresh_view(self.revision(), force=True)
-                    self.recover()
-        except OSError as exc:  # a read-only store: readers still see only committed versions
-            log.warning("cannot repair the interrupted write in %s (%s)", self.location, exc)
-
-    def put_article(self, article: ArticleRow, chunks: Sequence[ChunkRow], vectors: np.ndarray) -> None:
-        """Write a new version of an article: chunks first, then the registry record, then drop the old."""
-        self.put_articles([(article, chunks, vectors)])
-
-    def put_articles(self, items: Sequence[tuple[ArticleRow, Sequence[ChunkRow], np.ndarray]]) -> None:
-        """Write new versions of several articles: all their chunks, then their registry records (each one
-        the commit point of its article), then drop their old versions; one revision bump.
-
-        Chroma's cost is mostly per call, so writing many articles in one call is several times faster
-        than writing them one by one (see docs/benchmarks.md, scale).
-        """
-        if not items:
-            return
-        ids: list[str] = []
-        documents: list[str] = []
-        metas: list[dict[str, Any]] = []
-        for article, chunks, _ in items:
-            if not chunks:
-                raise StoreError(f"article {article.article_id} has no chunks to store")
-            version = article.content_hash[:16]
-            base = _chunk_meta(article, version)
-            ids.extend(f"{article.article_id}:{version}:{c.index}" for c in chunks)
-            documents.extend(c.text for c in chunks)
-            metas.extend({**base, "chunk_index": c.index, "start": c.start, "end": c.end, "kind": c.kind} for c in chunks)
-        vectors = np.concatenate([np.asarray(v, dtype=np.float32) for _, _, v in items])
-        step = max(1, min(self._max_batch(), 5000))
-        for lo in range(0, len(ids), step):
-            self.chunks.upsert(ids=ids[lo : lo + step], embeddings=vectors[lo : lo + step],
-                               documents=documents[lo : lo + step], metadatas=metas[lo : lo + step])
-        for lo in range(0, len(items), step):
-            self._commit(items[lo : lo + step])
-        self._drop_old_versions({a.article_id: a.content_hash[:16] for a, _, _ in items})
-        self._bump()
-
-    def _commit(self, items: Sequence[tuple[ArticleRow, Sequence[ChunkRow], np.ndarray]]) -> None:
-        """Upsert the registry records of these articles: from now on readers see their new versions."""
-        means, records = [], []
-        for article, chunks, vectors in items:
-            mean = np.asarray(vectors, dtype=np.float32).mean(axis=0)
-            means.append(mean / (np.linalg.norm(mean) or 1.0))
-            urls = list(article.urls or ([article.url] if article.url else []))
-            records.append({**_chunk_meta(article, article.content_hash[:16]), "chunks": len(chunks),
-                            "chars": len(article.text), "content_hash": article.content_hash, "origin": article.origin,
-                            "urls": json.dumps(urls), "copies": json.dumps(list(article.copies)),
-                            "fingerprint": article.fingerprint, "ingested_at": _now()})
-        self.registry.upsert(ids=[a.article_id for a, _, _ in items], embeddings=np.asarray(means),
-                             documents=[a.text for a, _, _ in items], metadatas=records)
-
-    def _drop_old_versions(self, versions: dict[str, str]) -> None:
-        """Delete the chunks of these articles whose version is not the given (just committed) one."""
-        article_ids = list(versions)
-        for lo in range(0, len(article_ids), 500):
-            got = self.chunks.get(where={"article_id": {"$in": article_ids[lo : lo + 500]}}, include=["metadatas"])
-            stale = [i for i, m in zip(got["ids"], got["metadatas"]) if versions.get(str(m.get("article_id"))) != m.get("version")]
-            for start in range(0, len(stale), _PAGE):
-                self.chunks.delete(ids=stale[start : start + _PAGE])
-
-    def delete_article(self, article_id: str) -> bool:
-        """Remove an article and all its chunks; False when it was not stored."""
-        if not self.registry.get(ids=[article_id], include=[])["ids"]:
-            return False
-        self.registry.delete(ids=[article_id])
-        self.chunks.delete(where={"article_id": article_id})
-        self._bump()
-        return True
-
-    def registry_records(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        """(article_id, registry metadata) of every stored article, page by page."""
-        for ids, metas, _ in self._pages(self.registry, include=["metadatas"]):
-            yield from zip(ids, metas)
-
-    def set_links(self, article_id: str, urls: Sequence[str], copies: Sequence[str]) -> bool:
-        """Record the urls and copy origins of a stored article (its chunks stay as they are)."""
-        got = self.registry.get(ids=[article_id], include=["metadatas"])
-        if not got["ids"]:
-            return False
-        meta = {**got["metadatas"][0], "urls": json.dumps(list(urls)), "copies": json.dumps(list(copies))}
-        self.registry.update(ids=[article_id], metadatas=[meta])
-        self._bump()
-        return True
-
-    def repair(self) -> int:
-        """Delete chunks no committed article version points at (left by a crash); returns how many."""
-        versions = self.versions()
-        orphans = [
-            chunk_id
-            for ids, metas, _ in self._pages(self.chunks, include=["metadatas"])
-            for chunk_id, meta in zip(ids, metas)
-            if versions.get(str(meta.get("article_id"))) != meta.get("version")
-        ]
-        for lo in range(0, len(orphans), _PAGE):
-            self.chunks.delete(ids=orphans[lo : lo + _PAGE])
-        return len(orphans)
-
-    def _bump(self) -> None:
-        before = self.revision()
-        meta = dict(self.registry.metadata or {})
-        meta["revision"] = uuid.uuid4().hex
-        self.registry.modify(metadata=meta)
-        if getattr(self._local, "revision", None) is not None:
-            self._local.revision = meta["revision"]
-        if before == self._view:  # nobody else wrote since this process's view was complete
-            self._view = meta["revision"]
-
-    def _max_batch(self) -> int:
-        try:
-            return int(self._client.get_max_batch_size())
-        except Exception:  # noqa: BLE001 - older servers lack the call
-            return 1000
-
-    @staticmethod
-    def _pages(collection: Any, include: list[str]) -> Iterator[tuple[list[str], list[dict[str, Any]], list[Any]]]:
-        offset = 0
-        while True:
-            got = collection.get(limit=_PAGE, offset=offset, include=include)
-            if not got["ids"]:
-                return
-            yield got["ids"], got.get("metadatas") or [{}] * len(got["ids"]), got.get("documents") or []
-            offset += len(got["ids"])
 
 
 def check_schema(meta: dict[str, Any], location: str, collection: str) -> None:
@@ -609,42 +365,3 @@ def check_schema(meta: dict[str, Any], location: str, collection: str) -> None:
             f"the store at {location} was written by a newer newsrag (store schema {version}; this version "
             f"reads schema {SCHEMA_VERSION}); upgrade newsrag (pip install -U newsrag) or use another --store"
         )
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def _chunk_meta(article: ArticleRow, version: str) -> dict[str, Any]:
-    meta: dict[str, Any] = {"article_id": article.article_id, "version": version, "title": article.title}
-    optional = {"url": article.url, "date": article.date, "site": article.site, "author": article.author,
-                "date_num": date_number(article.date), "site_key": site_key(article.site or "")}
-    meta.update({k: v for k, v in optional.items() if v})
-    return meta
-
-
-def _committed(chunk_id: str, versions: dict[str, str]) -> bool:
-    """Whether a chunk id (`article_id:version:index`) belongs to its article's committed version."""
-    article_id, _, rest = chunk_id.rpartition(":")[0].rpartition(":")
-    return bool(article_id) and versions.get(article_id) == rest
-
-
-def _hit(chunk_id: str, text: str, meta: dict[str, Any], score: float) -> ChunkHit:
-    return ChunkHit(
-        chunk_id=chunk_id, article_id=str(meta["article_id"]), text=text or "",
-        start=int(meta.get("start", 0)), end=int(meta.get("end", 0)), kind=str(meta.get("kind", "body")),
-        score=score, meta=meta,
-    )
-
-
-def _article_info(article_id: str, meta: dict[str, Any]) -> ArticleInfo:
-    try:
-        urls = tuple(json.loads(meta.get("urls", "[]")))
-    except (TypeError, ValueError):
-        urls = ()
-    return ArticleInfo(
-        article_id=article_id, title=str(meta.get("title", "")), url=meta.get("url"), date=meta.get("date"),
-        site=meta.get("site"), author=meta.get("author"), chunks=int(meta.get("chunks", 0)),
-        chars=int(meta.get("chars", 0)), content_hash=str(meta.get("content_hash", "")),
-        origin=str(meta.get("origin", "")), urls=urls, ingested_at=meta.get("ingested_at"),
-    )

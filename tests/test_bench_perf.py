@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rag.rows import ArticleRow, ChunkRow
 from rag.settings import Settings
-from rag.store import ArticleRow, ChunkRow, Store
+from rag.store import Store
 from tests.conftest import ROOT
 
 DIM = 384

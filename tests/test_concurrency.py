@@ -104,8 +104,8 @@ def test_twenty_clients_for_thirty_seconds_while_an_article_is_reingested(
 
     import index
     from tests.conftest import ROOT
-    from tests.test_lexical import assert_in_step
     from tests.load import run_load
+    from tests.test_lexical import assert_in_step
     from tests.ui_harness import free_port, running
 
     store = copy_store(sample_store, tmp_path / "store")

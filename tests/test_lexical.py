@@ -18,7 +18,8 @@ import index
 from rag import Filters, Settings
 from rag.bm25 import BM25Index, ChunkDoc, lexical_terms
 from rag.lexical import LexicalIndex, index_path
-from rag.store import ArticleRow, ChunkRow, Store
+from rag.rows import ArticleRow, ChunkRow
+from rag.store import Store
 from rag.text import stem
 from tests.conftest import run_cli
 

@@ -17,11 +17,9 @@ from . import server
 
 def cmd_ui(args: argparse.Namespace) -> int:
     from rag.assistant import open as open_assistant
-
-    from .chat import launch
-
     from rag.auth import Access
 
+    from .chat import launch
     from .server import check_exposure
 
     settings = settings_from(args)

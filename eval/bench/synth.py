@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.store import ArticleRow, ChunkRow, Store
+from rag.rows import ArticleRow, ChunkRow
+from rag.store import Store
 
 NEIGHBOURS = 20
 _SENTENCE_END = re.compile(r"[.!?] ")

@@ -1,0 +1,197 @@
+"""The writing half of `rag.store.Store`: journaled, locked writes whose registry record is the commit point.
+
+A new article version is written as chunks first, then its registry record (from then on readers see it),
+then its old chunks are dropped; a write cut short is repaired by `recover` (at the next open or write).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import StoreError
+from .journal import WriteJournal
+from .rows import PAGE, ArticleRow, ChunkRow, chunk_meta, pages, utc_now
+
+log = logging.getLogger("rag.store")
+
+
+class StoreWrites:
+    """Mixed into Store, which opens the collections and supplies the reading methods named below."""
+
+    location: str
+    journal: WriteJournal
+    chunks: Any
+    registry: Any
+    _client: Any
+    _local: threading.local
+    _view: str
+
+    if TYPE_CHECKING:
+        def revision(self) -> str: ...
+        def versions(self) -> dict[str, str]: ...
+        def _refresh_view(self, revision: str, force: bool = False) -> None: ...
+
+    @contextlib.contextmanager
+    def write_lock(self, operation: str = "write") -> Iterator[None]:
+        """One writer at a time per store directory (other processes wait), journaled.
+
+        Inside, this process sees everything committed before; a journal left by a writer that died is
+        repaired first; if the block raises, whatever it left half-done is repaired before the lock is released.
+        """
+        with self.journal.locked():
+            self._refresh_view(self.revision(), force=True)
+            if self.journal.pending() is not None:
+                self.recover()
+            self.journal.begin(operation)
+            try:
+                yield
+            except BaseException:
+                with contextlib.suppress(Exception):  # the journal stays: the next opener repairs
+                    self.recover()
+                raise
+            self.journal.end()
+
+    def recover(self) -> int:
+        """Bring the store back to a consistent state after an interrupted write; returns orphan chunks removed.
+
+        Orphans (chunks of versions never committed, or of articles deleted) are removed, and the revision
+        moves, so every reader, and the BM25 index at its next sync, re-reads the registry.
+        """
+        pending = self.journal.pending()
+        removed = self.repair()
+        self._bump()
+        self.journal.end()
+        if pending is not None:
+            log.warning("recovered the store at %s after an interrupted %s (pid %s): %d orphan chunks removed",
+                        self.location, pending.get("operation"), pending.get("pid"), removed)
+        return removed
+
+    def _recover_if_abandoned(self) -> None:
+        """At open: repair a write that a dead process left half-done (skipped while a writer is active)."""
+        if self.journal.pending() is None:
+            return
+        try:
+            with self.journal.locked(blocking=False) as held:
+                if held and self.journal.pending() is not None:
+                    self._refresh_view(self.revision(), force=True)
+                    self.recover()
+        except OSError as exc:  # a read-only store: readers still see only committed versions
+            log.warning("cannot repair the interrupted write in %s (%s)", self.location, exc)
+
+    def put_article(self, article: ArticleRow, chunks: Sequence[ChunkRow], vectors: np.ndarray) -> None:
+        """Write a new version of an article: chunks first, then the registry record, then drop the old."""
+        self.put_articles([(article, chunks, vectors)])
+
+    def put_articles(self, items: Sequence[tuple[ArticleRow, Sequence[ChunkRow], np.ndarray]]) -> None:
+        """Write new versions of several articles: all their chunks, then their registry records (each one
+        the commit point of its article), then drop their old versions; one revision bump.
+
+        Chroma's cost is mostly per call, so writing many articles in one call is several times faster
+        than writing them one by one (see docs/benchmarks.md, scale).
+        """
+        if not items:
+            return
+        ids: list[str] = []
+        documents: list[str] = []
+        metas: list[dict[str, Any]] = []
+        for article, chunks, _ in items:
+            if not chunks:
+                raise StoreError(f"article {article.article_id} has no chunks to store")
+            version = article.content_hash[:16]
+            base = chunk_meta(article, version)
+            ids.extend(f"{article.article_id}:{version}:{c.index}" for c in chunks)
+            documents.extend(c.text for c in chunks)
+            metas.extend({**base, "chunk_index": c.index, "start": c.start, "end": c.end, "kind": c.kind} for c in chunks)
+        vectors = np.concatenate([np.asarray(v, dtype=np.float32) for _, _, v in items])
+        step = max(1, min(self._max_batch(), 5000))
+        for lo in range(0, len(ids), step):
+            self.chunks.upsert(ids=ids[lo : lo + step], embeddings=vectors[lo : lo + step],
+                               documents=documents[lo : lo + step], metadatas=metas[lo : lo + step])
+        for lo in range(0, len(items), step):
+            self._commit(items[lo : lo + step])
+        self._drop_old_versions({a.article_id: a.content_hash[:16] for a, _, _ in items})
+        self._bump()
+
+    def _commit(self, items: Sequence[tuple[ArticleRow, Sequence[ChunkRow], np.ndarray]]) -> None:
+        """Upsert the registry records of these articles: from now on readers see their new versions."""
+        means, records = [], []
+        for article, chunks, vectors in items:
+            mean = np.asarray(vectors, dtype=np.float32).mean(axis=0)
+            means.append(mean / (np.linalg.norm(mean) or 1.0))
+            urls = list(article.urls or ([article.url] if article.url else []))
+            records.append({**chunk_meta(article, article.content_hash[:16]), "chunks": len(chunks),
+                            "chars": len(article.text), "content_hash": article.content_hash, "origin": article.origin,
+                            "urls": json.dumps(urls), "copies": json.dumps(list(article.copies)),
+                            "fingerprint": article.fingerprint, "ingested_at": utc_now()})
+        self.registry.upsert(ids=[a.article_id for a, _, _ in items], embeddings=np.asarray(means),
+                             documents=[a.text for a, _, _ in items], metadatas=records)
+
+    def _drop_old_versions(self, versions: dict[str, str]) -> None:
+        """Delete the chunks of these articles whose version is not the given (just committed) one."""
+        article_ids = list(versions)
+        for lo in range(0, len(article_ids), 500):
+            got = self.chunks.get(where={"article_id": {"$in": article_ids[lo : lo + 500]}}, include=["metadatas"])
+            stale = [i for i, m in zip(got["ids"], got["metadatas"]) if versions.get(str(m.get("article_id"))) != m.get("version")]
+            for start in range(0, len(stale), PAGE):
+                self.chunks.delete(ids=stale[start : start + PAGE])
+
+    def delete_article(self, article_id: str) -> bool:
+        """Remove an article and all its chunks; False when it was not stored."""
+        if not self.registry.get(ids=[article_id], include=[])["ids"]:
+            return False
+        self.registry.delete(ids=[article_id])
+        self.chunks.delete(where={"article_id": article_id})
+        self._bump()
+        return True
+
+    def registry_records(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(article_id, registry metadata) of every stored article, page by page."""
+        for ids, metas, _ in pages(self.registry, include=["metadatas"]):
+            yield from zip(ids, metas)
+
+    def set_links(self, article_id: str, urls: Sequence[str], copies: Sequence[str]) -> bool:
+        """Record the urls and copy origins of a stored article (its chunks stay as they are)."""
+        got = self.registry.get(ids=[article_id], include=["metadatas"])
+        if not got["ids"]:
+            return False
+        meta = {**got["metadatas"][0], "urls": json.dumps(list(urls)), "copies": json.dumps(list(copies))}
+        self.registry.update(ids=[article_id], metadatas=[meta])
+        self._bump()
+        return True
+
+    def repair(self) -> int:
+        """Delete chunks no committed article version points at (left by a crash); returns how many."""
+        versions = self.versions()
+        orphans = [
+            chunk_id
+            for ids, metas, _ in pages(self.chunks, include=["metadatas"])
+            for chunk_id, meta in zip(ids, metas)
+            if versions.get(str(meta.get("article_id"))) != meta.get("version")
+        ]
+        for lo in range(0, len(orphans), PAGE):
+            self.chunks.delete(ids=orphans[lo : lo + PAGE])
+        return len(orphans)
+
+    def _bump(self) -> None:
+        before = self.revision()
+        meta = dict(self.registry.metadata or {})
+        meta["revision"] = uuid.uuid4().hex
+        self.registry.modify(metadata=meta)
+        if getattr(self._local, "revision", None) is not None:
+            self._local.revision = meta["revision"]
+        if before == self._view:  # nobody else wrote since this process's view was complete
+            self._view = meta["revision"]
+
+    def _max_batch(self) -> int:
+        try:
+            return int(self._client.get_max_batch_size())
+        except Exception:  # noqa: BLE001 - older servers lack the call
+            return 1000
