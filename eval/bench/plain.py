@@ -16,31 +16,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .worker import _sentence_transformer_embedding, current_rss_mb, peak_rss_mb
+from .worker import _sentence_transformer_embedding, current_rss_mb, llama_embedding, peak_rss_mb
 
 
 def _newsrag_embedding(settings: Any) -> Any:
     """newsrag's Embedder behind llama-index's embedding interface."""
-    from llama_index.core.embeddings import BaseEmbedding
-
     from rag.embedder import Embedder
 
-    embedder = Embedder(settings)
-
-    class NewsragEmbedding(BaseEmbedding):
-        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-            return embedder.embed_documents(texts).tolist()
-
-        def _get_text_embedding(self, text: str) -> list[float]:
-            return self._get_text_embeddings([text])[0]
-
-        def _get_query_embedding(self, query: str) -> list[float]:
-            return self._get_text_embedding(query)
-
-        async def _aget_query_embedding(self, query: str) -> list[float]:
-            return self._get_query_embedding(query)
-
-    return NewsragEmbedding()
+    return llama_embedding(Embedder(settings).embed_documents)
 
 
 class _TimedEmbedding:

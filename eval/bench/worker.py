@@ -12,6 +12,7 @@ import json
 import resource
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,16 +86,13 @@ def run_llamaindex(spec: dict[str, Any]) -> dict[str, Any]:
     return {"articles": len(rows), "chunks": chunks, "seconds": wall, "cpu_seconds": cpu, "peak_rss_mb": peak_rss_mb()}
 
 
-def _sentence_transformer_embedding(path: Path, max_seq_length: int) -> tuple[Any, Any]:
+def llama_embedding(encode: Callable[[list[str]], Any]) -> Any:
+    """A llama-index embedding model whose texts and questions are encoded by `encode` (rows of vectors)."""
     from llama_index.core.embeddings import BaseEmbedding
-    from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-    model.max_seq_length = max_seq_length
-
-    class STEmbedding(BaseEmbedding):  # what llama-index's HuggingFaceEmbedding does, without the hub
+    class Embedding(BaseEmbedding):
         def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-            return model.encode(texts, normalize_embeddings=True).tolist()
+            return [list(map(float, row)) for row in encode(texts)]
 
         def _get_text_embedding(self, text: str) -> list[float]:
             return self._get_text_embeddings([text])[0]
@@ -105,8 +103,18 @@ def _sentence_transformer_embedding(path: Path, max_seq_length: int) -> tuple[An
         async def _aget_query_embedding(self, query: str) -> list[float]:
             return self._get_query_embedding(query)
 
+    return Embedding()
+
+
+def _sentence_transformer_embedding(path: Path, max_seq_length: int) -> tuple[Any, Any]:
+    """all-MiniLM-L6-v2 as a llama-index user runs it (what HuggingFaceEmbedding does, without the hub)."""
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+    model.max_seq_length = max_seq_length
     tokenizer = model.tokenizer
-    return STEmbedding(), lambda text: tokenizer.encode(text, add_special_tokens=False)
+    embedding = llama_embedding(lambda texts: model.encode(texts, normalize_embeddings=True))
+    return embedding, lambda text: tokenizer.encode(text, add_special_tokens=False)
 
 
 def run_encode(spec: dict[str, Any]) -> dict[str, Any]:
