@@ -105,8 +105,9 @@ def test_twenty_clients_for_thirty_seconds_while_an_article_is_reingested(
     import index
     from tests.conftest import ROOT
     from tests.load import run_load
+    from tests.servers import free_port
     from tests.test_lexical import assert_in_step
-    from tests.ui_harness import free_port, running
+    from tests.ui_harness import running
 
     store = copy_store(sample_store, tmp_path / "store")
     versions = []

@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.ui_harness import copy_store, free_port, running
+from tests.servers import free_port
+from tests.ui_harness import copy_store, running
 
 READER, ADMIN = "reader-key-31c8e2", "admin-key-7d04aa"
 WRONG_KEY, WRONG_PASSWORD = "wrong-key-5d1e90", "wrong-pass-88ab1"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,13 +11,13 @@ from typing import Any
 import pytest
 
 from tests.conftest import ISIS_K_TITLE
+from tests.servers import free_port, http_site
 from tests.ui_harness import (
     MILLEY,
     answers,
     ask,
     chromium,
     copy_store,
-    free_port,
     open_chat,
     open_tab,
     running,
@@ -277,7 +276,7 @@ def test_narrow_mobile_window(browser: Any, server: str, tmp_path: Path) -> None
 @pytest.fixture
 def web_page() -> Iterator[str]:
     """An article page served on a free loopback port."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import BaseHTTPRequestHandler
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -291,12 +290,8 @@ def web_page() -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/vell/glass-bridge.html"
-    httpd.shutdown()
-    httpd.server_close()
+    with http_site(Handler) as site:
+        yield f"{site}/vell/glass-bridge.html"
 
 
 def test_add_a_web_address_then_ask_about_it(page: Any, web_page: str) -> None:

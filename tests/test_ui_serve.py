@@ -13,7 +13,8 @@ import pytest
 
 from tests.conftest import ISIS_K_TITLE
 from tests.llm_server import ScriptedLLM
-from tests.ui_harness import MILLEY, ask, chromium, copy_store, free_port, open_chat, running
+from tests.servers import free_port
+from tests.ui_harness import MILLEY, ask, chromium, copy_store, open_chat, running
 
 SCRIPTED = ("Gen. Mark Milley said Wednesday that “it’s possible” the US could coordinate with the Taliban "
             "on the Afghanistan ISIS affiliate [1].")

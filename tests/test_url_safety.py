@@ -4,10 +4,9 @@ redirects are counted, and a download that drips past the timeout is cut off. Th
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
@@ -20,6 +19,7 @@ from index.web import fetch, new_client
 from rag.errors import IngestError
 from rag.settings import Settings
 from tests.conftest import run_cli
+from tests.servers import http_site
 from tests.test_formats import PAGE
 
 LOOPBACK = ("127.0.0.1/32",)
@@ -65,12 +65,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with http_site(_Handler) as url:
+        yield url
 
 
 def _options(allow: tuple[str, ...] = (), **more: object) -> LoadOptions:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ import index
 from rag.settings import Settings
 from rag.store import Store
 from tests.conftest import run_cli
+from tests.servers import http_site
 from tests.test_formats import PAGE
 
 RELEASE = threading.Event()  # the slow page answers only after the test that waits for it is over
@@ -81,14 +82,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    RELEASE.set()
-    server.shutdown()
-    server.server_close()
+    with http_site(_Handler) as url:
+        yield url
+        RELEASE.set()  # let a dripping response finish before the server shuts down
 
 
 def _stored(store: Path) -> dict[str, dict]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -26,12 +25,6 @@ CHROMIUM_ARGS = [
     "--disable-sync", "--disable-dev-shm-usage",
 ]
 MILLEY = "What did Milley say about ISIS-K?"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def copy_store(source: Path, target: Path) -> Path:
