@@ -6,7 +6,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,3 +86,22 @@ def llm_assistant(base, server, **overrides):  # type: ignore[no-untyped-def]
     values = {"answerer": "llm", "llm_provider": "openai-like", "llm_base_url": server.base_url, "llm_model": "scripted"}
     settings = base.settings.with_overrides(**{**values, **overrides})
     return compose(settings, base.store, base.embedder)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's chromium driven by Playwright (tests.ui_harness.chromium), one per test module."""
+    from tests.ui_harness import chromium
+
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def page(browser: Any, server: str) -> Iterator[Any]:
+    """A fresh browser tab on the chat of the test module's own `server` fixture."""
+    from tests.ui_harness import open_chat
+
+    page = open_chat(browser, server)
+    yield page
+    page.context.close()

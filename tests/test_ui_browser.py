@@ -16,7 +16,6 @@ from tests.ui_harness import (
     MILLEY,
     answers,
     ask,
-    chromium,
     copy_store,
     open_chat,
     open_tab,
@@ -63,19 +62,6 @@ def server(store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
            "NEWSRAG_FETCH_ALLOW_NETWORKS": '["127.0.0.1/32"]'}  # the web-address test serves its page on loopback
     with running(command, f"http://127.0.0.1:{port}/", env, log) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser: Any, server: str) -> Iterator[Any]:
-    page = open_chat(browser, server)
-    yield page
-    page.context.close()
 
 
 def active_sources(page: Any) -> Any:

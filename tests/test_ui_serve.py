@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import ISIS_K_TITLE
 from tests.llm_server import ScriptedLLM
 from tests.servers import free_port
-from tests.ui_harness import MILLEY, ask, chromium, copy_store, open_chat, running
+from tests.ui_harness import MILLEY, ask, copy_store, running
 
 SCRIPTED = ("Gen. Mark Milley said Wednesday that “it’s possible” the US could coordinate with the Taliban "
             "on the Afghanistan ISIS affiliate [1].")
@@ -61,19 +61,6 @@ def server(sample_store: Path, gated: GatedLLM, tmp_path_factory: pytest.TempPat
     command = ["serve", "--store", str(store), "--host", "127.0.0.1", "--port", str(port)]
     with running(command, f"http://127.0.0.1:{port}/v1/health", env, log):
         yield f"http://127.0.0.1:{port}/"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser: Any, server: str) -> Iterator[Any]:
-    page = open_chat(browser, server)
-    yield page
-    page.context.close()
 
 
 def test_chat_and_api_share_one_port(page: Any, server: str) -> None:
