@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -54,3 +55,30 @@ def http_site(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+class SiteHandler(BaseHTTPRequestHandler):
+    """A test site's request handler: `send_body` answers in one call, and requests are not logged."""
+
+    def send_body(self, status: int, kind: str, data: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        try:
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
+            pass
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def stop_process(process: subprocess.Popen[Any]) -> None:
+    """Terminate a server process started by a test, killing it if it does not exit within 20 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -22,6 +22,7 @@ from rag.rows import ArticleRow, ChunkRow
 from rag.store import Store
 from rag.text import stem
 from tests.conftest import run_cli
+from tests.servers import stop_process
 
 
 def write_article(folder: Path, name: str, title: str, body: str, day: str = "2021-05-01") -> Path:
@@ -281,9 +282,4 @@ def chroma_server(path: Path) -> Iterator[str]:
             time.sleep(0.2)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ISIS_K_TITLE
-from tests.servers import free_port, http_site
+from tests.servers import SiteHandler, free_port, http_site
 from tests.ui_harness import (
     MILLEY,
     answers,
@@ -262,19 +262,9 @@ def test_narrow_mobile_window(browser: Any, server: str, tmp_path: Path) -> None
 @pytest.fixture
 def web_page() -> Iterator[str]:
     """An article page served on a free loopback port."""
-    from http.server import BaseHTTPRequestHandler
-
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(SiteHandler):
         def do_GET(self) -> None:
-            body = PAGE.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
+            self.send_body(200, "text/html; charset=utf-8", PAGE.encode())
 
     with http_site(Handler) as site:
         yield f"{site}/vell/glass-bridge.html"

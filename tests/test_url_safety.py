@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
@@ -19,14 +18,14 @@ from index.web import fetch, new_client
 from rag.errors import IngestError
 from rag.settings import Settings
 from tests.conftest import run_cli
-from tests.servers import http_site
+from tests.servers import SiteHandler, http_site
 from tests.test_formats import PAGE
 
 LOOPBACK = ("127.0.0.1/32",)
 PRIVATE = "private, loopback or link-local"
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(SiteHandler):
     def do_GET(self) -> None:
         port = self.server.server_address[1]
         routes = {
@@ -52,15 +51,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.flush()
                 time.sleep(0.1)
         else:
-            data = PAGE.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
+            self.send_body(200, "text/html", PAGE.encode())
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ import index
 from rag.settings import Settings
 from rag.store import Store
 from tests.conftest import run_cli
-from tests.servers import http_site
+from tests.servers import SiteHandler, http_site
 from tests.test_formats import PAGE
 
 RELEASE = threading.Event()  # the slow page answers only after the test that waits for it is over
@@ -56,7 +55,7 @@ def _feed(base: str) -> bytes:
             f"<link>{base}/</link><description>News</description>{items}</channel></rss>").encode()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(SiteHandler):
     def do_GET(self) -> None:
         base = f"http://127.0.0.1:{self.server.server_address[1]}"
         if self.path == "/slow":
@@ -66,18 +65,7 @@ class _Handler(BaseHTTPRequestHandler):
             route = (200, "application/rss+xml", _feed(base))
         else:
             route = ROUTES.get(self.path, (404, "text/html", b"<html><body>Not found</body></html>"))
-        status, kind, data = route
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        try:
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.send_body(*route)
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.conftest import ROOT
+from tests.servers import stop_process
 
 CHROMIUM = os.environ.get("NEWSRAG_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -57,12 +58,7 @@ def running(command: list[str], url: str, env: dict[str, str] | None = None, log
             time.sleep(0.5)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         if log:
             out.close()  # type: ignore[union-attr]
 
