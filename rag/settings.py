@@ -113,7 +113,8 @@ class Settings(BaseSettings):
     admin_key_file: Path | None = Field(None, description="A file holding the admin key (instead of NEWSRAG_ADMIN_KEY).")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Server log level; article text and questions appear only at DEBUG, keys never.")
     log_format: Literal["json", "text"] = Field("json", description="Server logs as JSON lines or key=value text, each with its request id.")
-    store_refresh_seconds: float = Field(1.0, ge=0, description="A long-running server reopens embedded Chroma at most this often after another process wrote to it.")
+    store_refresh_seconds: float = Field(1.0, ge=0, description="Unused since one process owns an embedded store (kept so that older config files still load).")
+    store_wait_seconds: float = Field(60.0, ge=0, description="How long a command waits for an embedded store that another short-lived newsrag command has open.")
 
     # --- citation verification (every answerer)
     citation_min_lexical: float = Field(0.6, ge=0, le=1, description="A cited sentence is supported when this share of its content terms is in one passage sentence.")

@@ -10,7 +10,6 @@ import contextlib
 import dataclasses
 import logging
 import threading
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from . import ownership, store_files
 from .embedder import canonical_model_name
 from .errors import StoreError
 from .journal import WriteJournal
@@ -35,6 +35,7 @@ from .rows import (
 )
 from .runtime import go_offline
 from .settings import Settings
+from .store_check import check_store
 from .store_writes import StoreWrites
 
 SCHEMA_VERSION = 1
@@ -55,17 +56,35 @@ class Store(StoreWrites):
         self._seen_revision: str | None = None
         self._lock = threading.Lock()
         self._local = threading.local()  # the revision pinned by `one_view`
+        if not settings.chroma_url:
+            self._take_embedded(create)
         self._client = self._connect()
         self._open_collections(create, dimension)
         self._view = self.revision()  # the revision up to which this process's Chroma view is complete
-        self._refreshed = time.monotonic()
         self._recover_if_abandoned()
 
     # ------------------------------------------------------------------ opening
-    def _connect(self, fresh: bool = False) -> Any:
-        """A Chroma client; `fresh` opens embedded Chroma anew, so it reads what other processes wrote."""
+    def _take_embedded(self, create: bool) -> None:
+        """Hold the store directory for this process, then check its files before Chroma reads them.
+
+        A read never creates a store: without `create`, a directory that holds no store is an error.
+        Only one process has an embedded store open at a time (rag.ownership); a damaged store is one
+        StoreDamaged naming `newsrag repair` (rag.store_check), never a crash in Chroma's native code.
+        """
+        root = Path(self.settings.store)
+        if not create and not (root / "chroma" / "chroma.sqlite3").is_file():
+            raise StoreError(
+                f"no newsrag store at {root} ({'it holds no chroma/chroma.sqlite3' if root.is_dir() else 'no such folder'}); "
+                f"check --store (or NEWSRAG_STORE), or ingest articles into it first: newsrag ingest PATH --store {root}"
+            )
+        root.mkdir(parents=True, exist_ok=True)
+        ownership.hold(root, self.settings.store_wait_seconds)
+        store_files.finish_swap(root)
+        check_store(root)
+
+    def _connect(self) -> Any:
+        """A Chroma client: a server's, or the embedded one this process shares for the store directory."""
         import chromadb
-        from chromadb.api.shared_system_client import SharedSystemClient
         from chromadb.config import Settings as ChromaSettings
 
         chroma_settings = ChromaSettings(anonymized_telemetry=False)
@@ -79,41 +98,45 @@ class Store(StoreWrites):
                     host=url.hostname, port=port, ssl=url.scheme == "https", settings=chroma_settings
                 )
             path = Path(self.settings.store) / "chroma"
-            path.mkdir(parents=True, exist_ok=True)
             with _CLIENTS:
-                if fresh:  # drop the process-wide instance; handles already given out keep working
-                    SharedSystemClient._identifier_to_system.pop(str(path), None)
                 return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
         except StoreError:
             raise
         except Exception as exc:  # noqa: BLE001 - chroma raises many types; say where and why
             raise StoreError(f"cannot open the Chroma store at {self.location}: {exc}") from exc
 
-    def _refresh_view(self, revision: str, force: bool = False) -> None:
-        """Reopen embedded Chroma when another writer moved the revision past what this process has seen.
+    def close(self) -> None:
+        """Let go of an embedded store: Chroma's client for it is shut and other processes may open it.
 
-        Embedded Chroma keeps each vector index in memory as it was when first read: vectors another process
-        added since are missing from searches, and deleted ones come back without documents. A server needs
-        no reopening. Reopening is rate-limited (store_refresh_seconds) unless `force`d (writers, recovery).
+        Every Store of this directory in this process is unusable afterwards (they share one client).
         """
-        if revision == self._view or self.settings.chroma_url:
-            self._view = revision
+        if self.settings.chroma_url:
             return
-        if not force and time.monotonic() - self._refreshed < self.settings.store_refresh_seconds:
-            return
-        with self._lock:
-            if revision == self._view:
-                return
-            self._reopen(revision)
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        path = Path(self.settings.store)
+        with _CLIENTS:
+            system = SharedSystemClient._identifier_to_system.pop(str(path / "chroma"), None)
+            if system is not None:
+                system.stop()
+        ownership.release(path)
+
+    def _refresh_view(self, revision: str, force: bool = False) -> None:
+        """Note the revision this process's view has reached.
+
+        This process is the only one with the embedded store open (rag.ownership), and a Chroma server
+        serves every client the same state, so no other process's write can be missing from the view.
+        """
+        self._view = revision
 
     def _reopen(self, revision: str) -> None:
-        """Open embedded Chroma anew (the caller holds `_lock`): its indexes are read again from disk."""
-        client = self._connect(fresh=True)
+        """Fetch the collections anew from the client (the caller holds `_lock`)."""
+        client = self._client
         chunks = client.get_collection(self.settings.collection, embedding_function=None)
         registry = client.get_collection(f"{self.settings.collection}-articles", embedding_function=None)
-        self._client, self.chunks, self.registry = client, chunks, registry
-        self._view, self._refreshed = revision, time.monotonic()
-        log.debug("reopened the Chroma store at %s for revision %s", self.location, revision)
+        self.chunks, self.registry = chunks, registry
+        self._view = revision
+        log.debug("reopened the Chroma collections at %s for revision %s", self.location, revision)
 
     def _query(self, **query: Any) -> Any:
         """`chunks.query`, once more on a freshly opened view when the first attempt fails.
