@@ -52,10 +52,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from rag.owner_client import routed
     from rag.store import Store
 
-    store = Store(settings_from(args))
-    rows = [_list_row(article_id, meta) for article_id, meta in store.registry_records()]
+    settings = settings_from(args)
+    rows = routed(settings, lambda: [list_row(i, meta) for i, meta in Store(settings).registry_records()],
+                  lambda owner: owner.articles())
     if args.site:
         rows = [r for r in rows if args.site.lower() in (r["site"] or "").lower()]
     rows.sort(key=lambda r: (r["date"] or "", r["title"]), reverse=True)
@@ -72,7 +74,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _list_row(article_id: str, meta: dict[str, Any]) -> dict[str, Any]:
+def list_row(article_id: str, meta: dict[str, Any]) -> dict[str, Any]:
     def items(key: str) -> list[str]:
         try:
             value = json.loads(meta.get(key) or "[]")

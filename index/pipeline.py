@@ -9,6 +9,7 @@ at any moment leaves committed articles whole and only invisible orphans, remove
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -20,15 +21,17 @@ from rag.embedder import Embedder, canonical_model_name
 from rag.errors import IngestError
 from rag.lexical import sync as sync_lexical
 from rag.logs import fields
+from rag.owner_client import OwnerClient, routed
 from rag.settings import Settings
 from rag.store import Store
 
 from .planning import Batch, LinkUpdate, Planner
-from .report import IngestReport
+from .report import IngestReport, report_from_dict
 from .sources import load_options, read_sources
 
 Progress = Callable[[str, int, int], None]  # (origin, articles done, chunks written)
 T = TypeVar("T")
+INGEST_OPTIONS = ("record_fields", "records_field", "max_article_bytes", "fetch_timeout")  # sent to an owner
 log = logging.getLogger(__name__)
 
 
@@ -45,13 +48,28 @@ def ingest(
     Unchanged articles are not embedded again; changed ones replace their chunks; near-duplicates of
     stored articles add their url to that article. Problems are in the report, never raised, except
     when nothing at all was given. Pass the `embedder` a server already loaded to save loading it again
-    (it must run the store's embedding model).
+    (it must run the store's embedding model). When a serving process owns the store, it does the
+    ingest (rag.owner_client); the report is its report.
     """
     settings = (settings or Settings()).with_overrides(store=store)
     started = time.perf_counter()
     targets, feed_urls = [str(p) for p in paths], [str(f) for f in feeds]
     if not targets and not feed_urls:
         raise IngestError("nothing to ingest: give at least one file, folder, glob, URL or --feed URL")
+    return routed(settings, lambda: _ingest_here(targets, feed_urls, settings, progress, embedder, started),
+                  lambda owner: _ingest_there(owner, targets, feed_urls, settings))
+
+
+def _ingest_there(owner: OwnerClient, targets: list[str], feeds: list[str], settings: Settings) -> IngestReport:
+    """Send the ingest to the process that owns the store; local paths go as absolute paths."""
+    paths = [t if "://" in t else os.path.abspath(os.path.expanduser(t)) for t in targets]
+    options = {name: getattr(settings, name) for name in INGEST_OPTIONS}
+    data = owner.ingest(paths, feeds, options)
+    return report_from_dict(data, f"{data.get('store') or settings.store} (through {owner.describe()})")
+
+
+def _ingest_here(targets: list[str], feed_urls: list[str], settings: Settings, progress: Progress | None,
+                 embedder: Embedder | None, started: float) -> IngestReport:
     report = IngestReport(store=settings.chroma_url or str(settings.store))
     if embedder is None or embedder.name != canonical_model_name(settings.embedding_model):
         embedder = Embedder(settings)
@@ -146,6 +164,19 @@ def remove(
     With `missing`, also every article read from a local file that no longer exists.
     """
     settings = (settings or Settings()).with_overrides(store=store)
+    targets = list(targets)
+    return routed(settings, lambda: _remove_here(targets, settings, missing),
+                  lambda owner: report_from_dict(owner.remove([_absolute(t) for t in targets], missing),
+                                                 f"{settings.store} (through {owner.describe()})"))
+
+
+def _absolute(target: str) -> str:
+    """A file or folder target as an absolute path (the owner runs elsewhere); ids and urls as given."""
+    path = Path(target).expanduser()
+    return str(path.resolve()) if "://" not in target and path.exists() else target
+
+
+def _remove_here(targets: list[str], settings: Settings, missing: bool) -> IngestReport:
     report = IngestReport(store=settings.chroma_url or str(settings.store))
     started = time.perf_counter()
     chroma = Store(settings)

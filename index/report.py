@@ -80,6 +80,20 @@ class IngestReport:
         }
 
 
+def report_from_dict(data: dict[str, Any], store: str) -> IngestReport:
+    """The report a `to_dict()` came from (another process's, e.g. the server that owns the store)."""
+    def pairs(key: str) -> list[tuple[str, str]]:
+        return [(str(p.get("origin", "")), str(p.get("reason", ""))) for p in data.get(key) or []]
+
+    return IngestReport(
+        added=int(data.get("added", 0)), updated=int(data.get("updated", 0)), unchanged=int(data.get("unchanged", 0)),
+        removed=int(data.get("removed", 0)), chunks=int(data.get("chunks", 0)),
+        repaired=int(data.get("repaired_orphans", 0)), seconds=float(data.get("seconds", 0.0)),
+        embed_seconds=float(data.get("embed_seconds", 0.0)), skipped=pairs("skipped"), failed=pairs("failed"),
+        store=store,
+    )
+
+
 def _reason_kind(reason: str) -> str:
     for kind in ("near-duplicate", "the same article", "unsupported file type", "empty", "without a text field"):
         if kind in reason:

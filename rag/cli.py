@@ -60,10 +60,19 @@ def filters_from(args: argparse.Namespace) -> Filters | None:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from .assistant import open as open_assistant
+    from .owner_client import OwnerClient, answer_from_dict, routed
 
     settings = settings_from(args).with_overrides(answerer=args.answerer, retrieval_mode=args.retrieval)
-    assistant = open_assistant(settings=settings)
-    answer = assistant.ask(args.question, filters=filters_from(args), top_k=args.top_k)
+    filters = filters_from(args)
+
+    def there(owner: OwnerClient) -> Answer:
+        if args.answerer or args.retrieval:
+            raise ConfigError(f"the store at {settings.store} is served by {owner.describe()}, which answers with "
+                              "its own answerer and retrieval; drop --answerer/--retrieval, or stop it first")
+        return answer_from_dict(owner.ask(args.question, filters, args.top_k))
+
+    answer = routed(settings, lambda: open_assistant(settings=settings).ask(args.question, filters=filters,
+                                                                            top_k=args.top_k), there)
     if args.json:
         print_json(answer.to_dict())
     else:
@@ -92,8 +101,10 @@ def format_answer(answer: Answer) -> str:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from .assistant import open as open_assistant
+    from .owner_client import routed
 
-    status = open_assistant(settings=settings_from(args)).status()
+    settings = settings_from(args)
+    status = routed(settings, lambda: open_assistant(settings=settings).status(), lambda owner: owner.status())
     if args.json:
         print_json(status)
     else:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from eval import cli as eval_cli
 from eval.bench import cli as bench_cli
 from index import cli as index_cli
+from index import store_cli
 from rag import cli as rag_cli
 from rag.cli import add_store_options, settings_from
 
@@ -40,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def main(argv: Sequence[str] | None = None) -> int:
     return rag_cli.run(
-        [index_cli.register, rag_cli.register, eval_cli.register, register, server.register, bench_cli.register], argv
+        [index_cli.register, rag_cli.register, store_cli.register, eval_cli.register, register, server.register,
+         bench_cli.register], argv
     )
 
 

@@ -8,8 +8,12 @@ key set, the chat asks for a login: user `admin` with the admin key, any other n
 from __future__ import annotations
 
 import argparse
+import threading
+import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rag import ownership
 from rag.auth import Access, is_loopback
 from rag.cli import add_store_options, settings_from
 from rag.errors import ConfigError
@@ -25,6 +29,7 @@ def build_app(assistant: Assistant, access: Access | None = None) -> Any:
     import gradio as gr
 
     from index.api import admin_router
+    from index.store_api import store_router
     from rag.api import create_app
 
     from .chat import build_chat
@@ -32,6 +37,7 @@ def build_app(assistant: Assistant, access: Access | None = None) -> Any:
     access = access or Access.from_settings(assistant.settings)
     app = create_app(assistant, access)
     app.include_router(admin_router())
+    app.include_router(store_router())
     blocks = build_chat(assistant, access=access)
     return gr.mount_gradio_app(
         app, blocks, path="/", show_error=True, ssr_mode=False, max_file_size=assistant.settings.max_article_bytes,
@@ -73,7 +79,32 @@ def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 8000, insec
     lock = "" if access.enabled else "  (open: no key set)"
     print(f"newsrag on http://{shown}:{port}/  (API: http://{shown}:{port}/v1, docs: http://{shown}:{port}/docs){lock}",
           flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, log_config=None)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                                           log_config=None))
+    if not assistant.settings.chroma_url:  # the server owns its embedded store; others go through its API
+        app.state.owner_token = ownership.new_token()
+        claim_when_listening(server, assistant.settings.store, local_url(host, port), app.state.owner_token)
+    server.run()
+
+
+def local_url(host: str, port: int) -> str:
+    """The address this machine reaches a server listening on `host` at (a wildcard means loopback)."""
+    if host in ("0.0.0.0", ""):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def claim_when_listening(server: Any, store: Path, url: str, token: str | None) -> None:
+    """Advertise this process as the store's owner (rag.ownership) once uvicorn accepts connections."""
+    def wait() -> None:
+        while not server.started and not server.should_exit:
+            time.sleep(0.05)
+        if server.started:
+            ownership.advertise(store, url, token, "newsrag serve")
+
+    threading.Thread(target=wait, name="newsrag-owner", daemon=True).start()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -1,0 +1,107 @@
+"""The owner's API (`/v1/store/...`): other newsrag processes on this machine send their store commands here.
+
+`newsrag serve` owns its embedded store (rag.ownership). `newsrag ingest`, `remove`, `ask`, `status`,
+`list` and `backup` run in another process find its address and token in `<store>/owner.json` and call
+these routes instead of opening Chroma beside it (rag.owner_client). The token proves that the caller
+can read the store directory, so the routes may name local paths (files to ingest, a backup folder):
+they do what the caller could have done to the store files itself. They are not in the public docs;
+remote clients use /v1/ask and the admin routes with their keys.
+"""
+
+from __future__ import annotations
+
+import hmac
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from rag.errors import AccessError, ConfigError
+from rag.owner_client import TOKEN_HEADER
+from rag.records import Filters
+from rag.store import Store
+
+from .pipeline import INGEST_OPTIONS
+
+
+
+def require_owner_token(request: Request) -> None:
+    """Dependency: the token from this server's owner.json."""
+    expected = getattr(request.app.state, "owner_token", None)
+    given = request.headers.get(TOKEN_HEADER, "")
+    if not expected or not hmac.compare_digest(given.encode(), str(expected).encode()):
+        raise AccessError("store commands need the token in the store's owner.json (run them as newsrag commands "
+                          "on the machine that holds the store)")
+
+
+class AskBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: str
+    filters: dict[str, Any] | None = None
+    top_k: int | None = None
+
+
+class IngestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    paths: list[str] = Field(default_factory=list)
+    feeds: list[str] = Field(default_factory=list)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class RemoveBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    targets: list[str] = Field(default_factory=list)
+    missing: bool = False
+
+
+class BackupBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    target: str
+
+
+def store_router() -> APIRouter:
+    """The routes; they use the Assistant that `rag.api.create_app` put on the app."""
+    router = APIRouter(prefix="/v1/store", include_in_schema=False, dependencies=[Depends(require_owner_token)])
+
+    @router.post("/ask")
+    def ask(body: AskBody, request: Request) -> Any:
+        filters = Filters(**body.filters) if body.filters else None
+        answer = request.app.state.assistant.ask(body.question, filters=filters, top_k=body.top_k)
+        return answer.to_dict()
+
+    @router.get("/status")
+    def status(request: Request) -> Any:
+        return request.app.state.assistant.status()
+
+    @router.get("/articles")
+    def articles(request: Request) -> Any:
+        from .cli import list_row
+
+        return [list_row(i, m) for i, m in Store(request.app.state.assistant.settings).registry_records()]
+
+    @router.post("/ingest")
+    def ingest(body: IngestBody, request: Request) -> Any:
+        from .pipeline import ingest as run_ingest
+
+        assistant = request.app.state.assistant
+        unknown = sorted(set(body.options) - set(INGEST_OPTIONS))
+        if unknown:
+            raise ConfigError(f"ingest options {', '.join(unknown)} cannot be sent to the server")
+        settings = assistant.settings.with_overrides(**body.options)
+        report = run_ingest(body.paths, settings=settings, feeds=body.feeds, embedder=assistant.embedder)
+        return report.to_dict()
+
+    @router.post("/remove")
+    def remove(body: RemoveBody, request: Request) -> Any:
+        from .pipeline import remove as run_remove
+
+        return run_remove(body.targets, settings=request.app.state.assistant.settings, missing=body.missing).to_dict()
+
+    @router.post("/backup")
+    def backup(body: BackupBody, request: Request) -> Any:
+        from rag.backup import backup as run_backup
+
+        return run_backup(Store(request.app.state.assistant.settings), Path(body.target))
+
+    return router
