@@ -13,7 +13,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -80,8 +80,12 @@ def _ingest_here(targets: list[str], feed_urls: list[str], settings: Settings, p
         raws = read_sources(targets, feed_urls, load_options(settings), report)
         batches = _background(lambda: planner.batches(raws))
         embedded = _background(lambda: (_embed(batch, embedder) for batch in batches))
-        for batch in embedded:
-            _write(batch, chroma, report, progress)
+        try:
+            for batch in embedded:
+                _write(batch, chroma, report, progress)
+        finally:  # a write that failed stops the reading and embedding threads before the error goes on
+            embedded.close()
+            batches.close()
         sync_lexical(chroma, settings)
     report.seconds = time.perf_counter() - started
     log.info("ingested", extra=fields(targets=len(targets), feeds=len(feed_urls), added=report.added,
@@ -119,25 +123,23 @@ def _write(batch: Batch, chroma: Store, report: IngestReport, progress: Progress
             progress(item.article.origin, report.done, report.chunks)
 
 
-def _background(produce: Callable[[], Iterable[T]], depth: int = 2) -> Iterator[T]:
-    """Run `produce()` in a thread, `depth` items ahead of the consumer; its errors re-raise here."""
+def _background(produce: Callable[[], Iterable[T]], depth: int = 2) -> Generator[T, None, None]:
+    """Run `produce()` in a thread, `depth` items ahead of the consumer; its errors re-raise here.
+
+    Closing the generator stops the thread after the item in hand and waits for it: a thread left in the
+    embedding model's native code when the interpreter exits aborts the process.
+    """
     items: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
     def run() -> None:
         try:
             for item in produce():
-                while not stop.is_set():
-                    try:
-                        items.put(("item", item), timeout=0.2)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not _offer(items, ("item", item), stop):
                     return
-            items.put(("done", None))
+            _offer(items, ("done", None), stop)
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
-            items.put(("error", exc))
+            _offer(items, ("error", exc), stop)
 
     thread = threading.Thread(target=run, name="newsrag-ingest", daemon=True)
     thread.start()
@@ -151,6 +153,18 @@ def _background(produce: Callable[[], Iterable[T]], depth: int = 2) -> Iterator[
             yield value
     finally:
         stop.set()
+        thread.join(timeout=300)
+
+
+def _offer(items: queue.Queue[tuple[str, Any]], entry: tuple[str, Any], stop: threading.Event) -> bool:
+    """Put `entry` on the queue unless the consumer stopped first."""
+    while not stop.is_set():
+        try:
+            items.put(entry, timeout=0.2)
+            return True
+        except queue.Full:
+            continue
+    return False
 
 
 def remove(

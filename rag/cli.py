@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -180,10 +181,22 @@ def run(registers: Sequence[Register], argv: Sequence[str] | None = None, prog: 
         return ConfigError.exit_code
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
+        return interrupted()
     except BrokenPipeError:  # `newsrag list | head`: the reader has gone; exit quietly, as Unix tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
         return 141
+
+
+def interrupted() -> NoReturn:
+    """End the process with 130 at once, after Ctrl-C (the store was left consistent where it was written).
+
+    A normal interpreter exit would wait on, or tear down under, the native threads the embedding model
+    and Chroma still run, which aborts ("terminate called without an active exception") or segfaults.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(130)
 
 
 def settings_problem(exc: ValidationError) -> str:

@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from . import ownership, store_files
+from .diskspace import disk_full, is_disk_full
 from .embedder import canonical_model_name
 from .errors import StoreError
 from .journal import WriteJournal
@@ -103,6 +104,8 @@ class Store(StoreWrites):
         except StoreError:
             raise
         except Exception as exc:  # noqa: BLE001 - chroma raises many types; say where and why
+            if not self.settings.chroma_url and is_disk_full(exc, Path(self.settings.store)):
+                raise disk_full(Path(self.settings.store), exc) from exc
             raise StoreError(f"cannot open the Chroma store at {self.location}: {exc}") from exc
 
     def close(self) -> None:

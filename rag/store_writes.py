@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .diskspace import DiskFull, disk_full, ensure_space, is_disk_full, write_estimate
 from .errors import StoreError
 from .journal import WriteJournal
 from .rows import PAGE, ArticleRow, ChunkRow, chunk_meta, pages, utc_now
+from .settings import Settings
 
 log = logging.getLogger("rag.store")
 
@@ -27,6 +29,7 @@ class StoreWrites:
     """Mixed into Store, which opens the collections and supplies the reading methods named below."""
 
     location: str
+    settings: Settings
     journal: WriteJournal
     chunks: Any
     registry: Any
@@ -46,18 +49,25 @@ class StoreWrites:
         Inside, this process sees everything committed before; a journal left by a writer that died is
         repaired first; if the block raises, whatever it left half-done is repaired before the lock is released.
         """
-        with self.journal.locked():
-            self._refresh_view(self.revision(), force=True)
-            if self.journal.pending() is not None:
-                self.recover()
-            self.journal.begin(operation)
-            try:
-                yield
-            except BaseException:
-                with contextlib.suppress(Exception):  # the journal stays: the next opener repairs
+        try:
+            with self.journal.locked():
+                self._refresh_view(self.revision(), force=True)
+                if self.journal.pending() is not None:
                     self.recover()
-                raise
-            self.journal.end()
+                self.journal.begin(operation)
+                try:
+                    yield
+                except BaseException:
+                    with contextlib.suppress(Exception):  # the journal stays: the next opener repairs
+                        self.recover()
+                    raise
+                self.journal.end()
+        except DiskFull:
+            raise
+        except Exception as exc:
+            if is_disk_full(exc, self.journal.directory):
+                raise disk_full(self.journal.directory, exc) from exc
+            raise
 
     def recover(self) -> int:
         """Bring the store back to a consistent state after an interrupted write; returns orphan chunks removed.
@@ -111,6 +121,9 @@ class StoreWrites:
             documents.extend(c.text for c in chunks)
             metas.extend({**base, "chunk_index": c.index, "start": c.start, "end": c.end, "kind": c.kind} for c in chunks)
         vectors = np.concatenate([np.asarray(v, dtype=np.float32) for _, _, v in items])
+        if not self.settings.chroma_url:  # nothing is written unless the disk has room for all of it
+            text = sum(len(d.encode("utf-8")) for d in documents) + sum(len(a.text.encode("utf-8")) for a, _, _ in items)
+            ensure_space(self.journal.directory, write_estimate(len(ids), len(items), text))
         step = max(1, min(self._max_batch(), 5000))
         for lo in range(0, len(ids), step):
             self.chunks.upsert(ids=ids[lo : lo + step], embeddings=vectors[lo : lo + step],
