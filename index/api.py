@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -150,7 +149,7 @@ def _keep(item: UploadFile, store: Path) -> Path:
     """Copy the upload into the uploads folder under its content-hash name (never the client's path)."""
     folder = store / uploads.UPLOAD_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".incoming-{uuid.uuid4().hex}"
+    tmp = uploads.incoming_path(folder)
     digest = hashlib.sha256()
     item.file.seek(0)
     with open(tmp, "wb") as out:

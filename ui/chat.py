@@ -130,12 +130,13 @@ def _wire_chat(gr: Any, demo: Any, session: ChatSession, ui: dict[str, Any], sav
 
 def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, insecure: bool = False) -> None:
     """Serve the chat alone and block; prints the URL. Keys and exposure rules as for `newsrag serve`."""
-    from .server import chat_login, check_exposure
+    from .server import chat_login, check_exposure, finish_interrupted_uploads
 
     access = Access.from_settings(assistant.settings)
     check_exposure(host, access, insecure)
+    finish_interrupted_uploads(assistant)
     app = build_chat(assistant, access=access)
-    print(f"newsrag chat on http://{host}:{port}", flush=True)
+    print(f"newsrag chat on http://{host}:{port}; {access.describe()}", flush=True)
     app.queue(default_concurrency_limit=1).launch(
         server_name=host, server_port=port, share=False, show_error=True, quiet=True, footer_links=[],
         run_history=False, max_file_size=assistant.settings.max_article_bytes, **chat_login(access),
