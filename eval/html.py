@@ -54,7 +54,8 @@ def _headline(run: EvalRun) -> str:
 def _table(table: Table) -> str:
     head = "".join(f"<th>{escape(str(h))}</th>" for h in table.headers)
     rows = "".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in table.rows)
-    return f"<table><tr>{head}</tr>{rows}</table>"
+    note = f'<p class="small">{escape(table.note)}</p>' if table.note else ""
+    return f"<table><tr>{head}</tr>{rows}</table>{note}"
 
 
 def _cell(value: Any) -> str:

@@ -132,7 +132,8 @@ def _problem(item: UploadFile, max_bytes: int, allowed: list[str]) -> str | None
         return f"“{name}” is a {suffix or 'file without a type'} file; uploads may be {', '.join(allowed)} files"
     size = item.size if item.size is not None else _size(item)
     if size > max_bytes:
-        return f"“{name}” is {uploads.size_text(size)}; the limit is {uploads.size_text(max_bytes)} per file (NEWSRAG_MAX_ARTICLE_BYTES)"
+        shown, limit = uploads.size_and_limit(size, max_bytes)
+        return f"“{name}” is {shown}; the limit is {limit} per file (NEWSRAG_MAX_ARTICLE_BYTES)"
     if size == 0:
         return f"“{name}” is empty"
     return None

@@ -38,6 +38,12 @@ def size_text(size: float) -> str:
     return str(size)
 
 
+def size_and_limit(size: int, limit: int) -> tuple[str, str]:
+    """Both sizes in words, exact to the byte when rounding would make them look the same ("19.1 MB" twice)."""
+    shown, allowed = size_text(size), size_text(limit)
+    return (f"{size:,} bytes", f"{limit:,} bytes") if shown == allowed else (shown, allowed)
+
+
 def base_name(name: str) -> str:
     """The last part of a client-given file name, whichever separators it uses (never a path)."""
     name = PureWindowsPath(PurePosixPath(name or "").name).name
@@ -53,8 +59,8 @@ def check_upload(path: Path, name: str, max_bytes: int, allowed: Sequence[str]) 
                 f"{', '.join(allowed)} files.")
     size = path.stat().st_size
     if size > max_bytes:
-        return (f"“{name}” is {size_text(size)}; the upload limit is {size_text(max_bytes)} per file "
-                "(NEWSRAG_MAX_ARTICLE_BYTES).")
+        shown, limit = size_and_limit(size, max_bytes)
+        return f"“{name}” is {shown}; the upload limit is {limit} per file (NEWSRAG_MAX_ARTICLE_BYTES)."
     if size == 0:
         return f"“{name}” is empty."
     return None

@@ -137,6 +137,7 @@ def test_upload_names_never_become_paths(keyed: tuple[str, Path], name: str) -> 
     ([("virus.exe", b"MZ\x90\x00")], "a .exe file"),
     ([("empty.txt", b"")], "is empty"),
     ([("big.txt", b"word " * 2000)], "the limit is 4.9 KB per file"),
+    ([("just-over.txt", b"w" * 5001)], "“just-over.txt” is 5,001 bytes; the limit is 5,000 bytes per file"),  # not 4.9 KB twice
     ([("a.txt", b"x"), ("b.txt", b"y"), ("c.txt", b"z"), ("d.txt", b"w")], "4 files in one upload; the limit is 3"),
     ([("fine.txt", NOTE.encode()), ("photo.png", b"\x89PNG")], "a .png file"),
     ([("latin1.txt", "Title: Café\n\nUn café très crème à Zürich.".encode("latin-1"))], "not UTF-8"),

@@ -114,6 +114,9 @@ def test_uploads_are_checked_and_stored_under_a_safe_name(tmp_path: Path) -> Non
     assert "“photo.jpg” is a .jpg file; the library accepts .md, .txt files." == library.check_upload(upload, "photo.jpg", 1000, allowed)
     too_big = library.check_upload(upload, "notes.txt", 10, allowed)
     assert too_big and "upload limit is 10 bytes" in too_big
+    upload.write_bytes(b"x" * 1025)
+    assert "“notes.txt” is 1,025 bytes; the upload limit is 1,024 bytes" in (library.check_upload(upload, "notes.txt", 1024, allowed) or "")
+    upload.write_text("Title: x\n\nSome text.", encoding="utf-8")
     store = tmp_path / "store"
     saved = library.save_upload(upload, "../../etc/pass wd.txt", store)
     assert saved.parent == store / "uploads" and saved.name.startswith("pass-wd-") and saved.suffix == ".txt"

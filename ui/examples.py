@@ -88,7 +88,8 @@ def _speaker(sentence: str) -> str | None:
 
 def _names_in_title(title: str, text: str) -> list[str]:
     """The proper names of a headline, in order: runs of words the article body also writes capitalised."""
-    names, run = [], []
+    names: list[str] = []
+    run: list[str] = []
     for word in (w.removesuffix("’s").removesuffix("'s") for w in re.findall(r"[\w’'-]+", title)):
         proper = word[:1].isupper() and re.search(rf"(?<![.!?”\"]\s)(?<!^)\b{re.escape(word)}\b", text) is not None
         if proper and word not in _NOT_NAMES or (run and word in _CONNECTORS and proper is False and word.islower()):
