@@ -2,7 +2,10 @@
 VENV    ?= .venv
 PYTHON  ?= python3
 PY      := $(VENV)/bin/python
-STORE   ?= .newsrag
+# the store `newsrag` uses without --store (a per-user data directory; `newsrag status` prints it), so the
+# README's commands find what `make run` ingested; `make run STORE=DIR` for another one
+STORE   ?=
+STORE_FLAG := $(if $(STORE),--store $(STORE))
 PORT    ?= 7860
 STAMP   := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
@@ -24,10 +27,10 @@ browser:
 	@test -x $(CHROMIUM) || apt-get install -y chromium || (apt-get update && apt-get install -y chromium)
 
 ingest: install
-	$(VENV)/bin/newsrag ingest samples/articles --store $(STORE)
+	$(VENV)/bin/newsrag ingest samples/articles $(STORE_FLAG)
 
 run: ingest
-	$(VENV)/bin/newsrag ui --store $(STORE) --port $(PORT)
+	$(VENV)/bin/newsrag ui $(STORE_FLAG) --port $(PORT)
 
 test: install browser
 	$(PY) -m pytest
@@ -37,4 +40,4 @@ screenshots: install browser
 	NEWSRAG_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/test_ui_browser.py
 
 clean:
-	rm -rf $(STORE) .pytest_cache
+	rm -rf .pytest_cache $(STORE)

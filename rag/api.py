@@ -15,14 +15,17 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import math
 from collections.abc import Iterator
 from importlib import metadata
+from pathlib import PurePath
 from typing import Any
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -100,15 +103,19 @@ def create_app(assistant: Assistant, access: Access | None = None) -> FastAPI:
     _add_answer_routes(app, assistant)
 
     @app.get("/v1/health", tags=["service"])
-    def health() -> Any:
-        """Whether the store can be read, and what it holds (no key needed)."""
-        return {"status": "ok", "version": _version(), **assistant.status()}
+    def health(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Any:
+        """Whether the store can be read, and what it holds (no key needed; the store's path only with a key)."""
+        status = {"status": "ok", "version": _version(), **assistant.status()}
+        if not _access(request).is_key(credentials.credentials if credentials else None):
+            status.pop("store", None)  # where the server keeps its files is no business of an anonymous caller
+        return status
 
     @app.get("/v1/articles", tags=["service"], dependencies=[Depends(require_reader)], responses=_KEY_ERRORS)
     def articles(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> Any:
-        """The stored articles, newest first."""
+        """The stored articles, newest first (`origin`: a web address, or the name of the file it came from)."""
         found = assistant.articles()
-        return {"total": len(found), "articles": [a.to_dict() for a in found[offset : offset + limit]]}
+        listed = [{**a.to_dict(), "origin": public_origin(a.origin)} for a in found[offset : offset + limit]]
+        return {"total": len(found), "articles": listed}
 
     @app.get("/v1/models", tags=["openai"], dependencies=[Depends(require_reader)], responses=_KEY_ERRORS)
     def models() -> Any:
@@ -116,6 +123,31 @@ def create_app(assistant: Assistant, access: Access | None = None) -> FastAPI:
         return openai_compat.models()
 
     return app
+
+
+def public_origin(origin: str) -> str:
+    """Where an article came from, without the server's folders: a web address as it is, a file by its name."""
+    if "://" in origin or not origin:
+        return origin
+    path, hash_sign, record = origin.partition("#")
+    return PurePath(path).name + hash_sign + record
+
+
+def add_api_fallback(app: FastAPI, prefix: str = "/v1") -> None:
+    """Answer unknown `prefix` paths and wrong methods with the JSON error shape.
+
+    Call it after the last `prefix` route and before mounting an app at "/" (the chat), which would
+    otherwise answer them with its own `{"detail": ...}`.
+    """
+    methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+    @app.api_route(prefix + "/{rest:path}", methods=methods, include_in_schema=False)
+    def no_such_route(request: Request, rest: str) -> None:
+        allowed = sorted({m for route in app.routes if isinstance(route, APIRoute) and route.endpoint is not no_such_route
+                          and route.path_regex.match(request.url.path) for m in route.methods or ()})
+        if allowed:
+            raise StarletteHTTPException(405, headers={"Allow": ", ".join(allowed)})
+        raise StarletteHTTPException(404)
 
 
 def _add_answer_routes(app: FastAPI, assistant: Assistant) -> None:
@@ -223,8 +255,14 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        kind = "TooLarge" if exc.status_code == 413 else "HTTPError"
-        return JSONResponse({"error": str(exc.detail), "type": kind}, status_code=exc.status_code, headers=exc.headers)
+        kind = {404: "NotFound", 405: "MethodNotAllowed", 413: "TooLarge"}.get(exc.status_code, "HTTPError")
+        message = str(exc.detail)
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"no such API route: {request.method} {request.url.path}; the routes are listed at /docs"
+        elif exc.status_code == 405 and message == "Method Not Allowed":
+            allowed = (exc.headers or {}).get("Allow", "another method")
+            message = f"{request.method} is not allowed on {request.url.path}; use {allowed} (see /docs)"
+        return JSONResponse({"error": message, "type": kind}, status_code=exc.status_code, headers=exc.headers)
 
 
 class SafeJSONResponse(JSONResponse):
@@ -238,7 +276,12 @@ class SafeJSONResponse(JSONResponse):
 
 
 def _shortened(value: Any, limit: int = 200) -> Any:
-    """An input echoed in a validation error, cut to `limit` characters (a 100 KB question is not sent back)."""
+    """An input echoed in a validation error, cut to `limit` characters (a 100 KB question is not sent back).
+
+    NaN and infinity, which JSON cannot carry, are echoed as text.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
     if isinstance(value, str) and len(value) > limit:
         return value[:limit] + "…"
     if isinstance(value, (dict, list)) and len(json.dumps(value, default=str)) > limit:

@@ -161,13 +161,19 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {_one_line(message)} (see {self.prog} --help)\n")
 
 
-def run(registers: Sequence[Register], argv: Sequence[str] | None = None, prog: str = "newsrag") -> int:
+DESCRIPTION = "Ask questions about news articles; answers cite their passages."
+
+
+def run(registers: Sequence[Register], argv: Sequence[str] | None = None, prog: str = "newsrag",
+        description: str = DESCRIPTION) -> int:
     """Parse `argv` with the given command groups and run the command; errors print one line."""
-    parser = OneLineParser(prog=prog, description="Ask questions about news articles; answers cite their passages.")
+    parser = OneLineParser(prog=prog, description=description)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in registers:
         add(sub)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        parser.error(_unrecognized(prog, args, extra))
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -199,6 +205,16 @@ def interrupted() -> NoReturn:
     os._exit(130)
 
 
+def _unrecognized(prog: str, args: argparse.Namespace, extra: list[str]) -> str:
+    """The usage error for leftover arguments; words after a question mean it was not quoted."""
+    question = getattr(args, "question", None)
+    if args.command == "ask" and question and not any(e.startswith("-") for e in extra):
+        whole = " ".join([question, *extra]).replace('"', '\\"')
+        return (f"unrecognized arguments: {' '.join(extra)}; put the question in quotes, "
+                f'e.g. {prog} ask "{whole}"')
+    return f"unrecognized arguments: {' '.join(extra)}"
+
+
 def settings_problem(exc: ValidationError) -> str:
     """A settings validation error in one sentence: which setting, what is wrong, where to fix it."""
     problems = []
@@ -213,4 +229,6 @@ def _one_line(text: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run([register], argv, prog="python -m rag")
+    return run([register], argv, prog="python -m rag",
+               description="Ask questions about the stored news articles (answers cite their passages), "
+                           "the store's status and the effective settings.")

@@ -171,6 +171,17 @@ def test_http_undecodable_bodies_are_4xx(api: str, unchanged, raw: bytes) -> Non
     assert response.json()["error"]
 
 
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
+def test_http_numbers_json_cannot_carry_are_422(api: str, unchanged, number: str) -> None:
+    for path, head in (("/v1/ask", f'"question": "{MILLEY}"'), ("/v1/chat", '"messages": [{"role": "user", "content": "Milley?"}]')):
+        raw = f'{{{head}, "top_k": {number}}}'.encode()
+        response = httpx.post(f"{api}{path}", content=raw, headers={"content-type": "application/json"}, timeout=60)
+        assert response.status_code == 422, response.text
+        error = response.json()
+        assert error["type"] == "ValidationError" and "body.top_k" in error["error"]
+        assert error["details"][0]["input"] == str(float(number))
+
+
 @pytest.mark.parametrize("question", [c[1] for c in OTHER_LANGUAGES[:2]], ids=[c[0] for c in OTHER_LANGUAGES[:2]])
 def test_http_other_languages_are_answered(api: str, unchanged, question: str) -> None:
     response = httpx.post(f"{api}/v1/ask", json={"question": question}, timeout=60)

@@ -66,6 +66,11 @@ def test_report_folder_holds_markdown_html_and_metrics(sample_run: EvalRun) -> N
     html = (folder / "report.html").read_text(encoding="utf-8")
     assert html.count("<svg") == 5  # recall@k and hit@k curves at article and chunk level, latency histogram
     assert html.count('<tr class="q"') == 12 and "<mark>" in html and "7,423" in html
+    # exact_match beside contains is explained where both are shown
+    answers = sample_run.sections["all"]["answers"]
+    assert answers["exact_match"] < answers["contains"]
+    explanation = "newsrag answers in sentences quoted from the articles, so exact_match stays near 0"
+    assert explanation in markdown and explanation in html
     # self-contained: nothing is loaded from anywhere
     assert not re.search(r"<(script|img|link|iframe)[^>]+(src|href)=", html)
 

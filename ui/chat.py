@@ -81,8 +81,8 @@ def _chat_tab(gr: Any, session: ChatSession, collection: library.Collection) -> 
                 filter_note = gr.Markdown("", elem_id="nr-filter-summary")
             with gr.Accordion("Filters", open=False, elem_id="nr-filters") as filters:
                 with gr.Row():
-                    since = gr.DateTime(label="From", include_time=False, type="string", elem_id="nr-since")
-                    until = gr.DateTime(label="To", include_time=False, type="string", elem_id="nr-until")
+                    since = gr.Textbox(label="From", placeholder="2021-08-01", max_lines=1, elem_id="nr-since")
+                    until = gr.Textbox(label="To", placeholder="today", max_lines=1, elem_id="nr-until")
                 sites = gr.CheckboxGroup(
                     label="Sources", choices=list(collection.sites), elem_id="nr-sites",
                     info="None ticked: all sources.",
@@ -123,21 +123,26 @@ def _wire_chat(gr: Any, demo: Any, session: ChatSession, ui: dict[str, Any], sav
     ui["new_chat"].click(session.new_chat, None, [chatbot, sources, saved, question])
     chatbot.clear(session.new_chat, None, [chatbot, sources, saved, question])
     chatbot.like(rate, [saved], [saved, chatbot])
-    for box in filter_inputs[:3]:
-        box.change(session.filter_summary, filter_inputs, [ui["filter_note"], ui["filters"]], show_progress="hidden")
-    ui["clear"].click(lambda: (None, None, []), None, filter_inputs[:3])
+    summary = {"fn": session.filter_summary, "inputs": filter_inputs, "outputs": [ui["filter_note"], ui["filters"]],
+               "show_progress": "hidden"}
+    for day in (ui["since"], ui["until"]):  # typed dates: checked when the box is left, then shown as understood
+        day.blur(**summary)
+        day.submit(**summary)
+    ui["sites"].change(**summary)
+    ui["clear"].click(lambda: ("", "", []), None, filter_inputs[:3]).then(**summary)
 
 
 def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, insecure: bool = False) -> None:
     """Serve the chat alone and block; prints the URL. Keys and exposure rules as for `newsrag serve`."""
     from rag import ownership
 
-    from .server import chat_login, check_exposure, local_url
+    from .server import chat_login, check_exposure, finish_interrupted_uploads, local_url
 
     access = Access.from_settings(assistant.settings)
     check_exposure(host, access, insecure)
+    finish_interrupted_uploads(assistant)
     app = build_chat(assistant, access=access)
-    print(f"newsrag chat on http://{host}:{port}", flush=True)
+    print(f"newsrag chat on http://{host}:{port}; {access.describe()}", flush=True)
     if not assistant.settings.chroma_url:  # it owns the store; it takes no commands from other processes
         ownership.advertise(assistant.settings.store, local_url(host, port), None, "newsrag ui")
     app.queue(default_concurrency_limit=1).launch(

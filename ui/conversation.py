@@ -10,7 +10,6 @@ import os
 import secrets
 import threading
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from rag.errors import QueryError
 from rag.settings import Settings
 
 from . import library
+from .dates import parse_day
 from .feedback import record_feedback
 from .render import answer_html, esc, nice_date, sources_panel_html, streaming_html
 from .state import Turn, history_messages, load_turns, save_turns
@@ -45,17 +45,6 @@ def question_html(question: str) -> str:
     return f'<div class="nr-question">{esc(" ".join(question.split()))}</div>'
 
 
-def parse_day(value: Any, label: str) -> date | None:
-    """A date from the date picker ("2021-08-01" or "2021-08-01 00:00:00"), or None when empty."""
-    text = str(value or "").strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text[:10])
-    except ValueError:
-        raise QueryError(f"“{label}” must be a date like 2021-08-01, not “{text}”") from None
-
-
 class ChatSession:
     """The chat's event handlers over one shared Assistant."""
 
@@ -66,6 +55,7 @@ class ChatSession:
         self.max_question_chars = self.settings.max_question_chars
         self._assistants: dict[str, Assistant] = {self.default_answerer: assistant}
         self._articles: tuple[str, list[ArticleInfo]] | None = None  # (store revision, articles)
+        self._examples: tuple[str, list[tuple[str, str]]] | None = None
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
@@ -87,8 +77,26 @@ class ChatSession:
     def collection(self) -> library.Collection:
         return library.describe(self.articles())
 
+    def examples(self) -> list[tuple[str, str]]:
+        """(question, article id) drawn from the stored articles, worked out again only when the store changed."""
+        from .examples import example_questions
+
+        revision = self.assistant.store.revision()
+        if self._examples is None or self._examples[0] != revision:
+            self._examples = (revision, example_questions(self.articles(), self.assistant.store.article_texts,
+                                                          answers=self._answers))
+        return self._examples[1]
+
+    def _answers(self, question: str, article_id: str) -> bool:
+        """Whether asking `question` gets an answer citing that article (an example must work when clicked)."""
+        try:
+            answer = self.assistant.ask(question)
+        except NewsragError:
+            return False
+        return not answer.refused and any(s.article_id == article_id for s in answer.cited_sources)
+
     def example_messages(self) -> list[dict[str, str]]:
-        return [{"text": q} for q in library.example_questions(self.articles())]
+        return [{"text": question} for question, _ in self.examples()]
 
     def placeholder(self, collection: library.Collection) -> str:
         if not collection.articles:

@@ -1,4 +1,5 @@
-// newsrag chat: clicking a [n] badge shows the answer's sources and scrolls to passage n.
+// newsrag chat: clicking a [n] badge shows the answer's sources and scrolls to passage n; Copy; plain-text
+// aria-labels on chat messages.
 (() => {
   if (window.__newsragCitations) return;
   window.__newsragCitations = true;
@@ -44,6 +45,20 @@
     const area = Object.assign(document.createElement('textarea'), { value: text });
     document.body.appendChild(area); area.select(); document.execCommand('copy'); area.remove();
   };
+  // the chat labels each message "<role>'s message: <its HTML>" for screen readers: read the text instead
+  const plainLabels = () => {
+    document.querySelectorAll('#nr-chatbot [aria-label*="message: "]').forEach((el) => {
+      const label = el.getAttribute('aria-label');
+      if (!/[<>]/.test(label)) return;
+      const body = el.querySelector('.nr-question, .nr-text') || el;
+      const text = body.innerText.replace(/\s+/g, ' ').trim();
+      el.setAttribute('aria-label', label.slice(0, label.indexOf('message: ') + 9) + text);
+    });
+  };
+  new MutationObserver(plainLabels).observe(document.body, {
+    subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['aria-label'],
+  });
+  plainLabels();
   document.addEventListener('click', (event) => {
     const copy = event.target.closest && event.target.closest('a.nr-copy');
     if (copy) {
