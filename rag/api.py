@@ -41,6 +41,7 @@ from .assistant import Assistant, collect_answer
 from .embedder import token_counter
 from .auth import Access
 from .errors import AccessError, NewsragError, QueryError
+from .integrations.mcp_http import mount_mcp
 from .logs import fields
 from .middleware import BodyLimit, RequestContext
 from .records import Answer
@@ -85,7 +86,8 @@ def body_limits(assistant: Assistant) -> Any:
 
 
 def create_app(assistant: Assistant, access: Access | None = None) -> FastAPI:
-    """The API over one Assistant: /v1/ask, /v1/chat, /v1/chat/completions, /v1/models, /v1/health, /v1/articles.
+    """The API over one Assistant: /v1/ask, /v1/chat, /v1/chat/completions, /v1/models, /v1/health, /v1/articles,
+    and the MCP tools at /mcp.
 
     `access` holds the keys (default: from the assistant's settings: env or key files).
     """
@@ -99,6 +101,7 @@ def create_app(assistant: Assistant, access: Access | None = None) -> FastAPI:
     app.add_middleware(RequestContext)
     _add_error_handlers(app)
     _add_answer_routes(app, assistant)
+    mount_mcp(app, assistant, app.state.access)  # the MCP tools at /mcp (rag.integrations)
 
     @app.get("/v1/health", tags=["service"])
     def health() -> Any:
