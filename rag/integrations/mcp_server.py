@@ -14,9 +14,12 @@ from collections.abc import Callable
 from importlib import metadata
 from typing import Annotated, Any
 
-from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
+try:
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
+    from mcp_types import CallToolResult, TextContent, ToolAnnotations
+except ImportError:
+    raise ImportError("rag.integrations.mcp_server needs the mcp extra: pip install 'newsrag[mcp]'") from None
 from pydantic import BaseModel, Field
 
 from ..assistant import Assistant
