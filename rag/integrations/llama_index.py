@@ -28,6 +28,7 @@ except ImportError:
 
 from ..assistant import Assistant
 from ..records import Answer, Filters, Source
+from ..validation import as_filters
 from . import search_passages
 
 # metadata a LlamaIndex LLM prompt shows with the passage text (the rest stays for code to read)
@@ -54,7 +55,7 @@ class NewsragRetriever(BaseRetriever):
     def __init__(self, assistant: Assistant, filters: Filters | dict[str, Any] | None = None,
                  top_k: int | None = None, callback_manager: CallbackManager | None = None) -> None:
         self.assistant = assistant
-        self.filters = filters
+        self.filters = as_filters(filters)  # a bad filter is a QueryError now, not at the first query
         self.top_k = top_k
         super().__init__(callback_manager=callback_manager)
 
@@ -77,7 +78,7 @@ class NewsragQueryEngine(BaseQueryEngine):
     def __init__(self, assistant: Assistant, filters: Filters | dict[str, Any] | None = None,
                  top_k: int | None = None, callback_manager: CallbackManager | None = None) -> None:
         self.assistant = assistant
-        self.filters = filters
+        self.filters = as_filters(filters)  # a bad filter is a QueryError now, not at the first query
         self.top_k = top_k
         super().__init__(callback_manager=callback_manager)
 
