@@ -8,6 +8,7 @@ at any moment leaves committed articles whole and only invisible orphans, remove
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import queue
 import threading
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+from rag import tracing
 from rag.embedder import Embedder, canonical_model_name
 from rag.errors import IngestError
 from rag.lexical import sync as sync_lexical
@@ -56,14 +58,16 @@ def ingest(
     if embedder is None or embedder.name != canonical_model_name(settings.embedding_model):
         embedder = Embedder(settings)
     chroma = Store(settings, create=True, dimension=embedder.dimension)
-    with chroma.write_lock("ingest"):
+    tracing.configure(settings)
+    with chroma.write_lock("ingest"), tracing.stage("ingest", **{"newsrag.targets": len(targets)}):
         report.repaired = chroma.repair()
         planner = Planner(chroma, settings, report, progress)
         raws = read_sources(targets, feed_urls, load_options(settings), report)
         batches = _background(lambda: planner.batches(raws))
         embedded = _background(lambda: (_embed(batch, embedder) for batch in batches))
         for batch in embedded:
-            _write(batch, chroma, report, progress)
+            with tracing.stage("write_batch", **{"newsrag.articles": len(batch.items)}):
+                _write(batch, chroma, report, progress)
         sync_lexical(chroma, settings)
     report.seconds = time.perf_counter() - started
     log.info("ingested", extra=fields(targets=len(targets), feeds=len(feed_urls), added=report.added,
@@ -75,7 +79,8 @@ def ingest(
 def _embed(batch: Batch, embedder: Embedder) -> Batch:
     texts = [chunk.text for item in batch.articles for chunk in item.chunks]
     started = time.perf_counter()
-    batch.vectors = embedder.embed_documents(texts) if texts else None
+    with tracing.stage("embed_batch", **{"embedding.model_name": embedder.name, "newsrag.chunks": len(texts)}):
+        batch.vectors = embedder.embed_documents(texts) if texts else None
     batch.embed_seconds = time.perf_counter() - started
     return batch
 
@@ -121,7 +126,8 @@ def _background(produce: Callable[[], Iterable[T]], depth: int = 2) -> Iterator[
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
             items.put(("error", exc))
 
-    thread = threading.Thread(target=run, name="newsrag-ingest", daemon=True)
+    context = contextvars.copy_context()  # the thread's trace spans nest under the ingest span
+    thread = threading.Thread(target=context.run, args=(run,), name="newsrag-ingest", daemon=True)
     thread.start()
     try:
         while True:
