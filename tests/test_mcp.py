@@ -115,10 +115,26 @@ def test_slash_mcp_needs_the_api_key(serve_url: str) -> None:
         assert refused.headers["www-authenticate"] == "Bearer"
 
 
-@pytest.mark.parametrize(("module", "command", "extra"), [("mcp", ["mcp"], "mcp")])
-def test_a_missing_extra_is_one_line_naming_it(sample_store: Path, module: str, command: list[str], extra: str) -> None:
-    code = (f"import sys; sys.modules[{module!r}] = None\nfrom ui.cli import main\n"
-            f"sys.exit(main({[*command, '--store', str(sample_store)]!r}))")
+def test_a_missing_mcp_extra_is_one_line_naming_it(sample_store: Path) -> None:
+    code = ("import sys; sys.modules['mcp'] = None\nfrom ui.cli import main\n"
+            f"sys.exit(main(['mcp', '--store', {str(sample_store)!r}]))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 6, done.stderr
-    assert done.stderr.strip() == f"newsrag: error: newsrag mcp needs the {extra} extra: pip install 'newsrag[{extra}]'"
+    assert done.stderr.strip() == "newsrag: error: newsrag mcp needs the mcp extra: pip install 'newsrag[mcp]'"
+
+
+@pytest.mark.parametrize(("blocked", "module", "extra"), [("mcp", "rag.integrations.mcp_server", "mcp"),
+                                                          ("llama_index.core", "rag.integrations.llama_index", "llama-index")])
+def test_importing_an_integration_without_its_extra_names_the_extra(blocked: str, module: str, extra: str) -> None:
+    code = f"import sys, importlib; sys.modules[{blocked!r}] = None\nimportlib.import_module({module!r})"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"ImportError: {module} needs the {extra} extra: pip install 'newsrag[{extra}]'")
+
+
+def test_help_and_import_rag_load_no_integration_library() -> None:
+    code = ("import sys\nimport rag, rag.integrations\nfrom ui import cli\ntry:\n    cli.main(['mcp', '--help'])\n"
+            "except SystemExit:\n    pass\nprint([m for m in ('mcp', 'opentelemetry', 'llama_index') if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
+    assert "usage: newsrag mcp" in done.stdout and done.stdout.strip().splitlines()[-1] == "[]"
