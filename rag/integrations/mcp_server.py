@@ -103,11 +103,11 @@ def build_server(assistant: Assistant) -> MCPServer:
 
 
 def register_timeline(server: MCPServer, assistant: Assistant) -> None:
-    """TIMELINE TOOL GOES HERE: register `timeline` once `Assistant.timeline(topic, filters=..., as_of=...)` exists
-    (the time-aware issue). Until then this registers nothing, so clients never see a tool that cannot run."""
-    if not callable(getattr(assistant, "timeline", None)):
-        return
-    raise NotImplementedError("Assistant.timeline exists now: register the MCP timeline tool here")
+    """TIMELINE TOOL GOES HERE (issue 18 / the time-aware issue). Once `Assistant.timeline(topic, filters=...,
+    as_of=...)` exists, add a read-only `timeline` tool here like `NewsTools.search`: arguments topic, since,
+    until, sources, article_ids, as_of; a pydantic result model for its structured output; newsrag errors
+    through `_checked`. Until then nothing is registered, so no client sees a tool that cannot run."""
+    del server, assistant
 
 
 class NewsTools:
