@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	# the CPU build of torch lies on disk; install it before anything that depends on torch
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[dev,llm,bench,browser]'
+	$(PY) -m pip install --quiet -e '.[dev,llm,bench,browser,mcp,llama-index,otel]'
 	touch $(STAMP)
 
 install: $(STAMP)

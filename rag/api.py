@@ -41,8 +41,10 @@ from .api_schemas import (
     OpenAIChatRequest,
 )
 from .assistant import Assistant, collect_answer
+from .embedder import token_counter
 from .auth import Access
 from .errors import AccessError, NewsragError, QueryError
+from .integrations.mcp_http import mount_mcp
 from .logs import fields
 from .middleware import BodyLimit, RequestContext
 from .records import Answer
@@ -87,7 +89,8 @@ def body_limits(assistant: Assistant) -> Any:
 
 
 def create_app(assistant: Assistant, access: Access | None = None) -> FastAPI:
-    """The API over one Assistant: /v1/ask, /v1/chat, /v1/chat/completions, /v1/models, /v1/health, /v1/articles.
+    """The API over one Assistant: /v1/ask, /v1/chat, /v1/chat/completions, /v1/models, /v1/health, /v1/articles,
+    and the MCP tools at /mcp.
 
     `access` holds the keys (default: from the assistant's settings: env or key files).
     """
@@ -101,6 +104,7 @@ def create_app(assistant: Assistant, access: Access | None = None) -> FastAPI:
     app.add_middleware(RequestContext)
     _add_error_handlers(app)
     _add_answer_routes(app, assistant)
+    mount_mcp(app, assistant, app.state.access)  # the MCP tools at /mcp (rag.integrations)
 
     @app.get("/v1/health", tags=["service"])
     def health(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Any:
@@ -120,7 +124,12 @@ def create_app(assistant: Assistant, access: Access | None = None) -> FastAPI:
     @app.get("/v1/models", tags=["openai"], dependencies=[Depends(require_reader)], responses=_KEY_ERRORS)
     def models() -> Any:
         """The one model newsrag serves (what Open WebUI lists)."""
-        return openai_compat.models()
+        return openai_compat.models(_model_details(assistant))
+
+    @app.get("/v1/models/{model}", tags=["openai"], dependencies=[Depends(require_reader)], responses=_KEY_ERRORS)
+    def model(model: str) -> Any:
+        """One model; 404 (OpenAI's model_not_found) for a name newsrag does not serve."""
+        return openai_compat.model_card(model, _model_details(assistant))
 
     return app
 
@@ -168,12 +177,18 @@ def _add_answer_routes(app: FastAPI, assistant: Assistant) -> None:
 
     @app.post("/v1/chat/completions", tags=["openai"], **guarded)
     def chat_completions(body: OpenAIChatRequest) -> Any:
-        """OpenAI-compatible chat: the answer text ends with the numbered sources; `sources` holds them too."""
+        """OpenAI-compatible chat: `message.annotations` cite each [n] (url_citation), the text ends with the
+        numbered sources, and `sources` holds them too; `usage` counts tokens (stream_options.include_usage)."""
+        model = openai_compat.check_model(body.model)
         question, history = _split_conversation(body.messages)
         stream = assistant.stream(question, filters=_filters(body.filters), top_k=body.top_k, history=history)
+        include_usage = not body.stream or bool(body.stream_options and body.stream_options.include_usage)
+        counter = token_counter(assistant.settings.embedding_model)
+        reply = openai_compat.Reply(model, lambda text: counter.count([text])[0],
+                                    [m.text() for m in body.messages], include_usage)
+        chunks = openai_compat.completion_chunks(stream, reply)
         if not body.stream:
-            return openai_compat.completion(collect_answer(stream), body.model)
-        chunks = openai_compat.completion_chunks(stream, body.model)
+            return openai_compat.completion(chunks)
         head = [next(chunks), next(chunks)]  # runs retrieval and the first sentence: early errors keep their status
         return _event_stream(_openai_events(head, chunks))
 
@@ -214,7 +229,7 @@ def _openai_events(head: list[dict[str, Any]], rest: Iterator[dict[str, Any]]) -
         for chunk in itertools.chain(head, rest):
             yield _sse(None, chunk)
     except NewsragError as exc:
-        yield _sse(None, {"error": {"message": str(exc), "type": type(exc).__name__}})
+        yield _sse(None, openai_compat.error_body(exc.http_status, str(exc), type(exc).__name__))
     yield "data: [DONE]\n\n"
 
 
@@ -238,7 +253,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         level = logging.WARNING if exc.http_status >= 500 else logging.INFO
         log.log(level, "refused", extra=fields(status=exc.http_status, type=type(exc).__name__))
         headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 and isinstance(exc, AccessError) else None
-        return SafeJSONResponse(_error_body(exc), status_code=exc.http_status, headers=headers)
+        return _error_response(request, exc.http_status, _error_body(exc), headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -246,12 +261,12 @@ def _add_error_handlers(app: FastAPI) -> None:
         details = [{**e, "input": _shortened(e["input"])} if "input" in e else e for e in exc.errors()]
         body = {"error": "invalid request: " + "; ".join(problems), "type": "ValidationError",
                 "details": jsonable_encoder(details, custom_encoder={Exception: str})}
-        return SafeJSONResponse(body, status_code=422)
+        return _error_response(request, 422, body, param=_first_field(exc.errors()))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("internal error", exc_info=exc, extra=fields(path=request.url.path))
-        return JSONResponse({"error": f"internal error: {type(exc).__name__}: {exc}", "type": "InternalError"}, status_code=500)
+        return _error_response(request, 500, {"error": f"internal error: {type(exc).__name__}: {exc}", "type": "InternalError"})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -262,7 +277,30 @@ def _add_error_handlers(app: FastAPI) -> None:
         elif exc.status_code == 405 and message == "Method Not Allowed":
             allowed = (exc.headers or {}).get("Allow", "another method")
             message = f"{request.method} is not allowed on {request.url.path}; use {allowed} (see /docs)"
-        return JSONResponse({"error": message, "type": kind}, status_code=exc.status_code, headers=exc.headers)
+        return _error_response(request, exc.status_code, {"error": message, "type": kind}, headers=exc.headers)
+
+
+def _error_response(request: Request, status: int, body: dict[str, Any], headers: Any = None,
+                    param: str | None = None) -> JSONResponse:
+    """`body` ({"error", "type"}) as the response; on the OpenAI routes in OpenAI's error shape."""
+    if openai_compat.is_openai_path(request.url.path):
+        body = openai_compat.error_body(status, body["error"], body["type"], param)
+    return SafeJSONResponse(body, status_code=status, headers=headers)
+
+
+def _first_field(errors: Any) -> str | None:
+    """The request field the first validation error is about (`messages.0.role`), for OpenAI's `param`."""
+    for error in errors:
+        loc = [str(p) for p in error.get("loc", ()) if p != "body"]
+        if loc:
+            return ".".join(loc)
+    return None
+
+
+def _model_details(assistant: Assistant) -> dict[str, Any]:
+    """What GET /v1/models says about how newsrag answers."""
+    return {"newsrag": {"answerer": assistant.answerer.name, "collection": assistant.settings.collection,
+                        "embedding_model": assistant.embedder.name}}
 
 
 class SafeJSONResponse(JSONResponse):

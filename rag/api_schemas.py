@@ -72,14 +72,23 @@ class ChatRequest(BaseModel):
     stream: bool = False
 
 
+class StreamOptions(BaseModel):
+    """OpenAI's stream options."""
+
+    model_config = ConfigDict(extra="allow")
+
+    include_usage: bool = Field(False, description="End the stream with a chunk holding `usage` (and no choices).")
+
+
 class OpenAIChatRequest(BaseModel):
     """POST /v1/chat/completions, as the OpenAI API; sampling options are accepted and ignored."""
 
     model_config = ConfigDict(extra="allow")
 
-    model: str = Field("newsrag", description="Any name; newsrag answers as itself.")
+    model: str = Field("newsrag", description="A model from GET /v1/models (newsrag); other names are refused (404).")
     messages: list[Message] = Field(..., min_length=1)
     stream: bool = False
+    stream_options: StreamOptions | None = Field(None, description="With stream: `include_usage` adds a usage chunk.")
     filters: FiltersIn | None = Field(None, description="newsrag extension: restrict retrieval.")
     top_k: int | None = Field(None, ge=1, le=50, description="newsrag extension: passages given to the answerer.")
 

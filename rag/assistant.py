@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import tracing
 from .answering import Answerer, make_answerer
 from .citations import CitationVerifier, Verified
 from .conversation import HeuristicRewriter, LLMRewriter, Rewriter, as_turns
@@ -63,6 +64,11 @@ class Assistant:
 
         The pieces joined are exactly `Answer.text`: each sentence is checked before it is released.
         """
+        return tracing.traced_stream("ask", self._stream(question, filters, top_k, history), question)
+
+    def _stream(
+        self, question: str, filters: Filters | None, top_k: int | None, history: Iterable[Any] | None
+    ) -> Iterator[str | Answer]:
         started = time.perf_counter()
         question = check_question(question, self.settings.max_question_chars)
         if top_k is not None and not (isinstance(top_k, int) and not isinstance(top_k, bool) and 1 <= top_k <= 50):
@@ -72,7 +78,10 @@ class Assistant:
             check_filters(filters, self.summary.get().all_sites, self.store.versions())
         timings: dict[str, float] = {}
         query, rewritten = self._standalone(question, history, timings)
-        passages = self.retriever.retrieve(query, filters, top_k, timings)
+        with tracing.stage("retrieve") as span:
+            span.text("input.value", query)
+            passages = self.retriever.retrieve(query, filters, top_k, timings)
+            span.documents(passages)
         if self._weak(passages):
             text = refusal_message(passages, self.summary.get(), filters)
             timings["total"] = _ms(started)
@@ -86,7 +95,9 @@ class Assistant:
         setup = _ms(mark)
         yield from self._generate(query, passages, verifier, timings)
         mark = time.perf_counter()
-        tail, checked = verifier.finish()
+        with tracing.stage("verify") as span:
+            tail, checked = verifier.finish()
+            span.set(**{"newsrag.citations": len(checked.citations), "newsrag.verified": checked.verified})
         timings["verify"] += setup + _ms(mark)
         if not checked.citations:  # the answerer refused, or nothing it wrote is supported
             tail = refusal_message(passages, self.summary.get(), filters)
@@ -102,7 +113,7 @@ class Assistant:
     ) -> Iterator[str]:
         """Run the answerer, feed its text to the verifier and yield what the verifier releases; time both."""
         generate = verify = 0.0
-        pieces = iter(self.answerer.stream(query, passages))
+        pieces = tracing.traced_pieces("answer", self.answerer.stream(query, passages), **_answerer_span(self))
         while True:
             mark = time.perf_counter()
             piece = next(pieces, None)
@@ -177,6 +188,15 @@ def collect_answer(stream: Iterator[str | Answer]) -> Answer:
     return answer
 
 
+def _answerer_span(assistant: Assistant) -> dict[str, Any]:
+    """The answer span's OpenInference kind and model (LLM for the llm answerer)."""
+    if getattr(assistant.answerer, "client", None) is None:
+        return {"kind": "CHAIN", "newsrag.answerer": assistant.answerer.name}
+    s = assistant.settings
+    return {"kind": "LLM", "llm.model_name": s.llm_model, "llm.provider": s.llm_provider,
+            "newsrag.answerer": assistant.answerer.name}
+
+
 def _ms(since: float) -> float:
     return (time.perf_counter() - since) * 1000
 
@@ -205,6 +225,7 @@ def query_settings(settings: Settings) -> Settings:
 
 def compose(settings: Settings, store: Store, embedder: Embedder) -> Assistant:
     """An Assistant over an opened store and embedder, with the answerer and rewriter the settings name."""
+    tracing.configure(settings)  # OpenTelemetry spans when settings ask for them (off by default)
     answerer = make_answerer(settings)
     client = getattr(answerer, "client", None)
     rewriter: Rewriter = LLMRewriter(client) if client is not None and settings.llm_rewrite else HeuristicRewriter()

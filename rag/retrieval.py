@@ -19,6 +19,7 @@ from dataclasses import replace
 import numpy as np
 from pydantic import ValidationError
 
+from . import tracing
 from .embedder import Embedder
 from .errors import QueryError
 from .lexical import LexicalIndex
@@ -244,6 +245,7 @@ def _adjacent(group: Sequence[ChunkHit], hit: ChunkHit) -> bool:
 def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
     started = time.perf_counter()
     try:
-        yield
+        with tracing.stage(stage):  # an OpenTelemetry span when tracing is on (rag.tracing)
+            yield
     finally:
         timings[stage] = timings.get(stage, 0.0) + (time.perf_counter() - started) * 1000

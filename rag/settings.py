@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     admin_key_file: Path | None = Field(None, description="A file holding the admin key (instead of NEWSRAG_ADMIN_KEY).")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Server log level; article text and questions appear only at DEBUG, keys never.")
     log_format: Literal["json", "text"] = Field("json", description="Server logs as JSON lines or key=value text, each with its request id.")
+    tracing: bool = Field(False, description="Emit OpenTelemetry spans (OpenInference names) for each stage to the process's tracer provider; needs pip install 'newsrag[otel]'.")
+    otlp_endpoint: str | None = Field(None, description="Export spans over OTLP/HTTP to this URL, e.g. http://127.0.0.1:6006/v1/traces (Phoenix); implies tracing. The only network use of tracing.")
+    trace_content: bool = Field(True, description="Put questions, answers and passage text on spans; off: ids, scores, counts and timings only.")
     store_refresh_seconds: float = Field(1.0, ge=0, description="Unused since one process owns an embedded store (kept so that older config files still load).")
     store_wait_seconds: float = Field(60.0, ge=0, description="How long a command waits for an embedded store that another short-lived newsrag command has open.")
 

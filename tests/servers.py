@@ -13,15 +13,17 @@ from typing import Any
 
 
 @contextlib.contextmanager
-def uvicorn_server(app: Any) -> Iterator[str]:
-    """Serve `app` on a free loopback port; yields its base URL and stops the server afterwards."""
+def uvicorn_server(app: Any, lifespan: str = "off") -> Iterator[str]:
+    """Serve `app` on a free loopback port; yields its base URL and stops the server afterwards.
+
+    `lifespan="on"` runs the app's lifespan (the MCP endpoint at /mcp needs it, as under `newsrag serve`)."""
     import uvicorn
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan=lifespan))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn-test", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -11,6 +11,7 @@ from eval.bench import cli as bench_cli
 from index import cli as index_cli
 from index import store_cli
 from rag import cli as rag_cli
+from rag import integrations
 from rag.cli import add_store_options, settings_from
 
 from . import server
@@ -43,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def main(argv: Sequence[str] | None = None) -> int:
     return rag_cli.run(
         [index_cli.register, rag_cli.register, store_cli.register, eval_cli.register, register, server.register,
-         bench_cli.register], argv
+         bench_cli.register, integrations.register], argv
     )
 
 
