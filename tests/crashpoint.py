@@ -6,6 +6,7 @@ Points:
   chunk-delete:N   just before the N-th delete call on the chunk collection (registry records already gone)
   bm25-rename      after the new BM25 index file is written in full, before it replaces the old one
   bm25-half        halfway through writing the new BM25 index file
+  swap-rename:N    just before the N-th rename of a Chroma directory swap (repair, restore; rag.store_files)
 The process kills itself with SIGKILL: no `finally`, no atexit, no flush, as with `kill -9` or a power cut.
 """
 
@@ -85,6 +86,26 @@ def _kill_halfway_through_bm25_write() -> None:
     rag.lexical.open = half_open  # type: ignore[attr-defined]
 
 
+def _kill_at_swap_rename(nth: int) -> None:
+    import rag.store_files
+
+    real_os = rag.store_files.os
+    calls = [0]
+
+    class _Os:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real_os, name)
+
+        @staticmethod
+        def replace(src: Any, dst: Any) -> None:
+            calls[0] += 1
+            if calls[0] == nth:
+                _die()
+            real_os.replace(src, dst)
+
+    rag.store_files.os = _Os()  # type: ignore[assignment]
+
+
 def main(argv: list[str]) -> int:
     point, *command = argv
     collection = os.environ.get("NEWSRAG_COLLECTION", "newsrag")
@@ -94,6 +115,8 @@ def main(argv: list[str]) -> int:
         _kill_before_bm25_rename()
     elif point == "bm25-half":
         _kill_halfway_through_bm25_write()
+    elif point.startswith("swap-rename:"):
+        _kill_at_swap_rename(int(point.split(":", 1)[1]))
     else:
         raise SystemExit(f"unknown crash point {point!r}")
     from ui.cli import main as newsrag
