@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.chroma_sqlite import ADD, DELETE, UPDATE, UPSERT, ChromaSqlite, CollectionInfo
+from rag.chroma_sqlite import ADD, DELETE, UPDATE, UPSERT, ChromaSqlite, CollectionInfo, SqliteDamaged
 from rag.errors import StoreError
 from rag.hnsw_files import SegmentDamaged, read_segment, segment_vectors
 
@@ -49,8 +49,12 @@ def _collection(db: ChromaSqlite, chroma: Path, info: CollectionInfo) -> Salvage
     unreadable: list[str] = []
     records: dict[str, Record] = {uid: (doc, meta) for uid, doc, meta in db.records(info.metadata_segment, unreadable)}
     logged: dict[str, np.ndarray] = {}
-    applied = db.max_seq_id(info.metadata_segment)
-    for entry in db.log(info.id, 0):
+    try:
+        applied = db.max_seq_id(info.metadata_segment)
+    except SqliteDamaged as exc:
+        unreadable.append(str(exc))
+        applied = 0  # apply the whole log: its writes are the newest anyway
+    for entry in db.log(info.id, 0, unreadable):
         if entry.operation != DELETE and entry.vector is not None:
             logged[entry.id] = entry.vector
         if entry.seq > applied:

@@ -28,7 +28,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
     print(f"repaired the store at {report.store} ({report.problem}): {report.articles} articles, {report.chunks} "
           f"chunks kept; {report.salvaged_vectors} vectors salvaged, {report.embedded} embedded again, "
           f"{report.rechunked} articles chunked again from their text")
-    for where in report.unreadable:
+    for where in dict.fromkeys(report.unreadable):
         print(f"unreadable in SQLite: {where}", file=sys.stderr)
     for article_id, reason in report.lost:
         print(f"lost {article_id}: {reason}", file=sys.stderr)

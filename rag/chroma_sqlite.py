@@ -94,7 +94,11 @@ class ChromaSqlite:
             return {}
 
     def max_seq_id(self, segment_id: str) -> int:
-        row = self.db.execute("SELECT seq_id FROM max_seq_id WHERE segment_id = ?", (segment_id,)).fetchone()
+        """The last logged write a segment has applied (0: none)."""
+        try:
+            row = self.db.execute("SELECT seq_id FROM max_seq_id WHERE segment_id = ?", (segment_id,)).fetchone()
+        except sqlite3.Error as exc:
+            raise SqliteDamaged(f"{self.path.name}: the segments' progress cannot be read ({exc})") from exc
         return int(row[0]) if row and row[0] is not None else 0
 
     def record_ids(self, segment_id: str) -> set[str]:
@@ -105,17 +109,32 @@ class ChromaSqlite:
         except sqlite3.Error as exc:
             raise SqliteDamaged(f"{self.path.name}: the records cannot be read ({exc})") from exc
 
-    def log(self, collection_id: str, after: int) -> Iterator[LogEntry]:
-        """The collection's logged writes with a sequence number above `after`, oldest first."""
+    def log(self, collection_id: str, after: int, lost: list[str] | None = None) -> Iterator[LogEntry]:
+        """The collection's logged writes with a sequence number above `after`, oldest first.
+
+        With `lost`, ranges of the log that cannot be read are noted there and skipped; without, SqliteDamaged.
+        """
         topic = f"persistent://default/default/{collection_id}"
-        rows = self.db.execute(
-            "SELECT seq_id, operation, id, vector, encoding, metadata FROM embeddings_queue "
-            "WHERE topic = ? AND seq_id > ? ORDER BY seq_id", (topic, after))
-        for seq, operation, uid, vector, encoding, metadata in rows:
-            array = None
-            if vector is not None and (encoding or "FLOAT32").upper() == "FLOAT32":
-                array = np.frombuffer(vector, dtype="<f4").copy()
-            yield LogEntry(int(seq), int(operation), str(uid), array, json.loads(metadata) if metadata else None)
+        try:
+            low, high = self.db.execute("SELECT min(seq_id), max(seq_id) FROM embeddings_queue").fetchone()
+        except sqlite3.Error as exc:
+            if lost is None:
+                raise SqliteDamaged(f"{self.path.name}: the write log cannot be read ({exc})") from exc
+            lost.append(f"the write log ({exc})")
+            return
+        for start in range(max(after + 1, int(low or 0)), int(high or -1) + 1, ROWS):
+            try:
+                rows = self.db.execute(
+                    "SELECT seq_id, operation, id, vector, encoding, metadata FROM embeddings_queue "
+                    "WHERE seq_id >= ? AND seq_id < ? AND topic = ? ORDER BY seq_id", (start, start + ROWS, topic),
+                ).fetchall()
+            except sqlite3.Error as exc:
+                if lost is None:
+                    raise SqliteDamaged(f"{self.path.name}: the write log cannot be read ({exc})") from exc
+                lost.append(f"write log entries {start}..{start + ROWS - 1} ({exc})")
+                continue
+            for seq, operation, uid, vector, encoding, metadata in rows:
+                yield _entry(seq, operation, uid, vector, encoding, metadata)
 
     def records(self, segment_id: str, lost: list[str]) -> Iterator[tuple[str, str | None, dict[str, Any]]]:
         """(id, document, metadata) of every readable record; ranges of rows that cannot be read go to `lost`."""
@@ -147,6 +166,17 @@ class ChromaSqlite:
             document = meta.pop(DOCUMENT_KEY, None)
             out.append((str(uid), None if document is None else str(document), meta))
         return out
+
+
+def _entry(seq: Any, operation: Any, uid: Any, vector: Any, encoding: Any, metadata: Any) -> LogEntry:
+    array = None
+    if vector is not None and (encoding or "FLOAT32").upper() == "FLOAT32" and len(vector) % 4 == 0:
+        array = np.frombuffer(vector, dtype="<f4").copy()
+    try:
+        meta = json.loads(metadata) if metadata else None
+    except ValueError:
+        meta = None
+    return LogEntry(int(seq), int(operation), str(uid), array, meta if isinstance(meta, dict) else None)
 
 
 def _value(s: Any, i: Any, f: Any, b: Any) -> Any:

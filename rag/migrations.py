@@ -51,7 +51,7 @@ def migrate(client: Any, settings: Settings, journal: WriteJournal, location: st
 
 
 def _run_steps(client: Any, name: str, location: str) -> Any:
-    from .store import SCHEMA_VERSION
+    from .store_open import SCHEMA_VERSION
 
     chunks = client.get_collection(name, embedding_function=None)
     version = schema_version(chunks.metadata or {})

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 LOCK_FILE = "store.lock"
 OWNER_FILE = "owner.json"
 _held: dict[str, IO[bytes]] = {}  # resolved store directory -> the open lock file this process holds
+_released: dict[str, int] = {}  # resolved store directory -> how often this process let go of it
 _guard = threading.Lock()
 
 
@@ -165,6 +166,7 @@ def release(store: Path) -> None:
         handle = _held.pop(key, None)
         if handle is None:
             return
+        _released[key] = _released.get(key, 0) + 1
         current = _read_holder(Path(store))
         if current is not None and current.pid == os.getpid():
             (Path(store) / OWNER_FILE).unlink(missing_ok=True)
@@ -176,6 +178,16 @@ def _release_all() -> None:
     """At exit: remove this process's owner.json files (the kernel drops the locks anyway)."""
     for key in list(_held):
         release(Path(key))
+
+
+def generation(store: Path) -> int:
+    """How often this process let go of the store: a Store opened before a release opens it again."""
+    return _released.get(str(Path(store).resolve()), 0)
+
+
+def held() -> list[Path]:
+    """The stores this process holds."""
+    return [Path(key) for key in _held]
 
 
 def holds(store: Path) -> bool:

@@ -13,16 +13,13 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import numpy as np
 
-from . import ownership, store_files
-from .diskspace import disk_full, is_disk_full
+from . import ownership
 from .embedder import canonical_model_name
 from .errors import StoreError
 from .journal import WriteJournal
-from .migrations import migrate, schema_version
 from .records import ArticleInfo, Filters
 from .rows import (
     PAGE,
@@ -31,16 +28,15 @@ from .rows import (
     chunk_hit,
     is_committed,
     pages,
-    utc_now,
     where_clause,
 )
 from .runtime import go_offline
 from .settings import Settings
-from .store_check import check_store
+from .store_open import SCHEMA_VERSION, check_schema, connect, open_collections, release, take_embedded
 from .store_writes import StoreWrites
 
-SCHEMA_VERSION = 1
-_CLIENTS = threading.Lock()  # chroma's shared-client cache is not thread-safe
+_REOPENING = threading.Lock()
+__all__ = ["SCHEMA_VERSION", "Store", "check_schema"]
 log = logging.getLogger(__name__)
 
 
@@ -57,72 +53,63 @@ class Store(StoreWrites):
         self._seen_revision: str | None = None
         self._lock = threading.Lock()
         self._local = threading.local()  # the revision pinned by `one_view`
-        if not settings.chroma_url:
-            self._take_embedded(create)
-        self._client = self._connect()
-        self._open_collections(create, dimension)
+        self._open(create, dimension)
         self._view = self.revision()  # the revision up to which this process's Chroma view is complete
         self._recover_if_abandoned()
 
     # ------------------------------------------------------------------ opening
-    def _take_embedded(self, create: bool) -> None:
-        """Hold the store directory for this process, then check its files before Chroma reads them.
+    def _open(self, create: bool = False, dimension: int | None = None) -> None:
+        """Take the store (embedded), connect, and open the collections (see rag.store_open)."""
+        if not self.settings.chroma_url:
+            take_embedded(self.settings, create)
+        self._generation = ownership.generation(Path(self.settings.store))
+        self._client = connect(self.settings)
+        self.chunks, self.registry = open_collections(self._client, self.settings, self.model, self.journal,
+                                                      create, dimension)
 
-        A read never creates a store: without `create`, a directory that holds no store is an error.
-        Only one process has an embedded store open at a time (rag.ownership); a damaged store is one
-        StoreDamaged naming `newsrag repair` (rag.store_check), never a crash in Chroma's native code.
-        """
-        root = Path(self.settings.store)
-        if not create and not (root / "chroma" / "chroma.sqlite3").is_file():
-            raise StoreError(
-                f"no newsrag store at {root} ({'it holds no chroma/chroma.sqlite3' if root.is_dir() else 'no such folder'}); "
-                f"check --store (or NEWSRAG_STORE), or ingest articles into it first: newsrag ingest PATH --store {root}"
-            )
-        root.mkdir(parents=True, exist_ok=True)
-        ownership.hold(root, self.settings.store_wait_seconds)
-        store_files.finish_swap(root)
-        check_store(root)
+    def _current(self) -> None:
+        """Open the store again when this process let go of it since (`close`, then any use)."""
+        if self.settings.chroma_url or ownership.generation(Path(self.settings.store)) == self._generation:
+            return
+        with _REOPENING:
+            if ownership.generation(Path(self.settings.store)) != self._generation:
+                self._open()
+                log.debug("opened the store at %s again", self.location)
 
-    def _connect(self) -> Any:
-        """A Chroma client: a server's, or the embedded one this process shares for the store directory."""
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
+    @property
+    def chunks(self) -> Any:
+        self._current()
+        return self._chunks
 
-        chroma_settings = ChromaSettings(anonymized_telemetry=False)
-        try:
-            if self.settings.chroma_url:
-                url = urlparse(self.settings.chroma_url)
-                if url.scheme not in ("http", "https") or not url.hostname:
-                    raise StoreError(f"chroma_url {self.settings.chroma_url!r} is not an http(s) URL")
-                port = url.port or (443 if url.scheme == "https" else 8000)
-                return chromadb.HttpClient(
-                    host=url.hostname, port=port, ssl=url.scheme == "https", settings=chroma_settings
-                )
-            path = Path(self.settings.store) / "chroma"
-            with _CLIENTS:
-                return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-        except StoreError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - chroma raises many types; say where and why
-            if not self.settings.chroma_url and is_disk_full(exc, Path(self.settings.store)):
-                raise disk_full(Path(self.settings.store), exc) from exc
-            raise StoreError(f"cannot open the Chroma store at {self.location}: {exc}") from exc
+    @chunks.setter
+    def chunks(self, value: Any) -> None:
+        self._chunks = value
+
+    @property
+    def registry(self) -> Any:
+        self._current()
+        return self._registry
+
+    @registry.setter
+    def registry(self, value: Any) -> None:
+        self._registry = value
+
+    @property
+    def _client(self) -> Any:
+        self._current()
+        return self._chroma
+
+    @_client.setter
+    def _client(self, value: Any) -> None:
+        self._chroma = value
 
     def close(self) -> None:
         """Let go of an embedded store: Chroma's client for it is shut and other processes may open it.
 
-        Every Store of this directory in this process is unusable afterwards (they share one client).
+        Every Store of this directory in this process opens it again when next used.
         """
-        if self.settings.chroma_url:
-            return
-        from chromadb.api.shared_system_client import SharedSystemClient
-
-        path = Path(self.settings.store)
-        with _CLIENTS:
-            system = SharedSystemClient._identifier_to_system.pop(str(path / "chroma"), None)
-            if system is not None:
-                system.stop()
-        ownership.release(path)
+        if not self.settings.chroma_url:
+            release(Path(self.settings.store))
 
     def _refresh_view(self, revision: str, force: bool = False) -> None:
         """Note the revision this process's view has reached.
@@ -142,10 +129,10 @@ class Store(StoreWrites):
         log.debug("reopened the Chroma collections at %s for revision %s", self.location, revision)
 
     def _query(self, **query: Any) -> Any:
-        """`chunks.query`, once more on a freshly opened view when the first attempt fails.
+        """`chunks.query`, once more on collections fetched anew when the first attempt fails.
 
-        An embedded view that lags behind another process's delete can hold vectors whose records are
-        gone ("Error finding id" from Chroma); reopening reads the index as it is on disk now.
+        A view that lagged behind a delete could hold vectors whose records are gone ("Error finding id"
+        from Chroma); since one process owns an embedded store this should not happen, but a retry is cheap.
         """
         try:
             return self.chunks.query(**query)
@@ -160,48 +147,6 @@ class Store(StoreWrites):
         except Exception as exc:  # noqa: BLE001 - as above
             raise StoreError(f"the Chroma store at {self.location} failed a search twice: {exc}; "
                              "try again, and restart newsrag if it persists") from exc
-
-    def _open_collections(self, create: bool, dimension: int | None) -> None:
-        name = self.settings.collection
-        existing = {getattr(c, "name", c) for c in self._client.list_collections()}
-        if name not in existing:
-            if not create:
-                raise StoreError(
-                    f"no newsrag collection {name!r} at {self.location}; "
-                    "ingest articles first: newsrag ingest PATH --store DIR"
-                )
-            meta = {"embedding_model": self.model, "dimension": dimension or 0,
-                    "schema_version": SCHEMA_VERSION, "created_at": utc_now()}
-            self.chunks = self._client.create_collection(
-                name, embedding_function=None, metadata=meta,
-                configuration={"hnsw": {"space": "cosine", "ef_search": self.settings.hnsw_ef_search}},
-            )
-        else:
-            self.chunks = self._client.get_collection(name, embedding_function=None)
-            self._check_compatible(self.chunks.metadata or {})
-            if schema_version(self.chunks.metadata or {}) < SCHEMA_VERSION:  # an older newsrag wrote it
-                self.chunks = migrate(self._client, self.settings, self.journal, self.location)
-            if create:
-                self._apply_search_breadth()
-        self.registry = self._client.get_or_create_collection(
-            f"{name}-articles", embedding_function=None, metadata={"revision": "0"},
-            configuration={"hnsw": {"space": "cosine"}},
-        )
-
-    def _apply_search_breadth(self) -> None:
-        """A writer gives the chunk index the configured ef_search (processes that load the index use it)."""
-        hnsw = (getattr(self.chunks, "configuration_json", None) or {}).get("hnsw") or {}
-        if hnsw.get("ef_search") != self.settings.hnsw_ef_search:
-            self.chunks.modify(configuration={"hnsw": {"ef_search": self.settings.hnsw_ef_search}})
-
-    def _check_compatible(self, meta: dict[str, Any]) -> None:
-        check_schema(meta, self.location, self.settings.collection)
-        stored_model = meta.get("embedding_model")
-        if stored_model != self.model:
-            raise StoreError(
-                f"the store at {self.location} was built with embedding model {stored_model!r}, "
-                f"not {self.model!r}; use the same model or a new --store / collection"
-            )
 
     # ------------------------------------------------------------------ reading
     def revision(self) -> str:
@@ -397,21 +342,3 @@ class Store(StoreWrites):
         )
         hits = [chunk_hit(i, t, m, 0.0) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
         return sorted(hits, key=lambda h: h.start)
-
-
-def check_schema(meta: dict[str, Any], location: str, collection: str) -> None:
-    """Refuse, with what to do, a collection that is not newsrag's or that a newer newsrag wrote.
-
-    Older ones are migrated in place when opened (rag.migrations), or refused there when they cannot be.
-    """
-    if "embedding_model" not in meta:
-        raise StoreError(
-            f"the Chroma collection {collection!r} at {location} was not written by newsrag; "
-            "choose another --collection or --store"
-        )
-    version = schema_version(meta)
-    if version > SCHEMA_VERSION:
-        raise StoreError(
-            f"the store at {location} was written by a newer newsrag (store schema {version}; this version "
-            f"reads schema {SCHEMA_VERSION}); upgrade newsrag (pip install -U newsrag) or use another --store"
-        )

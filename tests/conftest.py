@@ -54,12 +54,24 @@ def sample_questions() -> list[dict]:
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    """Run `newsrag ARGS` in a fresh process (as a user would)."""
+    """Run `newsrag ARGS` in a fresh process (as a user would).
+
+    This test process first lets go of the stores it holds (one process at a time has an embedded store
+    open: rag.ownership); its Store objects open them again when next used.
+    """
+    let_go()
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "ui.cli", *args],
         cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout,
     )
+
+
+def let_go() -> None:
+    """Let go of every embedded store this test process holds, so that a newsrag process can open it."""
+    from rag.store_open import release_all
+
+    release_all()
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ Points:
   bm25-half        halfway through writing the new BM25 index file
   upload-second    (serve) an upload of several files: the first is kept, the second received but not yet
                    renamed into place, nothing ingested
+  swap-rename:N    just before the N-th rename of a Chroma directory swap (repair, restore; rag.store_files)
 The process kills itself with SIGKILL: no `finally`, no atexit, no flush, as with `kill -9` or a power cut.
 """
 
@@ -102,6 +103,26 @@ def _kill_at_second_upload() -> None:
     index.uploads.upload_path = upload_path  # type: ignore[assignment]
 
 
+def _kill_at_swap_rename(nth: int) -> None:
+    import rag.store_files
+
+    real_os = rag.store_files.os
+    calls = [0]
+
+    class _Os:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real_os, name)
+
+        @staticmethod
+        def replace(src: Any, dst: Any) -> None:
+            calls[0] += 1
+            if calls[0] == nth:
+                _die()
+            real_os.replace(src, dst)
+
+    rag.store_files.os = _Os()  # type: ignore[assignment]
+
+
 def main(argv: list[str]) -> int:
     point, *command = argv
     collection = os.environ.get("NEWSRAG_COLLECTION", "newsrag")
@@ -113,6 +134,8 @@ def main(argv: list[str]) -> int:
         _kill_halfway_through_bm25_write()
     elif point == "upload-second":
         _kill_at_second_upload()
+    elif point.startswith("swap-rename:"):
+        _kill_at_swap_rename(int(point.split(":", 1)[1]))
     else:
         raise SystemExit(f"unknown crash point {point!r}")
     from ui.cli import main as newsrag

@@ -58,8 +58,10 @@ class LoadResult:
 
 
 def run_load(base: str, questions: Sequence[str], clients: int = 20, seconds: float = 30.0,
-             key: str | None = None, check: Check | None = None, timeout: float = 120.0) -> LoadResult:
-    """`clients` threads each ask the questions in turn (from different offsets) until `seconds` have passed."""
+             key: str | None = None, check: Check | None = None, timeout: float = 120.0,
+             stop: threading.Event | None = None) -> LoadResult:
+    """`clients` threads each ask the questions in turn (from different offsets) until `seconds` have passed
+    (or `stop` is set, when given)."""
     result = LoadResult(clients=clients)
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     deadline = time.monotonic() + seconds
@@ -67,7 +69,7 @@ def run_load(base: str, questions: Sequence[str], clients: int = 20, seconds: fl
     def client(offset: int) -> None:
         with httpx.Client(base_url=base, headers=headers, timeout=timeout) as http:
             n = offset
-            while time.monotonic() < deadline:
+            while time.monotonic() < deadline and not (stop is not None and stop.is_set()):
                 question = questions[n % len(questions)]
                 n += 1
                 _one_request(http, question, result, check)

@@ -30,16 +30,23 @@ def _ask(base: str, question: str) -> dict:
 def test_a_dense_only_server_sees_what_another_process_ingests_edits_and_removes(
     sample_store: Path, tmp_path: Path,
 ) -> None:
-    """Embedded Chroma caches its vector index per process: the server must reopen it when another process wrote."""
+    """A serving process owns its embedded store: another process's ingest and remove go through its API
+    (rag.owner_client), and its dense index, BM25 and answers show each change at once."""
     import rag
+    from index.store_api import store_router
+    from rag import ownership
     from rag.api import create_app
 
     store = copy_store(sample_store, tmp_path / "store")
-    settings = Settings(store=store, retrieval_mode="dense", store_refresh_seconds=0)
+    settings = Settings(store=store, retrieval_mode="dense")
     assistant = rag.open(settings=settings)
     article = tmp_path / "otters.txt"
     question = "How many otters did the wardens count in the Lune estuary?"
-    with uvicorn_server(create_app(assistant)) as base:
+    app = create_app(assistant)
+    app.include_router(store_router())
+    app.state.owner_token = ownership.new_token()
+    with uvicorn_server(app) as base:
+        ownership.advertise(store, base, app.state.owner_token, "pytest server")
         assert _ask(base, question)["refused"] is True  # warms the server's view of the store first
 
         article.write_text(OTTER.format(count=14, colour="spring"), encoding="utf-8")
@@ -59,10 +66,11 @@ def test_a_dense_only_server_sees_what_another_process_ingests_edits_and_removes
         gone = _ask(base, question)
         assert gone["refused"] is True and not any(s["article_id"] == otter_id for s in gone["sources"])
 
-    # the server's own store handle reads the other process's vectors (no "Error finding id")
+    # the server's own store handle reads every vector (no "Error finding id")
     chunk_ids = [h.chunk_id for h in assistant.store.committed_chunks(sorted(assistant.store.versions()))]
     vectors = assistant.store.chunks.get(ids=chunk_ids, include=["embeddings"])["embeddings"]
     assert len(vectors) == len(chunk_ids) == assistant.store.chunks.count()
+    assistant.store.close()
 
 
 # ------------------------------------------------------------------ load: 20 clients, 30 s, an ingest running
@@ -120,6 +128,7 @@ def test_twenty_clients_for_thirty_seconds_while_an_article_is_reingested(
     assert index.ingest([article], settings=settings).added == 1
     (tarn_id,) = [a.article_id for a in Store(settings).articles() if a.title.startswith("Tarn Ferry")]
     assert len(Store(settings).chunks_of(tarn_id)) >= 3  # several passages can come from it at once
+    Store(settings).close()  # the server owns the store; this process's writes now go through it
 
     seconds = float(os.environ.get("NEWSRAG_LOAD_SECONDS", "30"))
     port = free_port()

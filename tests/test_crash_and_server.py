@@ -19,7 +19,7 @@ import pytest
 
 from rag.settings import Settings
 from rag.store import Store
-from tests.conftest import ISIS_K_TITLE, ROOT, SAMPLES, run_cli
+from tests.conftest import ISIS_K_TITLE, ROOT, SAMPLES, let_go, run_cli
 
 WORDS = sorted({w.strip(".,;:!?\"“”’'()").lower() for p in SAMPLES.iterdir()
                 for w in p.read_text(encoding="utf-8").split() if w.isalpha()})
@@ -65,6 +65,7 @@ def test_sigkill_mid_ingest_then_rerun_equals_a_clean_run(tmp_path: Path) -> Non
     partial, _ = _snapshot(killed_store)
     assert partial, "nothing was committed before the kill"
 
+    let_go()
     rerun = subprocess.run(_ingest_command(corpus, killed_store)[:-2] + ["--json"], cwd=ROOT, capture_output=True,
                            text=True, timeout=600, check=False)
     assert rerun.returncode == 0, rerun.stderr

@@ -19,7 +19,7 @@ from rag.bm25 import BM25Index
 from rag.lexical import LexicalIndex, index_path
 from rag.settings import Settings
 from rag.store import Store
-from tests.conftest import ISIS_K_TITLE, ROOT, run_cli
+from tests.conftest import ISIS_K_TITLE, ROOT, let_go, run_cli
 from tests.ui_harness import copy_store
 
 MILLEY = "What did Milley say about ISIS-K?"
@@ -29,6 +29,7 @@ NOTE = "Title: Kessel Dam Opens Two Gates\nDate: 2024-05-05\n\nThe Kessel dam op
 
 def _crash(point: str, *command: str) -> subprocess.CompletedProcess[str]:
     """Run `newsrag COMMAND` so that it SIGKILLs itself at `point`; assert it died there."""
+    let_go()
     result = subprocess.run([sys.executable, "-m", "tests.crashpoint", point, *command], cwd=ROOT,
                             capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == -signal.SIGKILL, f"not killed at {point}: {result.returncode} {result.stderr[-2000:]}"

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, let_go
 from tests.servers import stop_process
 
 CHROMIUM = os.environ.get("NEWSRAG_CHROMIUM", "/usr/bin/chromium")
@@ -37,6 +37,7 @@ def copy_store(source: Path, target: Path) -> Path:
 @contextmanager
 def running(command: list[str], url: str, env: dict[str, str] | None = None, log: Path | None = None) -> Iterator[str]:
     """Start `newsrag ...` in its own process, wait until `url` answers, and stop it afterwards."""
+    let_go()  # the server owns its store: this process must not hold it
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [sys.executable, "-m", "ui.cli", *command], cwd=ROOT, env={**os.environ, **(env or {})},

@@ -71,21 +71,19 @@ def working_copy(store: Path, workdir: Path, name: str = "store") -> Path:
     """A private copy of a store for one benchmark (its processes may write the BM25 file or Chroma's)."""
     target = workdir / name
     shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(store, target, ignore=shutil.ignore_patterns("write.lock"))
+    shutil.copytree(store, target, ignore=shutil.ignore_patterns("write.lock", "store.lock", "owner.json"))
     return target
 
 
 def apply_index_settings(store: Path, settings: Settings) -> None:
     """Give a copied store's chunk index the current settings (ef_search): the cached store may predate them.
 
-    Opening it as a writer does that (`Store._apply_search_breadth`); the client is released afterwards.
+    Opening it as a writer does that (`Store._apply_search_breadth`); the store is let go afterwards, so the
+    benchmark's worker processes can open it.
     """
-    from chromadb.api.client import SharedSystemClient
-
     from rag.store import Store
 
-    Store(settings.with_overrides(store=str(store)), create=True)
-    SharedSystemClient.clear_system_cache()
+    Store(settings.with_overrides(store=str(store)), create=True).close()
 
 
 def source_chunks(store: Path, workdir: Path, cache: str | None = None, smoke: bool = False) -> Path:

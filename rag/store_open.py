@@ -1,0 +1,152 @@
+"""Opening a store: the embedded directory taken and checked first, then the Chroma client and the collections.
+
+A read never creates a store: without `create`, a directory that holds no store is an error. Only one
+process has an embedded store open at a time (rag.ownership); a repair or restore cut short is finished
+(rag.store_files); a damaged store is one StoreDamaged naming `newsrag repair` (rag.store_check), never
+a crash in Chroma's native code. Then the collections are opened (created when asked), an older store
+is migrated (rag.migrations), and one another newsrag or another model wrote is refused.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from . import ownership, store_files
+from .diskspace import disk_full, is_disk_full
+from .errors import StoreError
+from .journal import WriteJournal
+from .migrations import migrate, schema_version
+from .rows import utc_now
+from .settings import Settings
+from .store_check import check_store
+
+SCHEMA_VERSION = 1
+_CLIENTS = threading.Lock()  # chroma's shared-client cache is not thread-safe
+
+
+def take_embedded(settings: Settings, create: bool) -> None:
+    """Hold the store directory for this process, finish a swap left half-done, and check the files."""
+    root = Path(settings.store)
+    database = root / "chroma" / "chroma.sqlite3"
+    if not create and not database.is_file() and not (root / store_files.PLAN).is_file():
+        raise _no_store(root)
+    root.mkdir(parents=True, exist_ok=True)
+    ownership.hold(root, settings.store_wait_seconds)
+    store_files.finish_swap(root)  # a repair or restore cut short is completed first
+    if not create and not database.is_file():
+        raise _no_store(root)
+    check_store(root)
+
+
+def connect(settings: Settings) -> Any:
+    """A Chroma client: a server's, or the embedded one this process shares for the store directory."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    try:
+        if settings.chroma_url:
+            url = urlparse(settings.chroma_url)
+            if url.scheme not in ("http", "https") or not url.hostname:
+                raise StoreError(f"chroma_url {settings.chroma_url!r} is not an http(s) URL")
+            port = url.port or (443 if url.scheme == "https" else 8000)
+            return chromadb.HttpClient(host=url.hostname, port=port, ssl=url.scheme == "https",
+                                       settings=chroma_settings)
+        with _CLIENTS:
+            return chromadb.PersistentClient(path=str(Path(settings.store) / "chroma"), settings=chroma_settings)
+    except StoreError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - chroma raises many types; say where and why
+        if not settings.chroma_url and is_disk_full(exc, Path(settings.store)):
+            raise disk_full(Path(settings.store), exc) from exc
+        raise StoreError(f"cannot open the Chroma store at {settings.chroma_url or settings.store}: {exc}") from exc
+
+
+def release(store: Path) -> None:
+    """Shut this process's Chroma client for an embedded store directory and let the store go."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    folder = (Path(store) / "chroma").resolve()
+    with _CLIENTS:
+        for key in [k for k in SharedSystemClient._identifier_to_system if Path(k).resolve() == folder]:
+            SharedSystemClient._identifier_to_system.pop(key).stop()
+    ownership.release(Path(store))
+
+
+def release_all() -> None:
+    """Let go of every embedded store this process holds (before another process is to use them)."""
+    for store in ownership.held():
+        release(store)
+
+
+def open_collections(client: Any, settings: Settings, model: str, journal: WriteJournal, create: bool,
+                     dimension: int | None) -> tuple[Any, Any]:
+    """The chunk collection and the article registry (created with `create`; migrated when older)."""
+    name, location = settings.collection, settings.chroma_url or str(settings.store)
+    existing = {getattr(c, "name", c) for c in client.list_collections()}
+    if name not in existing:
+        if not create:
+            raise StoreError(f"no newsrag collection {name!r} at {location}; "
+                             "ingest articles first: newsrag ingest PATH --store DIR")
+        meta = {"embedding_model": model, "dimension": dimension or 0,
+                "schema_version": SCHEMA_VERSION, "created_at": utc_now()}
+        chunks = client.create_collection(
+            name, embedding_function=None, metadata=meta,
+            configuration={"hnsw": {"space": "cosine", "ef_search": settings.hnsw_ef_search}},
+        )
+    else:
+        chunks = client.get_collection(name, embedding_function=None)
+        check_compatible(chunks.metadata or {}, location, name, model)
+        if schema_version(chunks.metadata or {}) < SCHEMA_VERSION:  # an older newsrag wrote it
+            chunks = migrate(client, settings, journal, location)
+        if create:
+            apply_search_breadth(chunks, settings.hnsw_ef_search)
+    registry = client.get_or_create_collection(
+        f"{name}-articles", embedding_function=None, metadata={"revision": "0"},
+        configuration={"hnsw": {"space": "cosine"}},
+    )
+    return chunks, registry
+
+
+def apply_search_breadth(chunks: Any, ef_search: int) -> None:
+    """A writer gives the chunk index the configured ef_search (processes that load the index use it)."""
+    hnsw = (getattr(chunks, "configuration_json", None) or {}).get("hnsw") or {}
+    if hnsw.get("ef_search") != ef_search:
+        chunks.modify(configuration={"hnsw": {"ef_search": ef_search}})
+
+
+def check_compatible(meta: dict[str, Any], location: str, collection: str, model: str) -> None:
+    check_schema(meta, location, collection)
+    stored_model = meta.get("embedding_model")
+    if stored_model != model:
+        raise StoreError(
+            f"the store at {location} was built with embedding model {stored_model!r}, "
+            f"not {model!r}; use the same model or a new --store / collection"
+        )
+
+
+def check_schema(meta: dict[str, Any], location: str, collection: str) -> None:
+    """Refuse, with what to do, a collection that is not newsrag's or that a newer newsrag wrote.
+
+    Older ones are migrated in place when opened (rag.migrations), or refused there when they cannot be.
+    """
+    if "embedding_model" not in meta:
+        raise StoreError(
+            f"the Chroma collection {collection!r} at {location} was not written by newsrag; "
+            "choose another --collection or --store"
+        )
+    version = schema_version(meta)
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"the store at {location} was written by a newer newsrag (store schema {version}; this version "
+            f"reads schema {SCHEMA_VERSION}); upgrade newsrag (pip install -U newsrag) or use another --store"
+        )
+
+
+def _no_store(root: Path) -> StoreError:
+    where = "it holds no chroma/chroma.sqlite3" if root.is_dir() else "no such folder"
+    return StoreError(f"no newsrag store at {root} ({where}); check --store (or NEWSRAG_STORE), or ingest "
+                      f"articles into it first: newsrag ingest PATH --store {root}")
