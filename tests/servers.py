@@ -84,3 +84,34 @@ def stop_process(process: subprocess.Popen[Any]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+@contextlib.contextmanager
+def chroma_server(path: Any) -> Iterator[str]:
+    """A real `chroma run` over the folder `path` on a free loopback port; yields its URL, stops it afterwards."""
+    import os
+    import sys
+    from pathlib import Path
+
+    import httpx
+
+    chroma = Path(sys.executable).with_name("chroma")
+    port = free_port()
+    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
+    proc = subprocess.Popen([str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{url}/api/v2/heartbeat", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"chroma server did not start on {url}")
+            time.sleep(0.2)  # polling for readiness
+        yield url
+    finally:
+        stop_process(proc)

@@ -83,17 +83,8 @@ class ChatSession:
 
         revision = self.assistant.store.revision()
         if self._examples is None or self._examples[0] != revision:
-            self._examples = (revision, example_questions(self.articles(), self.assistant.store.article_texts,
-                                                          answers=self._answers))
+            self._examples = (revision, example_questions(self.articles(), self.assistant.store.article_texts))
         return self._examples[1]
-
-    def _answers(self, question: str, article_id: str) -> bool:
-        """Whether asking `question` gets an answer citing that article (an example must work when clicked)."""
-        try:
-            answer = self.assistant.ask(question)
-        except NewsragError:
-            return False
-        return not answer.refused and any(s.article_id == article_id for s in answer.cited_sources)
 
     def example_messages(self) -> list[dict[str, str]]:
         return [{"text": question} for question, _ in self.examples()]

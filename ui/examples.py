@@ -3,7 +3,7 @@
 A reader asks about people and places, so each article gives one question:
 
 - someone quoted in its first paragraphs: "What did Milley say about ISIS-K?" (the topic is a name from
-  the headline that the quoted passage mentions), or "What did Mariam Sadat say?";
+  the headline that the quoted sentence mentions; "What did X say?" alone is too vague to answer);
 - else the place or name the headline is about: "What happened in Marlow Valley?".
 
 Names are told from ordinary words by their case in the article body (a headline capitalises everything).
@@ -34,11 +34,10 @@ _LEAD_SENTENCES = 8
 
 
 def example_questions(articles: Sequence[ArticleInfo], texts_of: Callable[[list[str]], Mapping[str, str]],
-                      count: int = 4, answers: Callable[[str, str], bool] | None = None) -> list[tuple[str, str]]:
+                      count: int = 4) -> list[tuple[str, str]]:
     """(question, article id) for up to `count` articles, newest first and different sites first.
 
     `texts_of(article_ids)` gives article texts (`Store.article_texts`); only the 40 newest are read.
-    `answers(question, article_id)`, when given, keeps only questions that article answers.
     """
     picked: list[ArticleInfo] = []
     seen_sites: set[str | None] = set()
@@ -52,7 +51,7 @@ def example_questions(articles: Sequence[ArticleInfo], texts_of: Callable[[list[
     out: list[tuple[str, str]] = []
     for article in picked:
         question = question_for(article.title, texts.get(article.article_id, ""))
-        if question and question not in (q for q, _ in out) and (answers is None or answers(question, article.article_id)):
+        if question and question not in (q for q, _ in out):
             out.append((question, article.article_id))
         if len(out) == count:
             break
@@ -65,10 +64,9 @@ def question_for(title: str, text: str) -> str | None:
     names = _names_in_title(title, text)
     for sentence in sentences:
         speaker = _speaker(sentence)
-        if speaker:
-            about = next((n for n in reversed(names) if n in sentence and n not in speaker), None)
-            surname = speaker.split()[-1]
-            return f"What did {surname} say about {about}?" if about else f"What did {speaker} say?"
+        about = next((n for n in reversed(names) if n in sentence and n not in (speaker or "")), None)
+        if speaker and about:
+            return f"What did {speaker.split()[-1]} say about {about}?"
     for name in names:
         place = re.search(rf"\b(in|at|on) (?:the )?{re.escape(name)}\b", text)
         if place:

@@ -49,10 +49,11 @@
   const plainLabels = () => {
     document.querySelectorAll('#nr-chatbot [aria-label*="message: "]').forEach((el) => {
       const label = el.getAttribute('aria-label');
-      if (!/[<>]/.test(label)) return;
+      const head = label.slice(0, label.indexOf('message: ') + 9);
+      if (!/[<>]/.test(label) && label.slice(head.length).trim()) return;
       const body = el.querySelector('.nr-question, .nr-text') || el;
-      const text = body.innerText.replace(/\s+/g, ' ').trim();
-      el.setAttribute('aria-label', label.slice(0, label.indexOf('message: ') + 9) + text);
+      const text = body.textContent.replace(/\s+/g, ' ').trim();  // empty until the message has rendered
+      if (text && head + text !== label) el.setAttribute('aria-label', head + text);
     });
   };
   new MutationObserver(plainLabels).observe(document.body, {
