@@ -15,10 +15,12 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from datetime import date
 
 import numpy as np
 from pydantic import ValidationError
 
+from .asof import cutoff_filters, prefer_window, window_pool
 from .embedder import Embedder
 from .errors import QueryError
 from .lexical import LexicalIndex
@@ -27,6 +29,7 @@ from .rerank import CrossEncoderReranker, make_reranker
 from .rows import ChunkHit
 from .settings import Settings
 from .store import Store
+from .timewindow import TimeWindow
 
 _ABOUT_COMMENTS = re.compile(r"\b(comment|commenter|commented|reader|readers)\b", re.IGNORECASE)
 STAGES = ("embed", "dense", "bm25", "fuse", "rerank")
@@ -64,8 +67,13 @@ class Retriever:
         dense_weight: float | None = None,
         bm25_weight: float | None = None,
         rrf_k: int | None = None,
+        as_of: date | None = None,
+        window: TimeWindow | None = None,
     ) -> list[Source]:
         """The best passages for `question`; keyword arguments override the settings for this query.
+
+        Articles dated after `as_of` (and, for a hard `window`, outside it) are never read; a soft
+        `window` moves the passages dated inside it up (`rag.asof.prefer_window`).
 
         `timings` receives milliseconds per stage: embed, dense, bm25, fuse, rerank, search (dense + bm25
         + fuse) and retrieve (the wall time of the whole call).
@@ -81,6 +89,7 @@ class Retriever:
             raise QueryError(f"bad retrieval option ({problems})") from None
         top_k = top_k or opts.top_k
         k = max(opts.candidates, top_k)
+        filters = cutoff_filters(filters, as_of, window)
         with _timed(timings, "embed"):
             vector = self.embedder.embed_query(question)
         with self.store.one_view():  # one revision read for dense, BM25 and the chunk lookups
@@ -88,13 +97,14 @@ class Retriever:
             lexical = self._lexical(question, filters, k, opts, timings)
             fused, cosines = self._fused(vector, lexical, filters, k, opts, timings, versions)
             with _timed(timings, "fuse"):
-                pool = max(top_k, opts.rerank_candidates) if self.reranker else top_k
+                pool = max(top_k, opts.rerank_candidates, window_pool(top_k, window)) if self.reranker else window_pool(top_k, window)
                 groups = self._select_reading(question, vector, fused, cosines, pool, opts, versions)
                 passages = self._passages(groups)
         if self.reranker and passages:
             with _timed(timings, "rerank"):
                 scores = self.reranker.scores(question, [p.text for p in passages])
                 passages = [passages[i] for i in sorted(range(len(passages)), key=lambda i: -float(scores[i]))]
+        passages = prefer_window(passages, window, opts.time_window_weight)
         timings["search"] = timings["dense"] + timings["bm25"] + timings["fuse"]
         timings["retrieve"] = (time.perf_counter() - started) * 1000
         return passages[:top_k]
