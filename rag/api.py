@@ -36,6 +36,8 @@ from .api_schemas import (
     FiltersIn,
     Message,
     OpenAIChatRequest,
+    TimelineOut,
+    TimelineRequest,
 )
 from .assistant import Assistant, collect_answer
 from .auth import Access
@@ -124,26 +126,34 @@ def _add_answer_routes(app: FastAPI, assistant: Assistant) -> None:
     @app.post("/v1/ask", response_model=AnswerOut, tags=["answers"], **guarded)
     def ask(body: AskRequest) -> Any:
         """Answer one question. With `"stream": true`, server-sent events `delta` then `answer`."""
-        stream = assistant.stream(body.question, filters=_filters(body.filters), top_k=body.top_k)
+        stream = assistant.stream(body.question, filters=_filters(body.filters), top_k=body.top_k, as_of=body.as_of)
         return _respond(stream, body.stream)
 
     @app.post("/v1/chat", response_model=AnswerOut, tags=["answers"], **guarded)
     def chat(body: ChatRequest) -> Any:
         """Answer the last message of a conversation; a follow-up is first rewritten into a standalone question."""
         question, history = _split_conversation(body.messages)
-        stream = assistant.stream(question, filters=_filters(body.filters), top_k=body.top_k, history=history)
+        stream = assistant.stream(question, filters=_filters(body.filters), top_k=body.top_k, history=history,
+                                  as_of=body.as_of)
         return _respond(stream, body.stream)
 
     @app.post("/v1/chat/completions", tags=["openai"], **guarded)
     def chat_completions(body: OpenAIChatRequest) -> Any:
         """OpenAI-compatible chat: the answer text ends with the numbered sources; `sources` holds them too."""
         question, history = _split_conversation(body.messages)
-        stream = assistant.stream(question, filters=_filters(body.filters), top_k=body.top_k, history=history)
+        stream = assistant.stream(question, filters=_filters(body.filters), top_k=body.top_k, history=history,
+                                  as_of=body.as_of)
         if not body.stream:
             return openai_compat.completion(collect_answer(stream), body.model)
         chunks = openai_compat.completion_chunks(stream, body.model)
         head = [next(chunks), next(chunks)]  # runs retrieval and the first sentence: early errors keep their status
         return _event_stream(_openai_events(head, chunks))
+
+
+    @app.post("/v1/timeline", response_model=TimelineOut, tags=["answers"], **guarded)
+    def timeline(body: TimelineRequest) -> Any:
+        """How a story unfolded: one cited sentence per event, by article date, grouped by day."""
+        return assistant.timeline(body.topic, filters=_filters(body.filters), as_of=body.as_of, top_k=body.top_k).to_dict()
 
 
 def _filters(filters: FiltersIn | None) -> Any:
