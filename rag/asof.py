@@ -148,7 +148,7 @@ def newest_answering(passages: Sequence[Source], margin: float) -> list[Source]:
 def time_preamble(when: TimeQuery, given: Sequence[Source], latest: bool, explicit_as_of: bool) -> str:
     """What the answer says about time before its first sentence, from the passages the answerer was given:
     the window and whether they lie inside it, the date of the latest report (`latest`: the answerer was
-    given the newest passages that answer), or the as-of day when it left articles out."""
+    given the newest passages that answer), or the as-of day when it was given."""
     parts = []
     if when.window is not None:
         inside = sum(when.window.contains(s.date) for s in given)
@@ -159,7 +159,7 @@ def time_preamble(when: TimeQuery, given: Sequence[Source], latest: bool, explic
             parts.append(f"In articles from {span} and other dates")
         else:
             parts.append(f"No article from {span} answers this; other articles say")
-    elif explicit_as_of and when.cutoff is not None:
+    elif explicit_as_of:
         parts.append(f"As of {describe_days(when.day, when.day)}")
     dates = sorted(str(s.date)[:10] for s in given if s.date)
     if latest and dates:

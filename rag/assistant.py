@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -88,25 +88,44 @@ class Assistant:
             yield from self._refuse(made, passages, filters)
             return
         given = newest_answering(passages, self.settings.recency_margin) if when.recency else list(passages)
+        attempts = (given, list(passages)) if len(given) < len(passages) else (given,)
         checked: Verified | None = None
-        for attempt in (given, list(passages)) if len(given) < len(passages) else (given,):
-            preamble = time_preamble(when, attempt, when.recency and attempt is given, made.explicit)
-            pieces, checked = [], None
-            for piece in self._verified(when.search, attempt, timings):
-                if isinstance(piece, str):
-                    pieces.append(piece)
-                    yield (preamble if len(pieces) == 1 else "") + piece
-                else:
-                    checked = piece
-            if checked is not None and checked.citations:
+        for attempt in attempts:  # a recency question falls back to all passages when the newest do not answer
+            checked = yield from self._answer_as_of(when, attempt, when.recency and attempt is given, made)
+            if checked is not None:
                 break
-        if checked is None or not checked.citations:  # the answerer refused, or nothing it wrote is supported
+        if checked is None:  # the answerer refused, or nothing it wrote is supported
             yield from self._refuse(made, passages, filters)
             return
         timings["total"] = _ms(started)
-        answer = self._answer(made, preamble + checked.text, passages, checked)
+        answer = self._answer(made, checked.text, passages, checked)
         _log_answer(answer)
         yield answer
+
+    def _answer_as_of(self, when: TimeQuery, passages: list[Source], latest: bool,
+                      made: _Made) -> Generator[str, None, Verified | None]:
+        """Stream the verified answer behind what it says about time; return it (None when nothing is supported).
+
+        With a soft window the statement depends on which passages are cited ("In articles from ... and
+        other dates"), so that answer is released whole once verified; every other answer streams.
+        """
+        wait = when.window is not None and not when.window.hard
+        head, pieces, checked = time_preamble(when, passages, latest, made.explicit), [], None
+        for piece in self._verified(when.search, passages, made.timings):
+            if isinstance(piece, Verified):
+                checked = piece
+            elif wait:
+                pieces.append(piece)
+            else:
+                yield (head if not pieces else "") + piece
+                pieces.append(piece)
+        if checked is None or not checked.citations:
+            return None
+        if wait:
+            cited = [checked.sources[i] for i in sorted({c.source_index for c in checked.citations})]
+            head = time_preamble(when, cited, latest, made.explicit)
+            yield head + "".join(pieces)
+        return replace(checked, text=head + checked.text)
 
     def timeline(self, topic: str, filters: Filters | None = None, as_of: object = None,
                  top_k: int | None = None) -> Timeline:
@@ -125,9 +144,8 @@ class Assistant:
         depth = top_k or TIMELINE_PASSAGES
         passages = self.retriever.retrieve(topic if when.window is None else when.search, filters, depth, timings,
                                            as_of=when.cutoff, window=when.window)
-        relevant = [p for p in passages if p.score >= self.settings.min_relevance]
         mark = time.perf_counter()
-        events, sources = build_events(topic, relevant, self.embedder.embed_documents)
+        events, sources = build_events(topic, self.embedder.embed_query(topic), passages, self.embedder.embed_documents)
         timings["timeline"] = _ms(mark)
         timings["total"] = _ms(started)
         return Timeline(topic, when.as_of.isoformat(timespec="seconds"), events, sources, when.window, timings)

@@ -1,8 +1,9 @@
 """Timelines: how a story unfolded, as cited sentences ordered by article date and grouped by day.
 
-`build_events(topic, passages, embed)` picks, in each retrieved article, the sentence that best
-reports the story, merges sentences that say the same thing in several outlets into one event
-(every outlet cited), and orders the events by the date of the earliest article reporting each.
+`build_events(topic, topic_vector, passages, embed)` picks, in each retrieved article, the sentence that
+best reports the story (closest to it in meaning), merges sentences that say the same thing in several
+outlets into one event (every outlet cited), and orders the events by the date of the earliest article
+reporting each.
 Sentences are quoted verbatim, so every citation points at the exact sentence it quotes.
 `Assistant.timeline` and `newsrag timeline` build one; a question such as "How did X unfold?"
 (`timeline_topic`) is answered with one.
@@ -24,8 +25,10 @@ from .records import Answer, Citation, Source
 from .timewindow import TimeWindow, describe_days
 
 MAX_EVENTS = 12
-MIN_COVERAGE = 0.34  # a sentence must hold this weighted share of the topic's terms
-SAME_EVENT = 0.8  # embedding similarity above which two outlets' sentences report one event
+MIN_PASSAGE = 0.3  # passages less similar to the topic are not part of the story
+MIN_SENTENCE = 0.35  # nor are sentences less similar to it
+SAME_EVENT = 0.8  # embedding similarity above which two outlets' sentences report one event...
+SAME_EVENT_DAYS = 2  # ...when their articles are at most this many days apart
 _TIMELINE = re.compile(
     r"^\s*(?:how (?:did|has|have|does|do|was|were) (?P<a>.+?) (?:unfold|develop|evolve|progress|play out|"
     r"escalate|come about|come to pass|take shape)(?:ed|s)?\b|(?:give me |show me |what is |what's )?"
@@ -102,79 +105,104 @@ class _Quote:
     end: int
     text: str
     terms: frozenset[str]
+    numbers: frozenset[str]
+    day: date | None
+    vector: np.ndarray
     score: float
 
 
-def build_events(topic: str, passages: Sequence[Source], embed: Embed,
+def build_events(topic: str, topic_vector: np.ndarray, passages: Sequence[Source], embed: Embed,
                  max_events: int = MAX_EVENTS) -> tuple[list[TimelineEvent], list[Source]]:
     """The story's events, oldest first, and the cited passages (markers are their positions + 1)."""
-    weights = tx.key_terms(topic)
-    quotes = _best_quote_per_article(passages, weights)
-    if not quotes:
-        return [], []
-    vectors = embed([q.text for q in quotes])
-    groups: list[list[int]] = []
-    for i in sorted(range(len(quotes)), key=lambda i: -quotes[i].score):
-        same = next((g for g in groups if _same_event(quotes, vectors, g[0], i)), None)
+    quotes = _best_quote_per_article(topic, topic_vector, passages, embed)
+    groups: list[list[_Quote]] = []
+    for quote in sorted(quotes, key=lambda q: -q.score):
+        same = next((g for g in groups if _same_event(g[0], quote)), None)
         if same is not None:
-            same.append(i)
+            same.append(quote)
         elif len(groups) < max_events:
-            groups.append([i])
-    return _events(groups, quotes, passages)
+            groups.append([quote])
+    return _events(groups, passages)
 
 
-def _best_quote_per_article(passages: Sequence[Source], weights: dict[str, float]) -> list[_Quote]:
-    """The sentence of each article that best reports the topic (enough of its terms, not an order to a model)."""
+def _best_quote_per_article(topic: str, topic_vector: np.ndarray, passages: Sequence[Source],
+                            embed: Embed) -> list[_Quote]:
+    """The sentence of each article that best reports the topic: close to it in meaning, sharing its
+    terms, from a passage close to it; never a reader comment, a question or an order to a model."""
+    weights = tx.key_terms(topic)
     total = sum(weights.values()) or 1.0
+    found = [(i, a, b) for i, p in enumerate(passages) if p.kind != "comment" and p.score >= MIN_PASSAGE
+             for a, b in _spans(p.text)]
+    if not found:
+        return []
+    vectors = embed([passages[i].text[a:b] for i, a, b in found])
     best: dict[str, _Quote] = {}
-    for index, passage in enumerate(passages):
-        if passage.kind == "comment":
-            continue
-        for a, b in tx.sentence_spans(passage.text):
-            sentence = passage.text[a:b].strip()
-            if len(sentence) < 40 or sentence.endswith("?") or instruction_like(sentence):
-                continue
-            terms = frozenset(tx.terms(sentence))
-            coverage = sum(w for t, w in weights.items() if t in terms) / total
-            score = 0.6 * coverage + 0.4 * passage.score
-            if coverage >= MIN_COVERAGE and score > getattr(best.get(passage.article_id), "score", -1.0):
-                offset = passage.start + a + (len(passage.text[a:b]) - len(passage.text[a:b].lstrip()))
-                best[passage.article_id] = _Quote(index, offset, offset + len(sentence), sentence, terms, score)
+    for (i, a, b), vector in zip(found, vectors):
+        passage, sentence = passages[i], passages[i].text[a:b]
+        terms = frozenset(tx.terms(sentence))
+        similarity = float(np.dot(vector, topic_vector))
+        coverage = sum(w for t, w in weights.items() if t in terms) / total
+        score = 0.5 * similarity + 0.3 * coverage + 0.2 * passage.score
+        if similarity >= MIN_SENTENCE and score > getattr(best.get(passage.article_id), "score", -1.0):
+            numbers = frozenset(w for w in tx.words(sentence) if any(ch.isdigit() for ch in w))
+            best[passage.article_id] = _Quote(i, passage.start + a, passage.start + b, sentence, terms, numbers,
+                                              _day(passage.date), vector, score)
     return list(best.values())
 
 
-def _same_event(quotes: Sequence[_Quote], vectors: np.ndarray, first: int, other: int) -> bool:
-    a, b = quotes[first].terms, quotes[other].terms
-    overlap = len(a & b) / len(a | b) if a | b else 0.0
-    return overlap >= 0.5 or float(np.dot(vectors[first], vectors[other])) >= SAME_EVENT
+def _spans(text: str) -> list[tuple[int, int]]:
+    """Sentence spans (trimmed) that can report an event: long enough, not a question, not an order to a model."""
+    spans = []
+    for a, b in tx.sentence_spans(text):
+        piece = text[a:b]
+        a, b = a + len(piece) - len(piece.lstrip()), b - len(piece) + len(piece.rstrip())
+        sentence = text[a:b]
+        if len(sentence) >= 40 and not sentence.endswith("?") and not instruction_like(sentence):
+            spans.append((a, b))
+    return spans
 
 
-def _events(groups: list[list[int]], quotes: Sequence[_Quote],
-            passages: Sequence[Source]) -> tuple[list[TimelineEvent], list[Source]]:
+def _same_event(first: _Quote, other: _Quote) -> bool:
+    """Two outlets' sentences report one event: alike in words or meaning, with the same figures, days apart at most."""
+    if first.numbers and other.numbers and first.numbers != other.numbers:
+        return False  # "to 0.75%" and "to 1%" are two rate rises, however alike the sentences
+    if first.day and other.day and abs((first.day - other.day).days) > SAME_EVENT_DAYS:
+        return False
+    union = first.terms | other.terms
+    overlap = len(first.terms & other.terms) / len(union) if union else 0.0
+    return overlap >= 0.5 or float(np.dot(first.vector, other.vector)) >= SAME_EVENT
+
+
+def _events(groups: list[list[_Quote]], passages: Sequence[Source]) -> tuple[list[TimelineEvent], list[Source]]:
     """Events ordered by their earliest dated report; the sources in marker order, highlighted."""
-    def first_day(group: list[int]) -> str:
-        days = [str(passages[quotes[i].passage].date)[:10] for i in group if passages[quotes[i].passage].date]
-        return min(days) if days else "9999"
+    def first_day(group: list[_Quote]) -> date:
+        return min((q.day for q in group if q.day), default=date.max)
 
     order: list[int] = []  # passage indexes in marker order
     events = []
-    for group in sorted(groups, key=lambda g: (first_day(g), -quotes[g[0]].score)):
-        members = sorted(group, key=lambda i: (str(passages[quotes[i].passage].date or "9999")[:10], -quotes[i].score))
+    for group in sorted(groups, key=lambda g: (first_day(g), -g[0].score)):
+        members = sorted(group, key=lambda q: (q.day or date.max, -q.score))  # the first outlet is quoted
         citations = []
-        for i in members:
-            quote = quotes[i]
+        for quote in members:
             if quote.passage not in order:
                 order.append(quote.passage)
             marker = order.index(quote.passage) + 1
             citations.append(Citation(marker=marker, source_index=marker - 1, support=1.0, start=quote.start,
-                                      end=quote.end, claim=quotes[members[0]].text, lexical=1.0))
+                                      end=quote.end, claim=members[0].text, lexical=1.0))
         day = first_day(group)
-        events.append(TimelineEvent(None if day == "9999" else day, quotes[members[0]].text, tuple(citations)))
+        events.append(TimelineEvent(None if day == date.max else day.isoformat(), members[0].text, tuple(citations)))
     spans: dict[int, list[tuple[int, int]]] = {}
-    for i in (i for g in groups for i in g):
-        spans.setdefault(quotes[i].passage, []).append((quotes[i].start, quotes[i].end))
+    for quote in (q for g in groups for q in g):
+        spans.setdefault(quote.passage, []).append((quote.start, quote.end))
     sources = [replace(passages[p], highlights=tuple(sorted(spans[p]))) for p in order]
     return events, sources
+
+
+def _day(iso: str | None) -> date | None:
+    try:
+        return date.fromisoformat(str(iso)[:10]) if iso else None
+    except ValueError:
+        return None
 
 
 def _day_words(iso: str) -> str:
