@@ -131,16 +131,23 @@ def _calendar(words: str, today: date, like: date | None) -> Span | None:
     if len(months) > 1 or len(days) > 1 or len(years) > 1 or not (months or (days and like)):
         return None
     month = months[0] if months else like.month  # type: ignore[union-attr]
-    year = years[0] if years else (like.year if like else _latest_year(month, days[0] if days else 1, today))
+    year = years[0] if years else (like.year if like else _nearest_year(month, days[0] if days else None, today))
+    if year is None:
+        return None
     try:
         return (date(year, month, days[0]),) * 2 if days else month_span(date(year, month, 1))  # type: ignore[return-value]
     except ValueError:
         return None  # 31 February
 
 
-def _latest_year(month: int, day: int, today: date) -> int:
-    """The year in which month/day last came: this year unless it is still ahead."""
-    return today.year if (month, day) <= (today.month, today.day) else today.year - 1
+def _nearest_year(month: int, day: int | None, today: date) -> int | None:
+    """The year of the nearest month/day named without a year: this year or last; None when the nearest
+    one is still ahead ("the Super Bowl in February" asked on 31 January: nothing is known about it yet)."""
+    ahead = (month, day or 1) > (today.month, today.day if day else 1)
+    if not ahead:
+        return today.year
+    months_ahead = month - today.month + (day is not None and month == today.month)
+    return None if months_ahead <= 12 - months_ahead else today.year - 1
 
 
 def _numeric(words: str, today: date) -> Span | None:

@@ -35,6 +35,9 @@ _TIMELINE = re.compile(
     r"(?:a |the )?(?:timeline|chronology|sequence of events) (?:of|for|in|on) (?P<b>.+?))\s*[?.!]*\s*$",
     re.IGNORECASE,
 )
+_REPORTS = re.compile(r"[.!][\"'”’)]?$")  # a statement; a link headline or a question ends otherwise
+_NOT_NEWS = re.compile(r"(?:editor'?s note|related|read more|live updates|watch|video|photos?|subscribe)\b|[^.:]{1,60}:\S",
+                       re.IGNORECASE)
 Embed = Callable[[list[str]], np.ndarray]
 
 
@@ -151,13 +154,15 @@ def _best_quote_per_article(topic: str, topic_vector: np.ndarray, passages: Sequ
 
 
 def _spans(text: str) -> list[tuple[int, int]]:
-    """Sentence spans (trimmed) that can report an event: long enough, not a question, not an order to a model."""
+    """Sentence spans (trimmed) that can report an event: long enough statements, not a link headline, an
+    editor's note or an order to a model."""
     spans = []
     for a, b in tx.sentence_spans(text):
         piece = text[a:b]
         a, b = a + len(piece) - len(piece.lstrip()), b - len(piece) + len(piece.rstrip())
         sentence = text[a:b]
-        if len(sentence) >= 40 and not sentence.endswith("?") and not instruction_like(sentence):
+        if len(sentence) >= 40 and _REPORTS.search(sentence) and not _NOT_NEWS.match(sentence) \
+                and not instruction_like(sentence):
             spans.append((a, b))
     return spans
 

@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 from rag.errors import NewsragError
+from rag.records import Source
 from rag.timeline import Timeline
 from rag.timewindow import describe_days
 
@@ -35,8 +36,7 @@ def timeline_html(timeline: Timeline) -> str:
         for event in events:
             badges = "".join(f'<a class="nr-tl-cite" href="#nr-src-{CARDS}-{c.source_index}" '
                              f'title="{esc(timeline.sources[c.source_index].title)}">{c.marker}</a>' for c in event.citations)
-            outlets = " · ".join(dict.fromkeys(esc(timeline.sources[c.source_index].site or "unknown site")
-                                               for c in event.citations))
+            outlets = " · ".join(_outlet(timeline.sources[c.source_index], c.marker) for c in event.citations)
             items.append(f'<div class="nr-tl-event"><span class="nr-tl-text">{esc(event.text)}</span>{badges}'
                          f'<div class="nr-tl-outlets">{outlets}</div></div>')
         days.append(f'<section class="nr-tl-day"><div class="nr-tl-date">{esc(_day(day) if day else "Undated")}</div>'
@@ -48,6 +48,12 @@ def timeline_html(timeline: Timeline) -> str:
     cards = "".join(source_card(CARDS, i, s, sorted(set(markers.get(i, [])))) for i, s in enumerate(timeline.sources))
     sources = f'<details class="nr-tl-sources"><summary>{len(timeline.sources)} sources</summary>{cards}</details>'
     return f'<div class="nr-timeline">{head}{"".join(days)}{sources}</div>'
+
+
+def _outlet(source: Source, marker: int) -> str:
+    """[n] site: “title” (shortened), for the line under an event."""
+    title = source.title if len(source.title) <= 70 else source.title[:68].rstrip() + "…"
+    return f"[{marker}] {esc(source.site or 'unknown site')}: “{esc(title)}”"
 
 
 def _day(iso: str) -> str:
@@ -86,9 +92,9 @@ def build_timeline_tab(gr: Any, session: ChatSession) -> TimelineTab:
     with gr.Row(equal_height=True):
         topic = gr.Textbox(label="Story", placeholder=f"e.g. {EXAMPLE}", elem_id="nr-tl-topic", scale=4,
                            max_length=session.max_question_chars)
-        as_of = gr.DateTime(label="As of", include_time=False, type="string", elem_id="nr-tl-as-of", scale=1,
-                            info="Empty: now. Later articles are left out.")
-        go = gr.Button("Show timeline", variant="primary", elem_id="nr-tl-go", scale=0)
+        as_of = gr.DateTime(label="As of (empty: now)", include_time=False, type="string", elem_id="nr-tl-as-of",
+                            scale=2, min_width=240)
+        go = gr.Button("Show timeline", variant="primary", elem_id="nr-tl-go", scale=1, min_width=160)
     out = gr.HTML('<p class="nr-muted">The events of a story, one cited sentence each, by day.</p>',
                   elem_id="nr-timeline-out")
     for trigger in (topic.submit, go.click):
