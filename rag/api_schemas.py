@@ -158,6 +158,7 @@ class AnswerOut(BaseModel):
     as_of: str | None = Field(None, description="The moment the answer is as of; articles dated after its day were not used.")
     time_window: TimeWindowOut | None = Field(None, description="The days the question asks about, when it names some.")
     recency: bool = Field(False, description="The question asks for the latest state; the newest passage that answers was used.")
+    time_note: str = Field("", description="What `answer` says about time before its first sentence, e.g. 'In articles from 24 to 28 March 2025: '.")
 
 
 class TimelineRequest(BaseModel):

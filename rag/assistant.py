@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Generator, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +89,7 @@ class Assistant:
             return
         given = newest_answering(passages, self.settings.recency_margin) if when.recency else list(passages)
         attempts = (given, list(passages)) if len(given) < len(passages) else (given,)
-        checked: Verified | None = None
+        checked: tuple[Verified, str] | None = None
         for attempt in attempts:  # a recency question falls back to all passages when the newest do not answer
             checked = yield from self._answer_as_of(when, attempt, when.recency and attempt is given, made)
             if checked is not None:
@@ -98,13 +98,14 @@ class Assistant:
             yield from self._refuse(made, passages, filters)
             return
         timings["total"] = _ms(started)
-        answer = self._answer(made, checked.text, passages, checked)
+        answer = self._answer(made, checked[1] + checked[0].text, passages, checked[0], time_note=checked[1])
         _log_answer(answer)
         yield answer
 
     def _answer_as_of(self, when: TimeQuery, passages: list[Source], latest: bool,
-                      made: _Made) -> Generator[str, None, Verified | None]:
-        """Stream the verified answer behind what it says about time; return it (None when nothing is supported).
+                      made: _Made) -> Generator[str, None, tuple[Verified, str] | None]:
+        """Stream the verified answer behind what it says about time; return it and that statement
+        (None when nothing is supported).
 
         With a soft window the statement depends on which passages are cited ("In articles from ... and
         other dates"), so that answer is released whole once verified; every other answer streams.
@@ -125,7 +126,7 @@ class Assistant:
             cited = [checked.sources[i] for i in sorted({c.source_index for c in checked.citations})]
             head = time_preamble(when, cited, latest, made.explicit)
             yield head + "".join(pieces)
-        return replace(checked, text=head + checked.text)
+        return checked, head
 
     def timeline(self, topic: str, filters: Filters | None = None, as_of: object = None,
                  top_k: int | None = None) -> Timeline:
@@ -242,12 +243,13 @@ class Assistant:
         embed = self.embedder.embed_documents if s.citation_semantic else None
         return SupportScorer(passages, embed, s.citation_min_lexical, s.citation_min_semantic, s.citation_min_overlap)
 
-    def _answer(self, made: _Made, text: str, passages: Sequence[Source], checked: Verified | None) -> Answer:
+    def _answer(self, made: _Made, text: str, passages: Sequence[Source], checked: Verified | None,
+                time_note: str = "") -> Answer:
         when = made.when
         common: dict[str, Any] = {
             "question": made.question, "answerer": self.answerer.name, "rewritten_question": made.rewritten,
             "timings": made.timings, "as_of": when.as_of.isoformat(timespec="seconds"), "time_window": when.window,
-            "recency": when.recency,
+            "recency": when.recency, "time_note": time_note,
         }
         if checked is None or not checked.citations:
             return Answer(text=text, sources=list(passages), citations=[], refused=True, verified=True, **common)

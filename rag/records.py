@@ -152,6 +152,7 @@ class Answer:
     as_of: str | None = None  # the moment the answer is as of (ISO); articles dated after its day were not used
     time_window: TimeWindow | None = None  # the days the question asks about ("last week"), when it names some
     recency: bool = False  # the question asks for the latest state: the newest passage that answers was preferred
+    time_note: str = ""  # what `text` says about time before its first sentence ("In articles from 24 to 28 March 2025: ")
 
     @property
     def cited_sources(self) -> list[Source]:
@@ -177,6 +178,7 @@ class Answer:
             "as_of": self.as_of,
             "time_window": self.time_window.to_dict() if self.time_window else None,
             "recency": self.recency,
+            "time_note": self.time_note,
         }
 
 
