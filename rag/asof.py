@@ -146,26 +146,30 @@ def newest_answering(passages: Sequence[Source], margin: float) -> list[Source]:
 
 
 def time_preamble(when: TimeQuery, given: Sequence[Source], latest: bool, explicit_as_of: bool) -> str:
-    """What the answer says about time before its first sentence, from the passages the answerer was given:
-    the window and whether they lie inside it, the date of the latest report (`latest`: the answerer was
-    given the newest passages that answer), or the as-of day when it was given."""
-    parts = []
-    if when.window is not None:
-        inside = sum(when.window.contains(s.date) for s in given)
-        span = when.window.describe()
-        if inside == len(given):
-            parts.append(f"In articles from {span}")
-        elif inside:
-            parts.append(f"In articles from {span} and other dates")
-        else:
-            parts.append(f"No article from {span} answers this; other articles say")
-    elif explicit_as_of:
-        parts.append(f"As of {describe_days(when.day, when.day)}")
+    """What the answer says about time before its first sentence, from the passages it cites (or, while
+    they are not known yet, was given): the window and whether they lie inside it (nothing when none does
+    and the window was named by a date, which may be when the event happened rather than when it was
+    reported), the date of the latest report (`latest`: the answerer was given the newest passages that
+    answer), or the as-of day when it was given."""
+    parts = [_window_part(when.window, given)] if when.window is not None else []
+    if not any(parts) and explicit_as_of:
+        parts = [f"As of {describe_days(when.day, when.day)}"]
     dates = sorted(str(s.date)[:10] for s in given if s.date)
     if latest and dates:
         newest = date.fromisoformat(dates[-1])
         parts.append(f"the latest report ({describe_days(newest, newest)})")
-    if not parts:
+    text = ", ".join(p for p in parts if p)
+    if not text:
         return ""
-    text = ", ".join(parts)
     return text[0].upper() + text[1:] + ": "
+
+
+def _window_part(window: TimeWindow, given: Sequence[Source]) -> str:
+    inside = sum(window.contains(s.date) for s in given)
+    if inside == len(given):
+        return f"In articles from {window.describe()}"
+    if inside:
+        return f"In articles from {window.describe()} and other dates"
+    if _names_a_date(window.phrase):  # "in 2019" may name when it happened, reported later: say nothing
+        return ""
+    return f"No article from {window.describe()} answers this; other articles say"
