@@ -22,11 +22,10 @@ from .retrieval import Retriever
 from .settings import Settings
 from .store import Store
 from .support import SupportScorer
-from .timeline import Timeline, build_events, timeline_topic
+from .timeline import Timeline, TimelineBuilder, timeline_topic
 from .validation import as_filters, check_filters, check_question
 
 log = logging.getLogger(__name__)
-TIMELINE_PASSAGES = 30  # passages a timeline reads
 
 
 class Assistant:
@@ -41,6 +40,7 @@ class Assistant:
         self.answerer = answerer
         self.rewriter = rewriter or HeuristicRewriter()
         self.retriever = Retriever(store, embedder, settings)
+        self.timelines = TimelineBuilder(self.retriever, embedder)
         self.summary = CollectionSummary(store)
 
     def ask(self, question: str, filters: Filters | None = None, top_k: int | None = None, as_of: object = None) -> Answer:
@@ -138,22 +138,14 @@ class Assistant:
         topic, filters = self._checked(topic, filters, top_k)
         timings: dict[str, float] = {}
         when = self.when(topic, as_of, timings)
-        return self._timeline(timeline_topic(topic) or topic, filters, when, timings, top_k, started)
-
-    def _timeline(self, topic: str, filters: Filters | None, when: TimeQuery, timings: dict[str, float],
-                  top_k: int | None, started: float) -> Timeline:
-        depth = top_k or TIMELINE_PASSAGES
-        passages = self.retriever.retrieve(topic if when.window is None else when.search, filters, depth, timings,
-                                           as_of=when.cutoff, window=when.window)
-        mark = time.perf_counter()
-        events, sources = build_events(topic, self.embedder.embed_query(topic), passages, self.embedder.embed_documents)
-        timings["timeline"] = _ms(mark)
+        timeline = self.timelines.build(timeline_topic(topic) or topic, filters, when, timings, top_k)
         timings["total"] = _ms(started)
-        return Timeline(topic, when.as_of.isoformat(timespec="seconds"), events, sources, when.window, timings)
+        return timeline
 
     def _timeline_answer(self, made: _Made, topic: str, filters: Filters | None) -> Iterator[str | Answer]:
         """A "How did X unfold?" question answered with the timeline of X (or refused when it has no event)."""
-        timeline = self._timeline(topic, filters, made.when, made.timings, None, made.started)
+        timeline = self.timelines.build(topic, filters, made.when, made.timings)
+        made.timings["total"] = _ms(made.started)
         if not timeline.events:
             yield from self._refuse(made, timeline.sources, filters)
             return

@@ -12,6 +12,7 @@ Sentences are quoted verbatim, so every citation points at the exact sentence it
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -20,10 +21,14 @@ from typing import Any
 import numpy as np
 
 from . import text as tx
+from .asof import TimeQuery
+from .embedder import Embedder
 from .injection import instruction_like
-from .records import Answer, Citation, Source
+from .records import Answer, Citation, Filters, Source
+from .retrieval import Retriever
 from .timewindow import TimeWindow, describe_days
 
+PASSAGES = 30  # passages a timeline reads
 MAX_EVENTS = 12
 MIN_PASSAGE = 0.3  # passages less similar to the topic are not part of the story
 MIN_SENTENCE = 0.35  # nor are sentences less similar to it
@@ -99,6 +104,25 @@ class Timeline:
         citations = [c for e in self.events for c in e.citations]
         return Answer(question=question, text=self.text(), sources=list(self.sources), citations=citations,
                       refused=not self.events, verified=True, time_window=self.window, **fields)
+
+
+class TimelineBuilder:
+    """Reads a story's passages (as of a moment, in its window) and builds its Timeline."""
+
+    def __init__(self, retriever: Retriever, embedder: Embedder) -> None:
+        self.retriever = retriever
+        self.embedder = embedder
+
+    def build(self, topic: str, filters: Filters | None, when: TimeQuery, timings: dict[str, float],
+              top_k: int | None = None) -> Timeline:
+        """The timeline of `topic` from the `top_k` (default 30) passages that match it best."""
+        passages = self.retriever.retrieve(topic if when.window is None else when.search, filters,
+                                           top_k or PASSAGES, timings, as_of=when.cutoff, window=when.window)
+        started = time.perf_counter()
+        events, sources = build_events(topic, self.embedder.embed_query(topic), passages,
+                                       self.embedder.embed_documents)
+        timings["timeline"] = (time.perf_counter() - started) * 1000
+        return Timeline(topic, when.as_of.isoformat(timespec="seconds"), events, sources, when.window, timings)
 
 
 @dataclass(frozen=True)
