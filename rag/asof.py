@@ -123,8 +123,11 @@ def prefer_window(passages: Sequence[Source], window: TimeWindow | None, weight:
     """Passages inside a soft window move up `weight` places (stable; undated ones never count as inside)."""
     if window is None or window.hard or weight <= 0:
         return list(passages)
-    ranked = sorted(enumerate(passages), key=lambda item: item[0] - weight * window.contains(item[1].date))
-    return [p for _, p in ranked]
+    def key(item: tuple[int, Source]) -> tuple[float, bool]:
+        inside = window.contains(item[1].date)
+        return item[0] - weight * inside, not inside  # moved onto an outside passage's place, it goes first
+
+    return [p for _, p in sorted(enumerate(passages), key=key)]
 
 
 def window_pool(top_k: int, window: TimeWindow | None) -> int:
