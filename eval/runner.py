@@ -41,8 +41,7 @@ def ranked_passages(assistant: Assistant, question: Question, depth: int, mode: 
     """The assistant's retrieval for the question, `depth` passages deep, best first (in `mode` when given),
     as `ask` retrieves as of `as_of`: nothing dated after it, its time window preferred."""
     when = assistant.when(question.question, as_of)
-    return assistant.retriever.retrieve(when.search, question.filters, depth, mode=mode, as_of=when.cutoff,
-                                        window=when.window)
+    return assistant.retriever.retrieve(when.search, question.filters, depth, mode=mode, when=when)
 
 
 def judge_ranking(passages: Sequence[Source], relevance: Relevance, question: Question, top_k: int,

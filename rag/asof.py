@@ -104,8 +104,11 @@ def _names_a_date(phrase: str) -> bool:
     return bool(words & (MONTHS.keys() | WEEKDAYS.keys())) or re.search(r"\d{4}|\d[/-]\d", phrase) is not None
 
 
-def cutoff_filters(filters: Filters | None, cutoff: date | None, window: TimeWindow | None) -> Filters | None:
-    """`filters` narrowed to articles dated on or before `cutoff` and, for a hard window, inside it."""
+def cutoff_filters(filters: Filters | None, when: TimeQuery | None) -> Filters | None:
+    """`filters` narrowed to articles dated on or before the cutoff day and, for a hard window, inside it."""
+    if when is None:
+        return filters
+    cutoff, window = when.cutoff, when.window
     hard = window if window is not None and window.hard else None
     if cutoff is None and hard is None:
         return filters
@@ -133,6 +136,36 @@ def prefer_window(passages: Sequence[Source], window: TimeWindow | None, weight:
 def window_pool(top_k: int, window: TimeWindow | None) -> int:
     """Passages to read before the window preference keeps `top_k`: twice as many for a soft window."""
     return 2 * top_k if window is not None and not window.hard else top_k
+
+
+TIME_FEATURES = ("dated", "has_window", "in_window", "window_gap_days", "age_days", "recency")
+
+
+def time_features(source: Source, when: TimeQuery | None) -> dict[str, float]:
+    """A passage's date against the question's time, as numbers for a learned ranker (`TIME_FEATURES`):
+    `dated` 1 when the article has a date; `has_window` 1 when the question names days (soft or hard);
+    `in_window` 1 inside them (never for an undated article); `window_gap_days` days from the article
+    date to the nearest day of the window (0 inside, without a window or a date); `age_days` days from the
+    article date to the as-of day (0 when undated); `recency` 1 when the question asks for the latest state.
+    """
+    day = _day(source.date)
+    window = when.window if when else None
+    gap = 0.0
+    if window is not None and day is not None and not window.contains(day):
+        gap = float((window.start - day).days if window.start and day < window.start else (day - window.end).days)
+    return {
+        "dated": float(day is not None), "has_window": float(window is not None),
+        "in_window": float(window is not None and window.contains(day)), "window_gap_days": gap,
+        "age_days": float((when.day - day).days) if when and day else 0.0,
+        "recency": float(bool(when and when.recency)),
+    }
+
+
+def _day(iso: str | None) -> date | None:
+    try:
+        return date.fromisoformat(iso[:10]) if iso else None
+    except ValueError:
+        return None
 
 
 def newest_answering(passages: Sequence[Source], margin: float) -> list[Source]:

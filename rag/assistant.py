@@ -83,7 +83,7 @@ class Assistant:
         if topic is not None:
             yield from self._timeline_answer(made, topic, filters)
             return
-        passages = self.retriever.retrieve(when.search, filters, top_k, timings, as_of=when.cutoff, window=when.window)
+        passages = self.retriever.retrieve(when.search, filters, top_k, timings, when=when)
         if self._weak(passages):
             yield from self._refuse(made, passages, filters)
             return
@@ -188,7 +188,7 @@ class Assistant:
 
     def _refuse(self, made: _Made, passages: Sequence[Source], filters: Filters | None) -> Iterator[str | Answer]:
         """The refusal: what the collection covers and the closest articles, under the filters as applied."""
-        applied = cutoff_filters(filters, made.when.cutoff, made.when.window)
+        applied = cutoff_filters(filters, made.when)
         text = refusal_message(passages, self.summary.get(), applied)
         made.timings["total"] = _ms(made.started)
         yield text

@@ -15,12 +15,11 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from datetime import date
 
 import numpy as np
 from pydantic import ValidationError
 
-from .asof import cutoff_filters, prefer_window, window_pool
+from .asof import TimeQuery, cutoff_filters, prefer_window, window_pool
 from .embedder import Embedder
 from .errors import QueryError
 from .lexical import LexicalIndex
@@ -29,7 +28,6 @@ from .rerank import CrossEncoderReranker, make_reranker
 from .rows import ChunkHit
 from .settings import Settings
 from .store import Store
-from .timewindow import TimeWindow
 
 _ABOUT_COMMENTS = re.compile(r"\b(comment|commenter|commented|reader|readers)\b", re.IGNORECASE)
 STAGES = ("embed", "dense", "bm25", "fuse", "rerank")
@@ -67,13 +65,12 @@ class Retriever:
         dense_weight: float | None = None,
         bm25_weight: float | None = None,
         rrf_k: int | None = None,
-        as_of: date | None = None,
-        window: TimeWindow | None = None,
+        when: TimeQuery | None = None,
     ) -> list[Source]:
         """The best passages for `question`; keyword arguments override the settings for this query.
 
-        Articles dated after `as_of` (and, for a hard `window`, outside it) are never read; a soft
-        `window` moves the passages dated inside it up (`rag.asof.prefer_window`).
+        `when` (`Assistant.when`: the question's time): articles dated after its cutoff day, or outside a
+        hard window, are never read; passages inside a soft window move up (`rag.asof.prefer_window`).
 
         `timings` receives milliseconds per stage: embed, dense, bm25, fuse, rerank, search (dense + bm25
         + fuse) and retrieve (the wall time of the whole call).
@@ -89,7 +86,7 @@ class Retriever:
             raise QueryError(f"bad retrieval option ({problems})") from None
         top_k = top_k or opts.top_k
         k = max(opts.candidates, top_k)
-        filters = cutoff_filters(filters, as_of, window)
+        filters, window = cutoff_filters(filters, when), when.window if when else None
         with _timed(timings, "embed"):
             vector = self.embedder.embed_query(question)
         with self.store.one_view():  # one revision read for dense, BM25 and the chunk lookups

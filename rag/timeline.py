@@ -117,7 +117,7 @@ class TimelineBuilder:
               top_k: int | None = None) -> Timeline:
         """The timeline of `topic` from the `top_k` (default 30) passages that match it best."""
         passages = self.retriever.retrieve(topic if when.window is None else when.search, filters,
-                                           top_k or PASSAGES, timings, as_of=when.cutoff, window=when.window)
+                                           top_k or PASSAGES, timings, when=when)
         started = time.perf_counter()
         events, sources = build_events(topic, self.embedder.embed_query(topic), passages,
                                        self.embedder.embed_documents)

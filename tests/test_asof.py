@@ -86,7 +86,7 @@ def test_no_article_dated_after_as_of_is_retrieved_or_cited(dated, day: str) -> 
     for question in QUESTIONS:
         when = dated.when(question, day)
         for mode in ("hybrid", "dense", "bm25"):
-            ranked = dated.retriever.retrieve(when.search, None, 20, mode=mode, as_of=when.cutoff, window=when.window)
+            ranked = dated.retriever.retrieve(when.search, None, 20, mode=mode, when=when)
             assert _dates_ok(ranked, day), (question, mode, [s.date for s in ranked])
         answer = dated.ask(question, as_of=day)
         assert _dates_ok(answer.sources, day) and _dates_ok(_cited(answer), day), (question, answer.text)
@@ -135,6 +135,22 @@ def test_recency_never_prefers_undated_and_windows_never_contain_them() -> None:
     window = resolve_window("in November", date(2021, 12, 1))
     assert prefer_window([undated, old, new], window, 5) == [new, undated, old]
     assert prefer_window([undated, old, new], window, 0) == [undated, old, new]  # weight 0: off
+
+
+def test_time_features_for_a_ranker(dated) -> None:  # type: ignore[no-untyped-def]
+    from rag.asof import TIME_FEATURES, time_features
+
+    when = dated.when("What is the latest on rates since 1 November?", "2021-12-01")
+    inside = Source("a:v:0", "a", "t", None, "2021-11-03", "x", 0, 1, 0.5)
+    before = Source("b:v:0", "b", "t", None, "2021-09-22", "x", 0, 1, 0.5)
+    undated = Source("c:v:0", "c", "t", None, None, "x", 0, 1, 0.5)
+    assert tuple(time_features(inside, when)) == TIME_FEATURES
+    assert time_features(inside, when) == {"dated": 1.0, "has_window": 1.0, "in_window": 1.0, "window_gap_days": 0.0,
+                                           "age_days": 28.0, "recency": 1.0}
+    assert time_features(before, when)["window_gap_days"] == 40.0 and time_features(before, when)["in_window"] == 0.0
+    assert time_features(undated, when) == {"dated": 0.0, "has_window": 1.0, "in_window": 0.0, "window_gap_days": 0.0,
+                                            "age_days": 0.0, "recency": 1.0}
+    assert time_features(inside, None)["has_window"] == 0.0
 
 
 def test_cli_as_of_and_timeline(dated_store: Path) -> None:
