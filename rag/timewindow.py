@@ -1,8 +1,8 @@
 """Relative dates in a question ("last week", "since Friday", "in March") as a window of days.
 
 `resolve_window(question, today)` reads the first time phrase of the question against the as-of day
-and returns a `TimeWindow`; "since", "after", "before", "between" and "from ... to" make it hard (a
-filter), every other phrase soft (a preference). Weeks start on Monday; a window never reaches past
+and returns a `TimeWindow`; "since", "between" and "from ... to" make it hard (a filter), every other
+phrase soft (a preference; "after Monday's meeting" is no reason to drop Monday's reports). Weeks start on Monday; a window never reaches past
 `today`, since nothing later is known. A small grammar of regular expressions does the reading:
 dateparser's `search_dates` took 1-16 ms a question here, returns instants rather than spans and read
 "between 3 March and 10 March 2025" as 3 March 2010, so it only parses the odd date formats the
@@ -78,17 +78,16 @@ def describe_days(start: date | None, end: date) -> str:
 # --------------------------------------------------------------------------- the grammar
 _N = r"(?P<n>\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|few|couple(?: of)?|several)"
 _UNIT = r"(?P<unit>hour|day|week|month|year)s?"
-Rule = tuple[re.Pattern[str], Callable[[re.Match[str], date], Span | None], bool]
+Handler = Callable[[re.Match[str], date], "Span | None"]
+RULES: list[tuple[re.Pattern[str], Handler, bool]] = []  # (phrase, its span before the as-of day, hard)
 
 
-def _rule(pattern: str, hard: bool = False) -> Callable[[Callable[[re.Match[str], date], Span | None]], Callable[[re.Match[str], date], Span | None]]:
-    def add(handler: Callable[[re.Match[str], date], Span | None]) -> Callable[[re.Match[str], date], Span | None]:
+def _rule(pattern: str, hard: bool = False) -> Callable[[Handler], Handler]:
+    """Register a phrase (a regular expression, matched on word boundaries, any case) and its reader."""
+    def add(handler: Handler) -> Handler:
         RULES.append((re.compile(rf"\b(?:{pattern})(?!\w)", re.IGNORECASE), handler, hard))
         return handler
     return add
-
-
-RULES: list[Rule] = []
 
 
 @_rule(rf"between (?P<x>{DATE}|\d{{1,2}}) (?:and|&) (?P<y>{DATE})|from (?P<x2>{DATE}|\d{{1,2}}) (?:to|until|till|through|thru) (?P<y2>{DATE})", hard=True)
@@ -107,13 +106,13 @@ def _since(m: re.Match[str], today: date) -> Span | None:
     return (span[0], today) if span else None
 
 
-@_rule(rf"after (?P<x>{DATE})", hard=True)
+@_rule(rf"after (?P<x>{DATE})")
 def _after(m: re.Match[str], today: date) -> Span | None:
     span = read_date(m.group("x"), today, before=True)
     return (span[1] + timedelta(days=1), today) if span else None
 
 
-@_rule(rf"before (?P<x>{DATE})", hard=True)
+@_rule(rf"before (?P<x>{DATE})")
 def _before(m: re.Match[str], today: date) -> Span | None:
     span = read_date(m.group("x"), today)
     return (None, span[0] - timedelta(days=1)) if span and span[0] else None
@@ -167,7 +166,11 @@ def _on(m: re.Match[str], today: date) -> Span | None:
 
 
 def resolve_window(question: str, today: date) -> TimeWindow | None:
-    """The time window the question asks about, or None; the first hard phrase wins, else the first one."""
+    """The time window the question asks about, or None; the first hard phrase wins, else the first one.
+
+    A day, month or year named without a year is the nearest one (none when that is still ahead); a
+    weekday the latest on or before today (before today after "since" or "last").
+    """
     found = sorted(_matches(question, today), key=lambda item: (not item[3], item[0]))
     if not found:
         return None

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import SHARED
 from tests.servers import free_port
-from tests.ui_harness import open_chat, open_tab, running, screenshot
+from tests.ui_harness import ask, open_chat, open_tab, running, screenshot
 
 WEEKS = SHARED / "realtimeqa" / "2025-q1"
 STORY = ("2025/01/29/aircra", "graphics/2025/01/30/washingto", "nation/2025/01/30/dc-pla", "2025/01/30/black-",
@@ -112,3 +112,15 @@ def test_timeline_tab_in_the_browser(browser: Any, plane_ui: str, tmp_path: Path
     head = page.locator("#nr-timeline-out .nr-tl-head").inner_text()
     assert "up to 20 February 2025" in head
     screenshot(page, "timeline", tmp_path)
+
+
+def test_chat_as_of_filter_answers_with_what_was_known_then(browser: Any, plane_ui: str) -> None:
+    page = open_chat(browser, plane_ui)
+    page.click("#nr-filters button, #nr-filters .label-wrap")
+    page.fill("#nr-as-of input", "2025-01-30")
+    page.press("#nr-as-of input", "Enter")
+    page.wait_for_selector("#nr-filter-summary:has-text('as of 30 Jan 2025')")
+    answer = ask(page, "Who was killed in the helicopter crash?")
+    assert answer.locator(".nr-text").inner_text().startswith("As of 30 January 2025")
+    bylines = page.locator("#nr-sources-panel .nr-turn.nr-active .nr-byline").all_inner_texts()
+    assert bylines and all("31 Jan 2025" not in b and "18 Feb 2025" not in b for b in bylines)
