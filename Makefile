@@ -37,7 +37,7 @@ test: install browser
 
 # refresh docs/screenshots/*.png from the browser tests
 screenshots: install browser
-	NEWSRAG_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/test_ui_browser.py
+	NEWSRAG_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/test_ui_browser.py tests/test_timeline.py
 
 clean:
 	rm -rf .pytest_cache $(STORE)

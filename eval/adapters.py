@@ -146,6 +146,7 @@ def _realtimeqa_questions(path: Path, search: dict[str, list[dict[str, Any]]]) -
             id=qid, question=text, answers=answers, choices=tuple(str(c) for c in choices), correct=correct,
             gold_articles=gold, group="nota" if nota else "qa",
             note=_TAG.sub("", html.unescape(str(row.get("evidence") or ""))).strip(),
+            as_of=_iso_date(row.get("question_date")),  # the end of the day the quiz asked it
         ))
     return questions
 

@@ -36,11 +36,12 @@ def baseline_modes(assistant: Assistant) -> tuple[list[str], list[str]]:
     return [m for m in RETRIEVAL_MODES if m != current], []
 
 
-def ranked_passages(assistant: Assistant, question: Question, depth: int, mode: str | None = None) -> list[Source]:
-    """The assistant's retrieval for the question, `depth` passages deep, best first (in `mode` when given)."""
-    if mode is None:
-        return assistant.retriever.retrieve(question.question, question.filters, depth)
-    return assistant.retriever.retrieve(question.question, question.filters, depth, mode=mode)  # type: ignore[call-arg]
+def ranked_passages(assistant: Assistant, question: Question, depth: int, mode: str | None = None,
+                    as_of: str | None = None) -> list[Source]:
+    """The assistant's retrieval for the question, `depth` passages deep, best first (in `mode` when given),
+    as `ask` retrieves as of `as_of`: nothing dated after it, its time window preferred."""
+    when = assistant.when(question.question, as_of)
+    return assistant.retriever.retrieve(when.search, question.filters, depth, mode=mode, when=when)
 
 
 def judge_ranking(passages: Sequence[Source], relevance: Relevance, question: Question, top_k: int,
@@ -86,17 +87,20 @@ class Asked:
     baselines: dict[str, list[Source]]
 
 
-def ask_question(question: Question, assistant: Assistant, depth: int, baselines: Sequence[str]) -> Asked:
-    """Answer the question (timed by the assistant), then rank `depth` passages with every retrieval mode."""
-    answer = assistant.ask(question.question, filters=question.filters)
-    ranked = ranked_passages(assistant, question, depth)
-    others = {mode: ranked_passages(assistant, question, depth, mode) for mode in baselines}
+def ask_question(question: Question, assistant: Assistant, depth: int, baselines: Sequence[str],
+                 use_as_of: bool = True) -> Asked:
+    """Answer the question (timed by the assistant) as of its date (unless `use_as_of` is off), then rank
+    `depth` passages with every retrieval mode."""
+    as_of = question.as_of if use_as_of else None
+    answer = assistant.ask(question.question, filters=question.filters, as_of=as_of)
+    ranked = ranked_passages(assistant, question, depth, as_of=as_of)
+    others = {mode: ranked_passages(assistant, question, depth, mode, as_of) for mode in baselines}
     return Asked(question.id, answer, ranked, others)
 
 
 def evaluate_question(question: Question, assistant: Assistant, view: CorpusView, depth: int,
                       baselines: Sequence[str] = (), abstain_below: float = ABSTAIN_BELOW,
-                      asked: dict[Any, Asked] | None = None) -> QuestionResult:
+                      asked: dict[Any, Asked] | None = None, use_as_of: bool = True) -> QuestionResult:
     """Ask one question and check everything about the answer; an exception marks it failed.
 
     With `asked`, a question whose text and filters were already asked reuses that answer: it is
@@ -110,11 +114,11 @@ def evaluate_question(question: Question, assistant: Assistant, view: CorpusView
         missing_gold=len(missing), note=question.note,
     )
     top_k = assistant.settings.top_k
-    key = (question.question, question.filters)
+    key = (question.question, question.filters, question.as_of if use_as_of else None)
     try:
         done = asked.get(key) if asked is not None else None
         if done is None:
-            done = ask_question(question, assistant, depth, baselines)
+            done = ask_question(question, assistant, depth, baselines, use_as_of)
             if asked is not None:
                 asked[key] = done
         result.ranking = judge_ranking(done.ranked, relevance, question, top_k, abstain_below)
@@ -138,18 +142,19 @@ def evaluate_question(question: Question, assistant: Assistant, view: CorpusView
 
 def run_questions(questions: Sequence[Question], assistant: Assistant, view: CorpusView, depth: int = 20,
                   with_baselines: bool = True, abstain_below: float = ABSTAIN_BELOW,
-                  progress: Progress | None = None) -> tuple[list[QuestionResult], list[str]]:
-    """Evaluate every question (a repeated question text is asked once); the results and notes."""
+                  progress: Progress | None = None, use_as_of: bool = True) -> tuple[list[QuestionResult], list[str]]:
+    """Evaluate every question (a repeated question text is asked once), as of its date unless
+    `use_as_of` is off; the results and notes."""
     baselines, notes = baseline_modes(assistant) if with_baselines else ([], [])
     results = []
     asked: dict[Any, Asked] = {}
     for done, question in enumerate(questions, start=1):
-        results.append(evaluate_question(question, assistant, view, depth, baselines, abstain_below, asked))
+        results.append(evaluate_question(question, assistant, view, depth, baselines, abstain_below, asked, use_as_of))
         if progress:
             progress(done, len(questions))
     reused = sum(1 for r in results if r.reused_from)
     if reused:
-        notes.append(f"{reused} questions repeat an earlier question's text and filters: answered once, "
+        notes.append(f"{reused} questions repeat an earlier question's text, filters and date: answered once, "
                      "their latency counted once")
     return results, notes
 

@@ -39,6 +39,8 @@ from .api_schemas import (
     FiltersIn,
     Message,
     OpenAIChatRequest,
+    TimelineOut,
+    TimelineRequest,
 )
 from .assistant import Assistant, collect_answer
 from .embedder import token_counter
@@ -165,14 +167,15 @@ def _add_answer_routes(app: FastAPI, assistant: Assistant) -> None:
     @app.post("/v1/ask", response_model=AnswerOut, tags=["answers"], **guarded)
     def ask(body: AskRequest) -> Any:
         """Answer one question. With `"stream": true`, server-sent events `delta` then `answer`."""
-        stream = assistant.stream(body.question, filters=_filters(body.filters), top_k=body.top_k)
+        stream = assistant.stream(body.question, filters=_filters(body.filters), top_k=body.top_k, as_of=body.as_of)
         return _respond(stream, body.stream)
 
     @app.post("/v1/chat", response_model=AnswerOut, tags=["answers"], **guarded)
     def chat(body: ChatRequest) -> Any:
         """Answer the last message of a conversation; a follow-up is first rewritten into a standalone question."""
         question, history = _split_conversation(body.messages)
-        stream = assistant.stream(question, filters=_filters(body.filters), top_k=body.top_k, history=history)
+        stream = assistant.stream(question, filters=_filters(body.filters), top_k=body.top_k, history=history,
+                                  as_of=body.as_of)
         return _respond(stream, body.stream)
 
     @app.post("/v1/chat/completions", tags=["openai"], **guarded)
@@ -181,7 +184,8 @@ def _add_answer_routes(app: FastAPI, assistant: Assistant) -> None:
         numbered sources, and `sources` holds them too; `usage` counts tokens (stream_options.include_usage)."""
         model = openai_compat.check_model(body.model)
         question, history = _split_conversation(body.messages)
-        stream = assistant.stream(question, filters=_filters(body.filters), top_k=body.top_k, history=history)
+        stream = assistant.stream(question, filters=_filters(body.filters), top_k=body.top_k, history=history,
+                                  as_of=body.as_of)
         include_usage = not body.stream or bool(body.stream_options and body.stream_options.include_usage)
         counter = token_counter(assistant.settings.embedding_model)
         reply = openai_compat.Reply(model, lambda text: counter.count([text])[0],
@@ -191,6 +195,12 @@ def _add_answer_routes(app: FastAPI, assistant: Assistant) -> None:
             return openai_compat.completion(chunks)
         head = [next(chunks), next(chunks)]  # runs retrieval and the first sentence: early errors keep their status
         return _event_stream(_openai_events(head, chunks))
+
+
+    @app.post("/v1/timeline", response_model=TimelineOut, tags=["answers"], **guarded)
+    def timeline(body: TimelineRequest) -> Any:
+        """How a story unfolded: one cited sentence per event, by article date, grouped by day."""
+        return assistant.timeline(body.topic, filters=_filters(body.filters), as_of=body.as_of, top_k=body.top_k).to_dict()
 
 
 def _filters(filters: FiltersIn | None) -> Any:

@@ -20,6 +20,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from . import tracing
+from .asof import TimeQuery, cutoff_filters, prefer_window, window_pool
 from .embedder import Embedder
 from .errors import QueryError
 from .lexical import LexicalIndex
@@ -65,8 +66,12 @@ class Retriever:
         dense_weight: float | None = None,
         bm25_weight: float | None = None,
         rrf_k: int | None = None,
+        when: TimeQuery | None = None,
     ) -> list[Source]:
         """The best passages for `question`; keyword arguments override the settings for this query.
+
+        `when` (`Assistant.when`: the question's time): articles dated after its cutoff day, or outside a
+        hard window, are never read; passages inside a soft window move up (`rag.asof.prefer_window`).
 
         `timings` receives milliseconds per stage: embed, dense, bm25, fuse, rerank, search (dense + bm25
         + fuse) and retrieve (the wall time of the whole call).
@@ -82,6 +87,7 @@ class Retriever:
             raise QueryError(f"bad retrieval option ({problems})") from None
         top_k = top_k or opts.top_k
         k = max(opts.candidates, top_k)
+        filters, window = cutoff_filters(filters, when), when.window if when else None
         with _timed(timings, "embed"):
             vector = self.embedder.embed_query(question)
         with self.store.one_view():  # one revision read for dense, BM25 and the chunk lookups
@@ -89,13 +95,14 @@ class Retriever:
             lexical = self._lexical(question, filters, k, opts, timings)
             fused, cosines = self._fused(vector, lexical, filters, k, opts, timings, versions)
             with _timed(timings, "fuse"):
-                pool = max(top_k, opts.rerank_candidates) if self.reranker else top_k
+                pool = max(top_k, opts.rerank_candidates, window_pool(top_k, window)) if self.reranker else window_pool(top_k, window)
                 groups = self._select_reading(question, vector, fused, cosines, pool, opts, versions)
                 passages = self._passages(groups)
         if self.reranker and passages:
             with _timed(timings, "rerank"):
                 scores = self.reranker.scores(question, [p.text for p in passages])
                 passages = [passages[i] for i in sorted(range(len(passages)), key=lambda i: -float(scores[i]))]
+        passages = prefer_window(passages, window, opts.time_window_weight)
         timings["search"] = timings["dense"] + timings["bm25"] + timings["fuse"]
         timings["retrieve"] = (time.perf_counter() - started) * 1000
         return passages[:top_k]

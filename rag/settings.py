@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     reranker_model: str | None = Field(None, description="Local sentence-transformers CrossEncoder directory to rerank passages; off when unset.")
     rerank_candidates: int = Field(12, ge=1, le=200, description="Passages scored by the reranker before keeping top_k.")
 
+    # --- time (rag.asof, rag.timewindow)
+    time_zone: str | None = Field(None, description="IANA time zone in which 'today', 'this week' and the as-of day are read, e.g. Europe/Berlin; unset: the machine's.")
+    time_window_weight: float = Field(2.0, ge=0, description="Places a passage dated inside the question's soft time window ('last week', 'in March') moves up; 0 turns the preference off. Tuned on RealTimeQA weeks 1-9 (docs/evaluation.md).")
+    recency_margin: float = Field(0.1, ge=0, le=1, description="Questions for the latest state ('latest', 'currently', 'still'): passages within this cosine similarity of the best one count as answering, and the newest of them is used.")
+
     # --- answering
     answerer: str = Field("extractive", description="Answerer backend: extractive (no LLM) or llm.")
     max_answer_sentences: int = Field(3, ge=1, le=10, description="Sentences in an answer: the extractive answerer picks this many, the LLM is asked for at most this many.")
@@ -129,6 +134,16 @@ class Settings(BaseSettings):
     @classmethod
     def _expand_store(cls, value: Any) -> Any:
         return Path(value).expanduser() if isinstance(value, (str, Path)) else value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _check_zone(cls, value: str | None) -> str | None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            return ZoneInfo(value.strip()).key if value and value.strip() else None
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone; use an IANA name such as Europe/Berlin or UTC") from None
 
     @field_validator("fetch_allow_networks")
     @classmethod

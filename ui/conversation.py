@@ -169,14 +169,16 @@ class ChatSession:
             chosen = ()
         return Filters(since=start, until=end, sources=chosen)
 
-    def filter_summary(self, since: Any, until: Any, sites: list[str] | None, answerer: str | None) -> tuple[str, Any]:
+    def filter_summary(self, since: Any, until: Any, sites: list[str] | None, answerer: str | None,
+                       as_of: Any = None) -> tuple[str, Any]:
         import gradio as gr
 
         try:
             f = self.filters(since, until, sites)
+            day = parse_day(as_of, "As of")
         except QueryError as exc:
             return f'<span class="nr-error">{esc(exc)}</span>', gr.Accordion(label="Filters")
-        bits = []
+        bits = [f"as of {nice_date(day.isoformat())}"] if day else []
         if f.since or f.until:
             bits.append(f"{nice_date(f.since.isoformat()) if f.since else '…'} – "
                         f"{nice_date(f.until.isoformat()) if f.until else 'today'}")
@@ -195,11 +197,13 @@ class ChatSession:
                                              self.assistant.embedder)
         return self._assistants[name]
 
-    def _stream(self, answerer: str | None, question: str, filters: Filters, turns: list[Turn]) -> Iterator[str | Answer]:
-        return self._assistant_for(answerer).stream(question, filters=filters, history=history_messages(turns))
+    def _stream(self, answerer: str | None, question: str, filters: Filters, turns: list[Turn],
+                as_of: date | None = None) -> Iterator[str | Answer]:
+        return self._assistant_for(answerer).stream(question, filters=filters, history=history_messages(turns),
+                                                    as_of=as_of)
 
     def ask(self, message: str, saved: Any, since: Any, until: Any, sites: list[str] | None,
-            answerer: str | None) -> Iterator[tuple[Any, Any, Any, Any]]:
+            answerer: str | None, as_of: Any = None) -> Iterator[tuple[Any, Any, Any, Any]]:
         """Stream the answer into the chat, then show it with linked citations and its sources."""
         import gradio as gr
 
@@ -218,7 +222,7 @@ class ChatSession:
         text = ""
         try:
             filters = self.filters(since, until, sites)
-            for item in self._stream(answerer, question, filters, turns):
+            for item in self._stream(answerer, question, filters, turns, parse_day(as_of, "As of")):
                 if isinstance(item, Answer):
                     answer = item
                     continue
