@@ -67,12 +67,15 @@ def evaluate(
     limit: int | None = None,
     abstain_below: float = ABSTAIN_BELOW,
     quiet: bool = True,
+    split: str | None = None,
+    unanswerable: bool = False,
+    plain_baseline: bool = False,
 ) -> EvalRun:
     """Evaluate a question set; writes report.md, report.html, metrics.json and results.jsonl when
     `report_dir` is given. The store is `store`, else a temporary one when there is a corpus to
     ingest, else the configured store."""
     started, wall = time.perf_counter(), time.strftime("%Y-%m-%dT%H:%M:%S")
-    qset = questions if isinstance(questions, QuestionSet) else load_question_set(questions, fmt)
+    qset = questions if isinstance(questions, QuestionSet) else load_question_set(questions, fmt, split, unanswerable)
     if depth < 1:
         raise ConfigError(f"--depth {depth} must be at least 1")
     settings = (settings or Settings()).with_overrides(answerer=answerer)
@@ -86,7 +89,8 @@ def evaluate(
             raise StoreError(f"{exc} (or give the articles with --corpus PATHS)") from None
         view = CorpusView(assistant.store)
         progress = None if quiet else print_progress()
-        results, run_notes = run_questions(todo, assistant, view, depth, baselines, abstain_below, progress)
+        others = _plain_baseline(qset, settings, view, quiet) if plain_baseline and baselines else None
+        results, run_notes = run_questions(todo, assistant, view, depth, baselines, abstain_below, progress, others)
         notes += run_notes + _gold_notes(results)
         meta = _meta(qset, settings, assistant, depth, len(todo), ingested, abstain_below)
         meta.update(started=wall, seconds=round(time.perf_counter() - started, 1))
@@ -122,6 +126,17 @@ def _ingest(corpus: Sequence[str | Path], qset: QuestionSet, settings: Settings,
     data["failed"] = len(report.failed)
     data["skipped"] = len(report.skipped)
     return data
+
+
+def _plain_baseline(qset: QuestionSet, settings: Settings, view: CorpusView, quiet: bool) -> dict[str, Any]:
+    """The plain llama-index retriever over the set's corpus (built once into the store folder)."""
+    from .plain import NAME, PlainLlamaIndex
+
+    if not qset.corpus:
+        raise ConfigError("--plain-baseline needs a question set that brings its corpus (RealTimeQA, RGB)")
+    ids = {url: view.resolve([url])[0].pop() for a in qset.corpus for url in [a.url] if view.resolve([url])[0]}
+    plain = PlainLlamaIndex(settings, qset.corpus, ids, quiet)
+    return {NAME: lambda question, depth: plain.retrieve(question.question, depth)}
 
 
 def _gold_notes(results: Sequence[QuestionResult]) -> list[str]:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .answering import Answerer, make_answerer
+from .answering import Answerer, Finding, make_answerer
 from .citations import CitationVerifier, Verified
 from .conversation import HeuristicRewriter, LLMRewriter, Rewriter, as_turns
 from .embedder import Embedder
@@ -84,7 +84,8 @@ class Assistant:
         mark = time.perf_counter()
         verifier = CitationVerifier(self._scorer(passages))  # splits the passages into sentences: verify work
         setup = _ms(mark)
-        yield from self._generate(query, passages, verifier, timings)
+        finding: list[Finding] = []
+        yield from self._generate(query, passages, verifier, timings, finding)
         mark = time.perf_counter()
         tail, checked = verifier.finish()
         timings["verify"] += setup + _ms(mark)
@@ -94,13 +95,18 @@ class Assistant:
             yield tail
         timings["total"] = _ms(started)
         answer = self._answer(question, rewritten, tail, passages, checked, timings)
+        if finding:
+            answer.confidence = finding[-1].confidence
+            answer.short_answer = None if answer.refused else finding[-1].short_answer
         _log_answer(answer)
         yield answer
 
     def _generate(
-        self, query: str, passages: Sequence[Source], verifier: CitationVerifier, timings: dict[str, float]
+        self, query: str, passages: Sequence[Source], verifier: CitationVerifier, timings: dict[str, float],
+        finding: list[Finding],
     ) -> Iterator[str]:
-        """Run the answerer, feed its text to the verifier and yield what the verifier releases; time both."""
+        """Run the answerer, feed its text to the verifier and yield what the verifier releases; time both.
+        A `Finding` the answerer yields is appended to `finding`."""
         generate = verify = 0.0
         pieces = iter(self.answerer.stream(query, passages))
         while True:
@@ -109,6 +115,9 @@ class Assistant:
             generate += time.perf_counter() - mark
             if piece is None:
                 break
+            if isinstance(piece, Finding):
+                finding.append(piece)
+                continue
             mark = time.perf_counter()
             released = verifier.feed(piece)
             verify += time.perf_counter() - mark
@@ -205,7 +214,7 @@ def query_settings(settings: Settings) -> Settings:
 
 def compose(settings: Settings, store: Store, embedder: Embedder) -> Assistant:
     """An Assistant over an opened store and embedder, with the answerer and rewriter the settings name."""
-    answerer = make_answerer(settings)
+    answerer = make_answerer(settings, embed=embedder.embed_documents)
     client = getattr(answerer, "client", None)
     rewriter: Rewriter = LLMRewriter(client) if client is not None and settings.llm_rewrite else HeuristicRewriter()
     return Assistant(settings, store, embedder, answerer, rewriter)

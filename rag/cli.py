@@ -124,7 +124,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.add_argument("--answerer", help="answerer backend (default: from settings)")
     ask.add_argument("--top-k", type=int, help="passages given to the answerer")
-    ask.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], help="how passages are found (default: hybrid)")
+    ask.add_argument("--retrieval", choices=["hybrid", "rrf", "dense", "bm25"], help="how passages are found (default: hybrid)")
     ask.add_argument("--since", help="only articles dated on or after YYYY-MM-DD")
     ask.add_argument("--until", help="only articles dated on or before YYYY-MM-DD")
     ask.add_argument("--source", action="append", help="only articles from this site (repeatable)")

@@ -148,6 +148,8 @@ class Answer:
     rewritten_question: str | None = None  # the standalone question a follow-up was turned into
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
     unsupported: list[str] = field(default_factory=list)  # answer sentences no passage supports
+    short_answer: str | None = None  # the name, number, date or place the question asks for, when one was found
+    confidence: float | None = None  # the answerer's calibrated probability that its best sentence answers
 
     @property
     def cited_sources(self) -> list[Source]:
@@ -167,6 +169,8 @@ class Answer:
             "answerer": self.answerer,
             "rewritten_question": self.rewritten_question,
             "unsupported": list(self.unsupported),
+            "short_answer": self.short_answer,
+            "confidence": None if self.confidence is None else round(self.confidence, 4),
             "citations": [c.to_dict() for c in self.citations],
             "sources": [s.to_dict() for s in self.sources],
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
