@@ -35,6 +35,7 @@ def widen(store: Store, passages: Sequence[Source], sentences: int, versions: di
     wanted = {p.chunk_ids[0] if p.chunk_ids else p.chunk_id: p for p in passages}
     ids = [n for p in passages for n in (neighbour_ids(p.chunk_ids[0] if p.chunk_ids else p.chunk_id) or ())]
     ids += [n for p in passages if len(p.chunk_ids) > 1 for n in (neighbour_ids(p.chunk_ids[-1]) or ())]
+    ids = list(dict.fromkeys(ids))
     found = {h.chunk_id: h for h in store.hits_by_ids(ids, np.zeros(1, dtype=np.float32), versions=versions, known=dict.fromkeys(ids, 0.0))}
     texts = store.article_texts(sorted({p.article_id for p in passages}))
     out: list[Source] = []
