@@ -48,6 +48,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         args.target[0], corpus=args.corpus or (), store=args.store, answerer=args.answerer, fmt=args.format,
         report_dir=report_dir, settings=settings, depth=args.depth, baselines=not args.no_baselines,
         ingest=not args.no_ingest, limit=args.limit, quiet=args.quiet or args.json, as_of=args.as_of,
+        split=args.split, unanswerable=args.unanswerable, plain_baseline=args.plain_baseline,
     )
     breaches = check(result.sections["all"], bounds) if bounds is not None else []
     if args.json:
@@ -108,7 +109,15 @@ def add_arguments(ev: argparse.ArgumentParser) -> None:
     ev.add_argument("--depth", type=int, default=20, metavar="N",
                     help="passages ranked for the retrieval metrics (default 20)")
     ev.add_argument("--limit", type=int, metavar="N", help="evaluate only the first N questions")
+    ev.add_argument("--split", choices=("dev", "test", "all"),
+                    help="RealTimeQA: only weeks 1-9 (dev, for fitting) or 10-13 (test, the unseen figure)")
+    ev.add_argument("--unanswerable", action="store_true",
+                    help="RealTimeQA: the split's answerable questions asked of the other weeks' articles, "
+                         "kept where the answer occurs in none of them (all must be refused)")
     ev.add_argument("--no-baselines", action="store_true", help="skip the other retrieval modes")
+    ev.add_argument("--plain-baseline", action="store_true",
+                    help="also rank with a plain llama-index script (256-token chunks, dense only), built once "
+                         "into STORE/plain-llamaindex")
     ev.add_argument("--no-ingest", action="store_true", help="use the store as it is; do not ingest the corpus")
     ev.add_argument("--quiet", action="store_true", help="no progress lines")
     ev.add_argument("--as-of", choices=("both", "question", "none"), default="both",

@@ -73,13 +73,16 @@ def evaluate(
     abstain_below: float = ABSTAIN_BELOW,
     quiet: bool = True,
     as_of: str = "both",
+    split: str | None = None,
+    unanswerable: bool = False,
+    plain_baseline: bool = False,
 ) -> EvalRun:
     """Evaluate a question set; writes report.md, report.html, metrics.json and results.jsonl when
     `report_dir` is given. The store is `store`, else a temporary one when there is a corpus to
     ingest, else the configured store. Questions that carry a date are asked as of it and, with
     `as_of="both"`, again as of now (`EvalRun.without_as_of`); "question" or "none" runs one of the two."""
     started, wall = time.perf_counter(), time.strftime("%Y-%m-%dT%H:%M:%S")
-    qset = questions if isinstance(questions, QuestionSet) else load_question_set(questions, fmt)
+    qset = questions if isinstance(questions, QuestionSet) else load_question_set(questions, fmt, split, unanswerable)
     if depth < 1:
         raise ConfigError(f"--depth {depth} must be at least 1")
     settings = (settings or Settings()).with_overrides(answerer=answerer)
@@ -96,10 +99,13 @@ def evaluate(
         if as_of not in dated.MODES:
             raise ConfigError(f"--as-of {as_of!r} is unknown; use one of: {', '.join(dated.MODES)}")
         use_dates = dated.has_dates(todo) and as_of != "none"
-        results, run_notes = run_questions(todo, assistant, view, depth, baselines, abstain_below, progress, use_dates)
+        others = _plain_baseline(qset, settings, view, quiet) if plain_baseline and baselines else None
+        results, run_notes = run_questions(todo, assistant, view, depth, baselines, abstain_below, progress, use_dates,
+                                           others)
         without = None
         if use_dates and as_of == "both":
-            without = score_run(run_questions(todo, assistant, view, depth, baselines, abstain_below, progress, False)[0])
+            without = score_run(run_questions(todo, assistant, view, depth, baselines, abstain_below, progress, False,
+                                              others)[0])
         if use_dates:
             notes.append(_hidden_note(todo, assistant))
         notes += run_notes + _gold_notes(results)
@@ -146,6 +152,17 @@ def _hidden_note(questions: Sequence[Any], assistant: Any) -> str:
     total, hidden, emptied = dated.hidden_gold(questions, assistant.store.articles())
     return (f"as_of = question date: {hidden} of {total} gold article references are dated after their question's "
             f"day and so left out; {emptied} questions lose every gold article")
+
+
+def _plain_baseline(qset: QuestionSet, settings: Settings, view: CorpusView, quiet: bool) -> dict[str, Any]:
+    """The plain llama-index retriever over the set's corpus (built once into the store folder)."""
+    from .plain import NAME, PlainLlamaIndex
+
+    if not qset.corpus:
+        raise ConfigError("--plain-baseline needs a question set that brings its corpus (RealTimeQA, RGB)")
+    ids = {url: view.resolve([url])[0].pop() for a in qset.corpus for url in [a.url] if view.resolve([url])[0]}
+    plain = PlainLlamaIndex(settings, qset.corpus, ids, quiet)
+    return {NAME: lambda question, depth: plain.retrieve(question.question, depth)}
 
 
 def _gold_notes(results: Sequence[QuestionResult]) -> list[str]:

@@ -82,7 +82,7 @@ def _ingest_here(targets: list[str], feed_urls: list[str], settings: Settings, p
         planner = Planner(chroma, settings, report, progress)
         raws = read_sources(targets, feed_urls, load_options(settings), report)
         batches = _background(lambda: planner.batches(raws))
-        embedded = _background(lambda: (_embed(batch, embedder) for batch in batches))
+        embedded = _background(lambda: (_embed(batch, embedder, settings) for batch in batches))
         try:
             for batch in embedded:
                 with tracing.stage("write_batch", **{"newsrag.articles": len(batch.items)}):
@@ -98,8 +98,14 @@ def _ingest_here(targets: list[str], feed_urls: list[str], settings: Settings, p
     return report
 
 
-def _embed(batch: Batch, embedder: Embedder) -> Batch:
-    texts = [chunk.text for item in batch.articles for chunk in item.chunks]
+def embedding_text(title: str, chunk_text: str, settings: Settings) -> str:
+    """What a chunk is embedded as: its text, or with `embed_title` its article's title and its text, so a
+    passage that never names its subject still matches questions about the story (contextual chunks)."""
+    return f"{title}. {chunk_text}" if settings.embed_title and title else chunk_text
+
+
+def _embed(batch: Batch, embedder: Embedder, settings: Settings) -> Batch:
+    texts = [embedding_text(item.article.title, chunk.text, settings) for item in batch.articles for chunk in item.chunks]
     started = time.perf_counter()
     with tracing.stage("embed_batch", **{"embedding.model_name": embedder.name, "newsrag.chunks": len(texts)}):
         batch.vectors = embedder.embed_documents(texts) if texts else None

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Generator, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import tracing
-from .answering import Answerer, make_answerer
+from .answering import Answerer, Finding, make_answerer
 from .asof import TimeQuery, cutoff_filters, newest_answering, read_time, time_preamble, zone
 from .citations import CitationVerifier, Verified
 from .conversation import HeuristicRewriter, LLMRewriter, Rewriter, as_turns
@@ -122,7 +122,7 @@ class Assistant:
         """
         wait = when.window is not None and not when.window.hard
         head, pieces, checked = time_preamble(when, passages, latest, made.explicit), [], None
-        for piece in self._verified(when.search, passages, made.timings):
+        for piece in self._verified(when.search, passages, made.timings, made.findings):
             if isinstance(piece, Verified):
                 checked = piece
             elif wait:
@@ -183,12 +183,13 @@ class Assistant:
             check_filters(filters, self.summary.get().all_sites, self.store.versions())
         return question, filters
 
-    def _verified(self, query: str, passages: Sequence[Source], timings: dict[str, float]) -> Iterator[str | Verified]:
+    def _verified(self, query: str, passages: Sequence[Source], timings: dict[str, float],
+                  findings: list[Finding]) -> Iterator[str | Verified]:
         """The answerer's verified text in pieces, then the whole `Verified` answer."""
         mark = time.perf_counter()
         verifier = CitationVerifier(self._scorer(passages))  # splits the passages into sentences: verify work
         setup = _ms(mark)
-        yield from self._generate(query, passages, verifier, timings)
+        yield from self._generate(query, passages, verifier, timings, findings)
         mark = time.perf_counter()
         with tracing.stage("verify") as span:
             tail, checked = verifier.finish()
@@ -209,9 +210,11 @@ class Assistant:
         yield answer
 
     def _generate(
-        self, query: str, passages: Sequence[Source], verifier: CitationVerifier, timings: dict[str, float]
+        self, query: str, passages: Sequence[Source], verifier: CitationVerifier, timings: dict[str, float],
+        finding: list[Finding],
     ) -> Iterator[str]:
-        """Run the answerer, feed its text to the verifier and yield what the verifier releases; time both."""
+        """Run the answerer, feed its text to the verifier and yield what the verifier releases; time both.
+        A `Finding` the answerer yields is appended to `finding`."""
         generate = verify = 0.0
         pieces = tracing.traced_pieces("answer", self.answerer.stream(query, passages), **_answerer_span(self))
         while True:
@@ -220,6 +223,9 @@ class Assistant:
             generate += time.perf_counter() - mark
             if piece is None:
                 break
+            if isinstance(piece, Finding):
+                finding.append(piece)
+                continue
             mark = time.perf_counter()
             released = verifier.feed(piece)
             verify += time.perf_counter() - mark
@@ -255,10 +261,13 @@ class Assistant:
             "timings": made.timings, "as_of": when.as_of.isoformat(timespec="seconds"), "time_window": when.window,
             "recency": when.recency, "time_note": time_note,
         }
+        found = made.findings[-1] if made.findings else Finding()
         if checked is None or not checked.citations:
-            return Answer(text=text, sources=list(passages), citations=[], refused=True, verified=True, **common)
+            return Answer(text=text, sources=list(passages), citations=[], refused=True, verified=True,
+                          confidence=found.confidence, **common)
         return Answer(text=text, sources=checked.sources, citations=checked.citations, refused=False,
-                      verified=checked.verified, unsupported=checked.unsupported, **common)
+                      verified=checked.verified, unsupported=checked.unsupported, short_answer=found.short_answer,
+                      confidence=found.confidence, **common)
 
     def articles(self) -> list[ArticleInfo]:
         """The stored articles, newest first."""
@@ -286,6 +295,7 @@ class _Made:
     explicit: bool  # as_of was given
     timings: dict[str, float]
     started: float
+    findings: list[Finding] = field(default_factory=list)  # what the answerer found besides its text
 
 
 def collect_answer(stream: Iterator[str | Answer]) -> Answer:
@@ -337,7 +347,7 @@ def query_settings(settings: Settings) -> Settings:
 def compose(settings: Settings, store: Store, embedder: Embedder) -> Assistant:
     """An Assistant over an opened store and embedder, with the answerer and rewriter the settings name."""
     tracing.configure(settings)  # OpenTelemetry spans when settings ask for them (off by default)
-    answerer = make_answerer(settings)
+    answerer = make_answerer(settings, embed=embedder.embed_documents)
     client = getattr(answerer, "client", None)
     rewriter: Rewriter = LLMRewriter(client) if client is not None and settings.llm_rewrite else HeuristicRewriter()
     return Assistant(settings, store, embedder, answerer, rewriter)

@@ -175,7 +175,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.add_argument("--answerer", help="answerer backend (default: from settings)")
     ask.add_argument("--top-k", type=int, help="passages given to the answerer")
-    ask.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], help="how passages are found (default: hybrid)")
+    ask.add_argument("--retrieval", choices=["hybrid", "rrf", "dense", "bm25"], help="how passages are found (default: hybrid)")
     add_filter_options(ask)
     ask.set_defaults(func=cmd_ask)
 

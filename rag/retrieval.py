@@ -14,7 +14,7 @@ import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from pydantic import ValidationError
@@ -24,14 +24,26 @@ from .asof import TimeQuery, cutoff_filters, prefer_window, window_pool
 from .embedder import Embedder
 from .errors import QueryError
 from .lexical import LexicalIndex
+from .ranking import PassageRanker
 from .records import Filters, Source
 from .rerank import CrossEncoderReranker, make_reranker
 from .rows import ChunkHit
 from .settings import Settings
 from .store import Store
+from .windows import widen
 
 _ABOUT_COMMENTS = re.compile(r"\b(comment|commenter|commented|reader|readers)\b", re.IGNORECASE)
 STAGES = ("embed", "dense", "bm25", "fuse", "rerank")
+
+
+@dataclass
+class Pool:
+    """Fused candidates read from the store, with their dense ranks and BM25 scores and ranks."""
+
+    hits: list[ChunkHit]
+    dense_ranks: dict[str, int]
+    bm25: dict[str, float]
+    bm25_ranks: dict[str, int]
 
 
 def reciprocal_rank_fusion(rankings: Sequence[tuple[float, Sequence[str]]], k: int) -> list[tuple[str, float]]:
@@ -53,6 +65,7 @@ class Retriever:
         self.settings = settings
         self.lexical = lexical or LexicalIndex(settings)
         self.reranker = reranker or make_reranker(settings)
+        self.ranker: PassageRanker | None = None  # the learned ranking, loaded on first use
         self.first_read: int | None = None  # candidates read in the first round (default 2 x passages wanted)
 
     def retrieve(
@@ -96,16 +109,47 @@ class Retriever:
             fused, cosines = self._fused(vector, lexical, filters, k, opts, timings, versions)
             with _timed(timings, "fuse"):
                 pool = max(top_k, opts.rerank_candidates, window_pool(top_k, window)) if self.reranker else window_pool(top_k, window)
-                groups = self._select_reading(question, vector, fused, cosines, pool, opts, versions)
+                if opts.retrieval_mode == "hybrid":
+                    ranked = self.learned_order(question, vector, fused, cosines, lexical or [], opts, versions)
+                    groups, _ = self._select([hit for hit, _ in ranked], pool)
+                else:
+                    groups = self._select_reading(question, vector, fused, cosines, pool, opts, versions)
                 passages = self._passages(groups)
         if self.reranker and passages:
             with _timed(timings, "rerank"):
                 scores = self.reranker.scores(question, [p.text for p in passages])
                 passages = [passages[i] for i in sorted(range(len(passages)), key=lambda i: -float(scores[i]))]
         passages = prefer_window(passages, window, opts.time_window_weight)
+        passages = widen(self.store, passages[:top_k], opts.passage_window, versions)
         timings["search"] = timings["dense"] + timings["bm25"] + timings["fuse"]
         timings["retrieve"] = (time.perf_counter() - started) * 1000
-        return passages[:top_k]
+        return passages
+
+    def learned_order(self, question: str, vector: np.ndarray, fused: Sequence[tuple[str, float]],
+                      cosines: dict[str, float], lexical: Sequence[tuple[str, float]], opts: Settings,
+                      versions: dict[str, str]) -> list[tuple[ChunkHit, float]]:
+        """The first `rank_pool` fused candidates, read and ordered by the learned passage ranking."""
+        if self.ranker is None:
+            self.ranker = PassageRanker()
+        pool = self._pool(vector, fused, cosines, lexical, opts, versions)
+        return self.ranker.rank(question, pool.hits, pool.dense_ranks, pool.bm25, pool.bm25_ranks)
+
+    def candidate_pool(self, question: str, filters: Filters | None = None) -> Pool:
+        """The candidates the learned ranking would score for `question` (for fitting it: `eval/fit.py`)."""
+        opts = self.settings
+        k = max(opts.candidates, opts.top_k)
+        vector = self.embedder.embed_query(question)
+        with self.store.one_view():
+            versions = self.store.versions()
+            lexical = self._lexical(question, filters, k, opts, {}) or []
+            fused, cosines = self._fused(vector, lexical, filters, k, opts, {}, versions)
+            return self._pool(vector, fused, cosines, lexical, opts, versions)
+
+    def _pool(self, vector: np.ndarray, fused: Sequence[tuple[str, float]], cosines: dict[str, float],
+              lexical: Sequence[tuple[str, float]], opts: Settings, versions: dict[str, str]) -> Pool:
+        hits = self._read([chunk_id for chunk_id, _ in fused[: opts.rank_pool]], vector, cosines, versions)
+        return Pool(hits, {chunk_id: rank for rank, chunk_id in enumerate(cosines)}, dict(lexical),
+                    {chunk_id: rank for rank, (chunk_id, _) in enumerate(lexical)})
 
     def _lexical(self, question: str, filters: Filters | None, k: int, opts: Settings,
                  timings: dict[str, float]) -> list[tuple[str, float]] | None:
@@ -114,7 +158,7 @@ class Retriever:
             return None
         with _timed(timings, "bm25"):
             lexical = self.lexical.search(self.store, question, k, filters)
-        if opts.retrieval_mode == "hybrid" and lexical:
+        if opts.retrieval_mode in ("hybrid", "rrf") and lexical:
             lexical = [(i, s) for i, s in lexical if s >= opts.bm25_floor * lexical[0][1]]
         return lexical
 

@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     # --- chunking
     chunk_tokens: int = Field(120, ge=16, description="Target chunk size in model tokens (kept under max_seq_length).")
     chunk_overlap_sentences: int = Field(0, ge=0, le=5, description="Sentences repeated at the start of the next chunk.")
+    embed_title: bool = Field(False, description="Embed each chunk with its article's title before it (contextual chunks); changing it re-embeds on the next ingest.")
     max_article_bytes: int = Field(20_000_000, ge=1, description="Files (and fetched pages) larger than this are not read.")
 
     # --- ingest sources
@@ -76,13 +77,15 @@ class Settings(BaseSettings):
     hnsw_ef_search: int = Field(200, ge=10, le=5000, description="Search breadth of the chunk vector index (Chroma HNSW ef_search), set when a store is created or next written to. At 100k chunks recall@10 against exact search is 0.98-0.99 at 100 and 0.997-0.999 at 200, for 0.2-0.5 ms more per question (docs/benchmarks.md).")
     max_chunks_per_article: int = Field(3, ge=1, description="At most this many passages from one article in the context.")
     comment_penalty: float = Field(0.85, ge=0, le=1, description="Score factor for reader-comment chunks so article text ranks first.")
-    retrieval_mode: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="hybrid (dense + BM25 fused by RRF), dense (vectors only) or bm25 (words only).")
+    retrieval_mode: Literal["hybrid", "rrf", "dense", "bm25"] = Field("hybrid", description="hybrid (dense + BM25 candidates ordered by the learned passage ranking), rrf (the same candidates fused by reciprocal rank only), dense (vectors only) or bm25 (words only).")
+    rank_pool: int = Field(40, ge=1, le=500, description="hybrid: fused candidates read and scored by the learned passage ranking.")
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in reciprocal rank fusion.")
     bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in reciprocal rank fusion.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant: score = sum of weight / (rrf_k + rank).")
     bm25_floor: float = Field(0.2, ge=0, le=1, description="Hybrid only: BM25 hits scoring under this share of the best BM25 hit (common words only) are left out of the fusion.")
     bm25_k1: float = Field(1.2, ge=0, description="BM25 term-frequency saturation.")
     bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation.")
+    passage_window: int = Field(2, ge=0, le=10, description="Sentences a retrieved passage grows by on each side, into neighbouring chunks of the same kind (2 was chosen on RealTimeQA weeks 1-9: answer recall@5 0.753 -> 0.820 for about 65% more text).")
     merge_neighbours: bool = Field(True, description="Merge retrieved chunks that follow each other in an article into one passage.")
     reranker_model: str | None = Field(None, description="Local sentence-transformers CrossEncoder directory to rerank passages; off when unset.")
     rerank_candidates: int = Field(12, ge=1, le=200, description="Passages scored by the reranker before keeping top_k.")
@@ -96,7 +99,6 @@ class Settings(BaseSettings):
     answerer: str = Field("extractive", description="Answerer backend: extractive (no LLM) or llm.")
     max_answer_sentences: int = Field(3, ge=1, le=10, description="Sentences in an answer: the extractive answerer picks this many, the LLM is asked for at most this many.")
     min_relevance: float = Field(0.2, description="Refuse when the best passage's cosine similarity is below this.")
-    min_coverage: float = Field(0.5, ge=0, le=1, description="Refuse when the evidence covers less than this share of the question's key terms.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are rejected with a clear error.")
 
     # --- LLM (used when answerer = llm)

@@ -154,14 +154,14 @@ def _traced(name: str, stream: Iterator[Any], question: str, attributes: dict[st
 _END = object()
 
 
-def traced_pieces(name: str, pieces: Iterable[str], **attributes: Any) -> Iterator[str]:
+def traced_pieces(name: str, pieces: Iterable[Any], **attributes: Any) -> Iterator[Any]:
     """An answerer's text pieces under one span (started now, as a child of the current span, never current)."""
     if _state["tracer"] is None:
         return iter(pieces)
     return _traced_pieces(name, pieces, attributes)
 
 
-def _traced_pieces(name: str, pieces: Iterable[str], attributes: dict[str, Any]) -> Iterator[str]:
+def _traced_pieces(name: str, pieces: Iterable[Any], attributes: dict[str, Any]) -> Iterator[Any]:
     from opentelemetry.trace import Status, StatusCode
 
     span = _state["tracer"].start_span(name, attributes={KIND: attributes.pop("kind", KINDS.get(name, "CHAIN"))})
@@ -171,7 +171,7 @@ def _traced_pieces(name: str, pieces: Iterable[str], attributes: dict[str, Any])
         for piece in pieces:
             written.append(piece)
             yield piece
-        traced.text("output.value", "".join(written))
+        traced.text("output.value", "".join(p for p in written if isinstance(p, str)))  # not a Finding
     except Exception as exc:
         span.record_exception(exc)
         span.set_status(Status(StatusCode.ERROR, str(exc)))
