@@ -10,6 +10,7 @@ import os
 import secrets
 import threading
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
