@@ -53,8 +53,8 @@ def candidates(question: str, passages: Sequence[Source]) -> tuple[QuestionShape
         texts = [passage.text[a:b] for a, b in spans]
         terms = [frozenset(tx.terms(t)) for t in texts]
         for i, ((start, end), sentence) in enumerate(zip(spans, texts)):
-            if len(sentence) < 12 or sentence.startswith("http") or instruction_like(sentence):
-                continue  # too short, a bare link, or an order to a language model (never an answer)
+            if len(sentence.split()) < 5 or sentence.startswith("http") or instruction_like(sentence):
+                continue  # a dateline or byline ("New York CNN Business —"), a bare link, or an order to a model
             context = terms[i] | (terms[i - 1] if i else frozenset()) | (terms[i + 1] if i + 1 < len(terms) else frozenset())
             cand = Candidate(index, start, end, sentence.strip(), terms[i])
             cand.features = _cheap_features(shape, cand, context, passage, index)
