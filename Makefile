@@ -2,7 +2,10 @@
 VENV    ?= .venv
 PYTHON  ?= python3
 PY      := $(VENV)/bin/python
-STORE   ?= .newsrag
+# the store `newsrag` uses without --store (a per-user data directory; `newsrag status` prints it), so the
+# README's commands find what `make run` ingested; `make run STORE=DIR` for another one
+STORE   ?=
+STORE_FLAG := $(if $(STORE),--store $(STORE))
 PORT    ?= 7860
 STAMP   := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
@@ -14,7 +17,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	# the CPU build of torch lies on disk; install it before anything that depends on torch
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[dev,llm,bench,browser]'
+	$(PY) -m pip install --quiet -e '.[dev,llm,bench,browser,mcp,llama-index,otel]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -24,17 +27,17 @@ browser:
 	@test -x $(CHROMIUM) || apt-get install -y chromium || (apt-get update && apt-get install -y chromium)
 
 ingest: install
-	$(VENV)/bin/newsrag ingest samples/articles --store $(STORE)
+	$(VENV)/bin/newsrag ingest samples/articles $(STORE_FLAG)
 
 run: ingest
-	$(VENV)/bin/newsrag ui --store $(STORE) --port $(PORT)
+	$(VENV)/bin/newsrag ui $(STORE_FLAG) --port $(PORT)
 
 test: install browser
 	$(PY) -m pytest
 
 # refresh docs/screenshots/*.png from the browser tests
 screenshots: install browser
-	NEWSRAG_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/test_ui_browser.py
+	NEWSRAG_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/test_ui_browser.py tests/test_timeline.py
 
 clean:
-	rm -rf $(STORE) .pytest_cache
+	rm -rf .pytest_cache $(STORE)

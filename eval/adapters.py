@@ -9,19 +9,27 @@ import ast
 import html
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from rag.errors import ConfigError
+from rag.records import Filters
 
 from .questions import CorpusArticle, Question, QuestionSet, load_jsonl
 
 FORMATS = ("auto", "jsonl", "realtimeqa", "rgb")
+# RealTimeQA 2025-Q1 holds 13 weekly sets: weights and thresholds are fitted and chosen on weeks 1-9 only,
+# and weeks 10-13 are the unseen figure (docs/evaluation.md). A split names weekly files by position.
+SPLITS = {"dev": slice(0, 9), "test": slice(9, None), "all": slice(None)}
 _TAG = re.compile(r"<[^>]+>")
 
 
-def load_question_set(path: str | Path, fmt: str = "auto") -> QuestionSet:
-    """Questions (and, for benchmark layouts, their corpus) from a file or folder."""
+def load_question_set(path: str | Path, fmt: str = "auto", split: str | None = None,
+                      unanswerable: bool = False) -> QuestionSet:
+    """Questions (and, for benchmark layouts, their corpus) from a file or folder.
+
+    `split` (dev, test, all) and `unanswerable` apply to RealTimeQA folders only (see `load_realtimeqa`)."""
     where = Path(path).expanduser()
     if not where.exists():
         raise ConfigError(f"{path}: no such question file or folder")
@@ -29,7 +37,11 @@ def load_question_set(path: str | Path, fmt: str = "auto") -> QuestionSet:
         raise ConfigError(f"--format {fmt!r} is unknown; use one of: {', '.join(FORMATS)}")
     if fmt == "auto":
         fmt = detect_format(where)
-    loader = {"jsonl": _load_jsonl_path, "realtimeqa": load_realtimeqa, "rgb": load_rgb}[fmt]
+    if (split or unanswerable) and not (fmt == "realtimeqa" and where.is_dir()):
+        raise ConfigError("--split and --unanswerable need a RealTimeQA folder of weekly files")
+    if fmt == "realtimeqa":
+        return load_realtimeqa(where, split, unanswerable)
+    loader = {"jsonl": _load_jsonl_path, "rgb": load_rgb}[fmt]
     return loader(where)
 
 
@@ -76,14 +88,20 @@ def _load_jsonl_path(path: Path) -> QuestionSet:
 
 
 # --------------------------------------------------------------------------- RealTimeQA
-def load_realtimeqa(path: Path) -> QuestionSet:
+def load_realtimeqa(path: Path, split: str | None = None, unanswerable: bool = False) -> QuestionSet:
     """A RealTimeQA folder (every week's *_qa.jsonl and *_qa_nota.jsonl) or one weekly question file.
 
     The corpus is the union of the weeks' *_gcs.jsonl search results, one article per URL; a
     question's gold articles are the results searched for it. `_nota` files form the group "nota".
+    `split` keeps the questions of some weeks (dev: 1-9, test: 10-13; the corpus stays every week's).
+    `unanswerable` turns the split into an abstention test: see `unanswerable_questions`.
     """
+    if split is not None and split not in SPLITS:
+        raise ConfigError(f"--split {split!r} is unknown; use one of: {', '.join(SPLITS)}")
     if path.is_dir():
-        files = sorted(path.glob("*_qa.jsonl")) + sorted(path.glob("*_qa_nota.jsonl"))
+        names = sorted(f.name[:8] for f in path.glob("*_qa.jsonl"))[SPLITS[split or "all"]]
+        files = [f for pattern in ("*_qa.jsonl", "*_qa_nota.jsonl") for f in sorted(path.glob(pattern))
+                 if f.name[:8] in names]
         weeks = sorted(path.glob("*_gcs.jsonl"))
     else:
         files = [path]
@@ -94,11 +112,40 @@ def load_realtimeqa(path: Path) -> QuestionSet:
     search = _read_search_results([w for w in weeks if w.is_file()])
     questions = [q for f in files for q in _realtimeqa_questions(f, search)]
     corpus, notes = _realtimeqa_corpus(search)
+    if unanswerable:
+        questions, note = unanswerable_questions(questions, corpus, {f.name[:8] for f in files})
+        notes.append(note)
     missing = [w.name for w in weeks if not w.is_file()]
     if missing:
         notes.append(f"no search results file {', '.join(missing)}: those questions have no gold articles")
     return QuestionSet(name=path.name if path.is_dir() else path.stem, fmt="realtimeqa", source=str(path),
                        questions=questions, corpus=corpus, corpus_files=[w for w in weeks if w.is_file()], notes=notes)
+
+
+def unanswerable_questions(questions: list[Question], corpus: list[CorpusArticle],
+                           weeks: set[str]) -> tuple[list[Question], str]:
+    """The abstention test: the split's questions whose right answer occurs in one of their own search
+    results, asked of the *other* weeks' articles only (a filter on article URLs) and kept only when
+    the answer occurs in none of those articles. Each must be refused."""
+    from .matching import contains
+
+    by_url = {a.url: a for a in corpus}
+    own = {u for q in questions for u in q.gold_articles}
+    kept_urls = tuple(sorted(u for u in by_url if u not in own))
+    kept_texts = [by_url[u].title + "\n" + by_url[u].text for u in kept_urls]
+    out = []
+    for q in questions:
+        if q.group != "qa" or q.id[:8] not in weeks or not q.answers:
+            continue
+        if not any(contains(by_url[u].text, q.answers) for u in q.gold_articles if u in by_url):
+            continue  # the question was not answerable from its own search results either
+        if any(contains(text, q.answers) for text in kept_texts):
+            continue  # another week's article holds the answer: not unanswerable
+        out.append(replace(q, id=f"{q.id}_unanswerable", answerable=False, group="unanswerable",
+                           filters=Filters(article_ids=kept_urls), gold_articles=()))
+    note = (f"unanswerable set: {len(out)} questions whose answer is in their own search results but in none of "
+            f"the {len(kept_urls)} articles of the other weeks, asked of those articles only")
+    return out, note
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -146,6 +193,7 @@ def _realtimeqa_questions(path: Path, search: dict[str, list[dict[str, Any]]]) -
             id=qid, question=text, answers=answers, choices=tuple(str(c) for c in choices), correct=correct,
             gold_articles=gold, group="nota" if nota else "qa",
             note=_TAG.sub("", html.unescape(str(row.get("evidence") or ""))).strip(),
+            as_of=_iso_date(row.get("question_date")),  # the end of the day the quiz asked it
         ))
     return questions
 

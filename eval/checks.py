@@ -51,7 +51,7 @@ def check_citations(answer: Answer, question: Question) -> CitationCheck:
         if 0 <= citation.source_index < len(answer.sources):
             by_marker.setdefault(citation.marker, []).append(citation.source_index)
     cited_texts: list[str] = []
-    for claim in split_claims(answer.text):
+    for claim in split_claims(answer.text.removeprefix(getattr(answer, "time_note", ""))):  # claims, not the time note
         sentence, markers = claim.text, claim.markers
         check.sentences += 1
         check.cited_sentences += bool(markers)

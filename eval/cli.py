@@ -47,7 +47,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     result = evaluate(
         args.target[0], corpus=args.corpus or (), store=args.store, answerer=args.answerer, fmt=args.format,
         report_dir=report_dir, settings=settings, depth=args.depth, baselines=not args.no_baselines,
-        ingest=not args.no_ingest, limit=args.limit, quiet=args.quiet or args.json,
+        ingest=not args.no_ingest, limit=args.limit, quiet=args.quiet or args.json, as_of=args.as_of,
+        split=args.split, unanswerable=args.unanswerable, plain_baseline=args.plain_baseline,
     )
     breaches = check(result.sections["all"], bounds) if bounds is not None else []
     if args.json:
@@ -57,6 +58,12 @@ def _evaluate(args: argparse.Namespace) -> int:
               f" {result.meta['seconds']} s")
         for key, value in result.headline().items():
             print(f"  {key:<36} {fmt(value)}")
+        if result.without_as_of is not None:
+            from .dated import comparison_rows
+
+            print("as of the question date vs as of now:")
+            for key, a, b, d in comparison_rows(result.sections["all"], result.without_as_of["all"]):
+                print(f"  {key:<36} {fmt(a):>8} {fmt(b):>8} {d:+.3f}")
         for note in result.notes:
             print(f"note: {note}", file=sys.stderr)
         print(f"report: {report_dir / 'report.html'}")
@@ -102,9 +109,20 @@ def add_arguments(ev: argparse.ArgumentParser) -> None:
     ev.add_argument("--depth", type=int, default=20, metavar="N",
                     help="passages ranked for the retrieval metrics (default 20)")
     ev.add_argument("--limit", type=int, metavar="N", help="evaluate only the first N questions")
+    ev.add_argument("--split", choices=("dev", "test", "all"),
+                    help="RealTimeQA: only weeks 1-9 (dev, for fitting) or 10-13 (test, the unseen figure)")
+    ev.add_argument("--unanswerable", action="store_true",
+                    help="RealTimeQA: the split's answerable questions asked of the other weeks' articles, "
+                         "kept where the answer occurs in none of them (all must be refused)")
     ev.add_argument("--no-baselines", action="store_true", help="skip the other retrieval modes")
+    ev.add_argument("--plain-baseline", action="store_true",
+                    help="also rank with a plain llama-index script (256-token chunks, dense only), built once "
+                         "into STORE/plain-llamaindex")
     ev.add_argument("--no-ingest", action="store_true", help="use the store as it is; do not ingest the corpus")
     ev.add_argument("--quiet", action="store_true", help="no progress lines")
+    ev.add_argument("--as-of", choices=("both", "question", "none"), default="both",
+                    help="questions with a date (RealTimeQA question_date, JSONL as_of): ask as of it and as of now "
+                         "(both, the default), only as of it (question), or only as of now (none)")
     ev.set_defaults(func=cmd_eval)
 
 

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -93,6 +93,7 @@ class Relevance:
     spans: dict[str, list[Span]] = field(default_factory=dict)  # article id -> key-string occurrences
     chunk_count: int = 0  # relevant chunks in the store
     answer_in_corpus: bool | None = None  # an answer string occurs in some article (None: no answers)
+    answer_in_gold: bool | None = None  # ... in one of the question's gold articles (the ceiling of its own search)
 
     def passage_relevant(self, article_id: str, start: int, end: int) -> bool:
         if article_id in self.gold:
@@ -127,6 +128,14 @@ class CorpusView:
                 missing.append(ref)
         return found, missing
 
+    def with_article_ids(self, question: Question) -> Question:
+        """The question with article URLs in its filter replaced by the stored articles' ids."""
+        filters = question.filters
+        if filters is None or not any("://" in a for a in filters.article_ids):
+            return question
+        found, _ = self.resolve(filters.article_ids)
+        return replace(question, filters=replace(filters, article_ids=tuple(sorted(found))))
+
     def text(self, article_id: str) -> str:
         if article_id not in self._texts:
             got = self.store.article(article_id)
@@ -159,6 +168,7 @@ class CorpusView:
         if question.answers:
             in_corpus = spans if keys is question.answers else self.occurrences(question.answers)
             relevance.answer_in_corpus = bool(in_corpus)
+            relevance.answer_in_gold = any(a in gold for a in in_corpus) if gold else None
         return relevance, missing
 
     def _overlapping_chunks(self, article_id: str, spans: list[Span]) -> int:

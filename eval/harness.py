@@ -21,6 +21,7 @@ from rag.assistant import open as open_assistant
 from rag.errors import ConfigError, StoreError
 from rag.settings import Settings
 
+from . import dated
 from .adapters import load_question_set
 from .choices import ABSTAIN_BELOW
 from .corpus import CorpusView, ingest_corpus
@@ -39,6 +40,7 @@ class EvalRun:
     results: list[QuestionResult]
     report_dir: Path | None = None
     notes: list[str] = field(default_factory=list)
+    without_as_of: dict[str, Any] | None = None  # metric sections of the same questions asked as of now
 
     def __repr__(self) -> str:
         return (f"EvalRun(name={self.meta.get('name')!r}, questions={len(self.results)}, "
@@ -50,7 +52,10 @@ class EvalRun:
 
     def to_dict(self) -> dict[str, Any]:
         """The content of metrics.json."""
-        return {"run": {**self.meta, "notes": self.notes}, "headline": self.headline(), "groups": self.sections}
+        data = {"run": {**self.meta, "notes": self.notes}, "headline": self.headline(), "groups": self.sections}
+        if self.without_as_of is not None:
+            data["without_as_of"] = {"headline": headline(self.without_as_of["all"]), "groups": self.without_as_of}
+        return data
 
 
 def evaluate(
@@ -67,12 +72,17 @@ def evaluate(
     limit: int | None = None,
     abstain_below: float = ABSTAIN_BELOW,
     quiet: bool = True,
+    as_of: str = "both",
+    split: str | None = None,
+    unanswerable: bool = False,
+    plain_baseline: bool = False,
 ) -> EvalRun:
     """Evaluate a question set; writes report.md, report.html, metrics.json and results.jsonl when
     `report_dir` is given. The store is `store`, else a temporary one when there is a corpus to
-    ingest, else the configured store."""
+    ingest, else the configured store. Questions that carry a date are asked as of it and, with
+    `as_of="both"`, again as of now (`EvalRun.without_as_of`); "question" or "none" runs one of the two."""
     started, wall = time.perf_counter(), time.strftime("%Y-%m-%dT%H:%M:%S")
-    qset = questions if isinstance(questions, QuestionSet) else load_question_set(questions, fmt)
+    qset = questions if isinstance(questions, QuestionSet) else load_question_set(questions, fmt, split, unanswerable)
     if depth < 1:
         raise ConfigError(f"--depth {depth} must be at least 1")
     settings = (settings or Settings()).with_overrides(answerer=answerer)
@@ -86,15 +96,29 @@ def evaluate(
             raise StoreError(f"{exc} (or give the articles with --corpus PATHS)") from None
         view = CorpusView(assistant.store)
         progress = None if quiet else print_progress()
-        results, run_notes = run_questions(todo, assistant, view, depth, baselines, abstain_below, progress)
+        if as_of not in dated.MODES:
+            raise ConfigError(f"--as-of {as_of!r} is unknown; use one of: {', '.join(dated.MODES)}")
+        use_dates = dated.has_dates(todo) and as_of != "none"
+        others = _plain_baseline(qset, settings, view, quiet) if plain_baseline and baselines else None
+        results, run_notes = run_questions(todo, assistant, view, depth, baselines, abstain_below, progress, use_dates,
+                                           others)
+        without = None
+        if use_dates and as_of == "both":
+            without = score_run(run_questions(todo, assistant, view, depth, baselines, abstain_below, progress, False,
+                                              others)[0])
+        if use_dates:
+            notes.append(_hidden_note(todo, assistant))
         notes += run_notes + _gold_notes(results)
         meta = _meta(qset, settings, assistant, depth, len(todo), ingested, abstain_below)
         meta.update(started=wall, seconds=round(time.perf_counter() - started, 1))
-    run = EvalRun(meta=meta, sections=score_run(results), results=results, notes=notes)
+        meta["as_of"] = "question date" if use_dates else "now"
+    run = EvalRun(meta=meta, sections=score_run(results), results=results, notes=notes, without_as_of=without)
     if report_dir is not None:
         from .report import write_report
 
         run.report_dir = write_report(run, Path(report_dir))
+        if without is not None:
+            (run.report_dir / "as_of.md").write_text(dated.comparison_markdown(run.sections, without), encoding="utf-8")
     return run
 
 
@@ -122,6 +146,23 @@ def _ingest(corpus: Sequence[str | Path], qset: QuestionSet, settings: Settings,
     data["failed"] = len(report.failed)
     data["skipped"] = len(report.skipped)
     return data
+
+
+def _hidden_note(questions: Sequence[Any], assistant: Any) -> str:
+    total, hidden, emptied = dated.hidden_gold(questions, assistant.store.articles())
+    return (f"as_of = question date: {hidden} of {total} gold article references are dated after their question's "
+            f"day and so left out; {emptied} questions lose every gold article")
+
+
+def _plain_baseline(qset: QuestionSet, settings: Settings, view: CorpusView, quiet: bool) -> dict[str, Any]:
+    """The plain llama-index retriever over the set's corpus (built once into the store folder)."""
+    from .plain import NAME, PlainLlamaIndex
+
+    if not qset.corpus:
+        raise ConfigError("--plain-baseline needs a question set that brings its corpus (RealTimeQA, RGB)")
+    ids = {url: view.resolve([url])[0].pop() for a in qset.corpus for url in [a.url] if view.resolve([url])[0]}
+    plain = PlainLlamaIndex(settings, qset.corpus, ids, quiet)
+    return {NAME: lambda question, depth: plain.retrieve(question.question, depth)}
 
 
 def _gold_notes(results: Sequence[QuestionResult]) -> list[str]:

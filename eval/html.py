@@ -54,7 +54,8 @@ def _headline(run: EvalRun) -> str:
 def _table(table: Table) -> str:
     head = "".join(f"<th>{escape(str(h))}</th>" for h in table.headers)
     rows = "".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in table.rows)
-    return f"<table><tr>{head}</tr>{rows}</table>"
+    note = f'<p class="small">{escape(table.note)}</p>' if table.note else ""
+    return f"<table><tr>{head}</tr>{rows}</table>{note}"
 
 
 def _cell(value: Any) -> str:
@@ -133,15 +134,20 @@ def _question_row(r: QuestionResult) -> str:
 
 
 def _cited(cited: list[dict[str, Any]]) -> str:
-    parts = []
+    """One entry per cited passage: two sentences citing one passage give one [n] with both sentences marked."""
+    groups: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
     for c in cited:
+        groups.setdefault((c.get("marker"), c.get("chunk_id") or c.get("passage")), []).append(c)
+    parts = []
+    for (marker, _), same in groups.items():
+        c = same[0]
         title = escape(c.get("title") or "")
         url = str(c.get("url") or "")
         link = f'<a href="{escape(url)}">{title}</a>' if url.startswith(("http://", "https://")) else title
-        passage, sentence = c.get("passage") or "", c.get("sentence") or ""
-        shown = escape(passage)
-        if sentence and sentence in passage:
-            shown = escape(passage).replace(escape(sentence), f"<mark>{escape(sentence)}</mark>", 1)
-        parts.append(f"<details><summary>[{c.get('marker')}] {link} {escape(c.get('date') or '')}</summary>"
+        shown = escape(c.get("passage") or "")
+        for sentence in dict.fromkeys(escape(s.get("sentence") or "") for s in same):
+            if sentence and sentence in shown:
+                shown = shown.replace(sentence, f"<mark>{sentence}</mark>", 1)
+        parts.append(f"<details><summary>[{marker}] {link} {escape(c.get('date') or '')}</summary>"
                      f'<div class="small">{shown}</div></details>')
     return "".join(parts) or "–"

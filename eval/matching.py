@@ -91,3 +91,16 @@ def contains(text: str, needles: Iterable[str]) -> bool:
 def needle_words(needle: str) -> set[str]:
     """Lower-case word tokens of a needle, for a fast pre-filter before the regex."""
     return set(re.findall(r"[^\W_]+", needle.lower()))
+
+
+_TITLE_WORDS = frozenset(["president", "prime", "minister", "sen", "senator", "rep", "gov", "governor", "secretary", "chief", "justice", "former", "us", "u", "s", "mr", "mrs", "ms", "dr", "king", "queen", "pope", "general", "ceo", "of", "and"])
+
+
+def short_answer_matches(short: str, golds: Iterable[str]) -> bool:
+    """A short answer names a right answer when either contains the other (the tolerant *contains*) and
+    the short answer holds a word that is more than a title or a function word ("Zelensky" names
+    "Ukrainian President Volodymyr Zelensky"; "President" does not)."""
+    words = normalize_answer(short).split()
+    if not any(w not in _TITLE_WORDS for w in words):
+        return False
+    return any(contains(short, [gold]) or contains(gold, [short]) for gold in golds if gold.strip())

@@ -8,7 +8,9 @@ One JSON object per line::
 
 Optional fields: `choices` + `correct` (multiple choice; `correct` lists indexes into `choices`),
 `gold_articles` (article ids or URLs), `filters` ({since, until, sources, article_ids}),
-`wrong_answers` (claims known to be false), `group` (a subset name reported separately).
+`wrong_answers` (claims known to be false), `group` (a subset name reported separately), `as_of` (the
+moment the question is asked, YYYY-MM-DD or an ISO time: passed to `ask`, so later articles are not used
+and "last week" counts from it).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,7 @@ NONE_OF_THE_ABOVE = "none of the above"
 
 _FIELDS = {
     "id", "question", "answers", "evidence", "answerable", "choices", "correct",
-    "gold_articles", "filters", "wrong_answers", "group", "note",
+    "gold_articles", "filters", "wrong_answers", "group", "note", "as_of",
 }
 _FILTER_FIELDS = {"since", "until", "sources", "article_ids"}
 
@@ -48,6 +50,7 @@ class Question:
     wrong_answers: tuple[str, ...] = ()  # counterfactual claims the answer must not repeat
     group: str = "all"
     note: str = ""  # free text shown in the report (e.g. the quiz's own evidence)
+    as_of: str | None = None  # when the question is asked (ISO date or time), passed to Assistant.ask
 
     @property
     def abstain_choice(self) -> int | None:
@@ -63,7 +66,7 @@ class Question:
         optional = {"choices": list(self.choices), "correct": list(self.correct),
                     "gold_articles": list(self.gold_articles), "wrong_answers": list(self.wrong_answers),
                     "filters": self.filters.to_dict() if self.filters else None,
-                    "group": self.group if self.group != "all" else None, "note": self.note}
+                    "group": self.group if self.group != "all" else None, "note": self.note, "as_of": self.as_of}
         data.update({k: v for k, v in optional.items() if v})
         return data
 
@@ -144,7 +147,7 @@ def question_from_dict(data: Any, where: str, default_id: str) -> Question:
         answerable=answerable, choices=choices, correct=correct,
         gold_articles=_strings(data, "gold_articles", where), filters=_filters(data.get("filters"), where),
         wrong_answers=_strings(data, "wrong_answers", where), group=str(data.get("group") or "all"),
-        note=str(data.get("note") or ""),
+        note=str(data.get("note") or ""), as_of=_as_of(data.get("as_of"), where),
     )
 
 
@@ -182,6 +185,20 @@ def _index(value: Any, size: int, where: str) -> int:
     if not 0 <= index < size:
         raise ConfigError(f"{where}: 'correct' index {index} is outside the {size} choices")
     return index
+
+
+def _as_of(value: Any, where: str) -> str | None:
+    """The question's as-of moment as given (ISO date or time), checked; ConfigError for anything else."""
+    if value is None or value == "":
+        return None
+    try:
+        if not isinstance(value, str):
+            raise ValueError
+        date.fromisoformat(value) if len(value.strip()) == 10 else datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ConfigError(f"{where}: 'as_of' {value!r} is not a date or time; write YYYY-MM-DD or an ISO time "
+                          "such as 2025-03-28T18:00:00+00:00") from None
+    return value.strip()
 
 
 def _filters(value: Any, where: str) -> Filters | None:

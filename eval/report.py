@@ -18,11 +18,17 @@ if TYPE_CHECKING:
 LEVELS = ("article", "chunk")
 
 
+ANSWER_NOTE = ("exact_match is 1 only when the whole answer equals an expected answer; newsrag answers in sentences "
+               "quoted from the articles, so exact_match stays near 0 even when contains (an expected answer appears "
+               "in the answer) is high. Read contains and f1 for answer quality (docs/evaluation.md).")
+
+
 @dataclass
 class Table:
     title: str
     headers: list[str]
     rows: list[list[Any]]
+    note: str = ""  # a line under the table that says how to read it
 
 
 def write_report(run: EvalRun, folder: Path) -> Path:
@@ -69,7 +75,10 @@ def summary_tables(run: EvalRun, group: str) -> list[Table]:
             rows.append([name, *[fmt(b.get(f"answer_hit@{k}")) for k in K_VALUES], fmt(b.get("answer_ceiling"))])
         tables.append(Table("Answer string in the top-k passages (ceiling: in any stored article)",
                             ["retrieval", *[f"@{k}" for k in K_VALUES], "ceiling"], rows))
-    tables.append(_dict_table("Answers", section.get("answers", {})))
+    answers = _dict_table("Answers", section.get("answers", {}))
+    if {"exact_match", "contains"} <= set(section.get("answers", {})):
+        answers.note = ANSWER_NOTE
+    tables.append(answers)
     mc = section.get("multiple_choice", {})
     if mc:
         rows = [[f"{mode} (run)", mc.get("questions"), fmt(mc.get("accuracy"))]]
@@ -111,7 +120,7 @@ def markdown_table(table: Table) -> list[str]:
     lines = [f"### {table.title}", "", "| " + " | ".join(table.headers) + " |",
              "|" + "|".join("---" for _ in table.headers) + "|"]
     lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in table.rows]
-    return lines + [""]
+    return lines + ([""] if not table.note else ["", table.note, ""])
 
 
 def _md_cell(value: Any) -> str:

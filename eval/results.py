@@ -51,6 +51,10 @@ class QuestionResult:
     cited: list[dict[str, Any]] = field(default_factory=list)  # marker, title, url, date, sentence, passage
     ranking: Ranking = field(default_factory=Ranking)
     answer_in_corpus: bool | None = None
+    answer_in_gold: bool | None = None  # an answer string occurs in one of the question's own gold articles
+    context_has_answer: bool | None = None  # one of the top-5 passages the answerer was given contains an answer
+    short_answer: str | None = None  # Answer.short_answer
+    short_correct: bool | None = None  # the short answer names a right answer (see matching.short_answer_matches)
     exact_match: float | None = None
     f1: float | None = None
     contains: float | None = None

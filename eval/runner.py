@@ -19,11 +19,11 @@ from rag.records import Answer, Source
 from .checks import check_citations, passed, score_answer
 from .choices import ABSTAIN_BELOW, choose_option
 from .corpus import CorpusView, Relevance
-from .matching import contains
+from .matching import contains, short_answer_matches
 from .questions import Question
 from .results import QuestionResult, Ranking
 
-RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
+RETRIEVAL_MODES = ("hybrid", "rrf", "dense", "bm25")
 Progress = Callable[[int, int], None]
 
 
@@ -36,11 +36,12 @@ def baseline_modes(assistant: Assistant) -> tuple[list[str], list[str]]:
     return [m for m in RETRIEVAL_MODES if m != current], []
 
 
-def ranked_passages(assistant: Assistant, question: Question, depth: int, mode: str | None = None) -> list[Source]:
-    """The assistant's retrieval for the question, `depth` passages deep, best first (in `mode` when given)."""
-    if mode is None:
-        return assistant.retriever.retrieve(question.question, question.filters, depth)
-    return assistant.retriever.retrieve(question.question, question.filters, depth, mode=mode)  # type: ignore[call-arg]
+def ranked_passages(assistant: Assistant, question: Question, depth: int, mode: str | None = None,
+                    as_of: str | None = None) -> list[Source]:
+    """The assistant's retrieval for the question, `depth` passages deep, best first (in `mode` when given),
+    as `ask` retrieves as of `as_of`: nothing dated after it, its time window preferred."""
+    when = assistant.when(question.question, as_of)
+    return assistant.retriever.retrieve(when.search, question.filters, depth, mode=mode, when=when)
 
 
 def judge_ranking(passages: Sequence[Source], relevance: Relevance, question: Question, top_k: int,
@@ -86,17 +87,28 @@ class Asked:
     baselines: dict[str, list[Source]]
 
 
-def ask_question(question: Question, assistant: Assistant, depth: int, baselines: Sequence[str]) -> Asked:
-    """Answer the question (timed by the assistant), then rank `depth` passages with every retrieval mode."""
-    answer = assistant.ask(question.question, filters=question.filters)
-    ranked = ranked_passages(assistant, question, depth)
-    others = {mode: ranked_passages(assistant, question, depth, mode) for mode in baselines}
-    return Asked(question.id, answer, ranked, others)
+Baseline = Callable[[Question, int], list[Source]]  # another retriever: question, depth -> passages
+
+
+def ask_question(question: Question, assistant: Assistant, depth: int, baselines: Sequence[str],
+                 use_as_of: bool = True, others: dict[str, Baseline] | None = None) -> Asked:
+    """Answer the question (timed by the assistant) as of its date (unless `use_as_of` is off), then rank
+    `depth` passages with every retrieval mode and every other retriever (`others`, e.g. the plain
+    llama-index baseline, which knows no filters and no dates)."""
+    as_of = question.as_of if use_as_of else None
+    answer = assistant.ask(question.question, filters=question.filters, as_of=as_of)
+    ranked = ranked_passages(assistant, question, depth, as_of=as_of)
+    rankings = {mode: ranked_passages(assistant, question, depth, mode, as_of) for mode in baselines}
+    for name, retrieve in (others or {}).items():
+        if question.filters is None or question.filters.is_empty():  # plain scripts have no filters
+            rankings[name] = retrieve(question, depth)
+    return Asked(question.id, answer, ranked, rankings)
 
 
 def evaluate_question(question: Question, assistant: Assistant, view: CorpusView, depth: int,
                       baselines: Sequence[str] = (), abstain_below: float = ABSTAIN_BELOW,
-                      asked: dict[Any, Asked] | None = None) -> QuestionResult:
+                      asked: dict[Any, Asked] | None = None, use_as_of: bool = True,
+                      others: dict[str, Baseline] | None = None) -> QuestionResult:
     """Ask one question and check everything about the answer; an exception marks it failed.
 
     With `asked`, a question whose text and filters were already asked reuses that answer: it is
@@ -107,14 +119,16 @@ def evaluate_question(question: Question, assistant: Assistant, view: CorpusView
         id=question.id, group=question.group, question=question.question, answerable=question.answerable,
         answers=list(question.answers), choices=list(question.choices), correct=list(question.correct),
         wrong_answers=list(question.wrong_answers), answer_in_corpus=relevance.answer_in_corpus,
+        answer_in_gold=relevance.answer_in_gold,
         missing_gold=len(missing), note=question.note,
     )
     top_k = assistant.settings.top_k
-    key = (question.question, question.filters)
+    question = view.with_article_ids(question)
+    key = (question.question, question.filters, question.as_of if use_as_of else None)
     try:
         done = asked.get(key) if asked is not None else None
         if done is None:
-            done = ask_question(question, assistant, depth, baselines)
+            done = ask_question(question, assistant, depth, baselines, use_as_of, others)
             if asked is not None:
                 asked[key] = done
         result.ranking = judge_ranking(done.ranked, relevance, question, top_k, abstain_below)
@@ -125,6 +139,13 @@ def evaluate_question(question: Question, assistant: Assistant, view: CorpusView
         return result
     answer = done.answer
     result.answer, result.refused = answer.text, answer.refused
+    if question.answers:
+        result.context_has_answer = any(contains(s.text, question.answers) for s in answer.sources[:5])
+        short = getattr(answer, "short_answer", None)
+        if short and not answer.refused:
+            result.short_answer = short
+        result.short_correct = bool(result.short_answer) and short_answer_matches(result.short_answer or "",
+                                                                                question.answers)
     if done.first_id == question.id:
         result.timings = {k: round(v, 2) for k, v in answer.timings.items()}
     else:
@@ -138,18 +159,21 @@ def evaluate_question(question: Question, assistant: Assistant, view: CorpusView
 
 def run_questions(questions: Sequence[Question], assistant: Assistant, view: CorpusView, depth: int = 20,
                   with_baselines: bool = True, abstain_below: float = ABSTAIN_BELOW,
-                  progress: Progress | None = None) -> tuple[list[QuestionResult], list[str]]:
-    """Evaluate every question (a repeated question text is asked once); the results and notes."""
+                  progress: Progress | None = None, use_as_of: bool = True,
+                  others: dict[str, Baseline] | None = None) -> tuple[list[QuestionResult], list[str]]:
+    """Evaluate every question (a repeated question text is asked once), as of its date unless
+    `use_as_of` is off; the results and notes."""
     baselines, notes = baseline_modes(assistant) if with_baselines else ([], [])
     results = []
     asked: dict[Any, Asked] = {}
     for done, question in enumerate(questions, start=1):
-        results.append(evaluate_question(question, assistant, view, depth, baselines, abstain_below, asked))
+        results.append(evaluate_question(question, assistant, view, depth, baselines, abstain_below, asked, use_as_of,
+                                         others))
         if progress:
             progress(done, len(questions))
     reused = sum(1 for r in results if r.reused_from)
     if reused:
-        notes.append(f"{reused} questions repeat an earlier question's text and filters: answered once, "
+        notes.append(f"{reused} questions repeat an earlier question's text, filters and date: answered once, "
                      "their latency counted once")
     return results, notes
 

@@ -13,9 +13,11 @@ from .results import QuestionResult, Ranking
 HEADLINE = (
     "retrieval.article.hit@5", "retrieval.article.recall@5", "retrieval.article.mrr@10",
     "retrieval.chunk.hit@5", "retrieval.chunk.ndcg@10", "retrieval.answer_hit@5", "retrieval.answer_ceiling",
-    "answers.exact_match", "answers.f1", "answers.contains", "multiple_choice.accuracy",
+    "retrieval.within_ceiling", "retrieval.answer_recall@5", "retrieval.answer_recall@10",
+    "answers.exact_match", "answers.f1", "answers.contains", "answers.in_text", "answers.short_answer",
+    "multiple_choice.accuracy",
     "citations.validity", "citations.support", "citations.evidence", "citations.coverage",
-    "refusal.precision", "refusal.recall", "refusal.false_refusal_rate",
+    "refusal.precision", "refusal.recall", "refusal.false_refusal_rate", "refusal.false_refusal_top5",
     "counterfactual.repeats_wrong", "latency_ms.total.p50", "latency_ms.total.p95", "passed", "failed",
 )
 
@@ -66,6 +68,12 @@ def retrieval_section(pairs: Sequence[tuple[Ranking, QuestionResult]]) -> dict[s
             hits = sum(1 for rk, _ in with_answers if rk.answer_rank is not None and rk.answer_rank <= k)
             out[f"answer_hit@{k}"] = ratio(hits, len(with_answers))
         out["answer_ceiling"] = ratio(sum(1 for _, res in with_answers if res.answer_in_corpus), len(with_answers))
+    within = [rk for rk, res in pairs if res.answer_in_gold]
+    if within:
+        out["within_ceiling"] = len(within)
+        for k in (5, 10):
+            hits = sum(1 for rk in within if rk.answer_rank is not None and rk.answer_rank <= k)
+            out[f"answer_recall@{k}"] = ratio(hits, len(within))
     return out
 
 
@@ -99,10 +107,17 @@ def _answers(results: Sequence[QuestionResult]) -> dict[str, Any]:
     scored = [r for r in results if r.exact_match is not None]
     if not scored:
         return {"questions": 0}
-    return {"questions": len(scored),
-            "exact_match": round(mean(r.exact_match or 0.0 for r in scored), 4),
-            "f1": round(mean(r.f1 or 0.0 for r in scored), 4),
-            "contains": round(mean(r.contains or 0.0 for r in scored), 4)}
+    out: dict[str, Any] = {"questions": len(scored),
+                           "exact_match": round(mean(r.exact_match or 0.0 for r in scored), 4),
+                           "f1": round(mean(r.f1 or 0.0 for r in scored), 4),
+                           "contains": round(mean(r.contains or 0.0 for r in scored), 4)}
+    within = [r for r in scored if r.answer_in_gold]
+    if within:  # the questions an extractive reader can answer from the question's own search results
+        out["within_ceiling"] = len(within)
+        out["in_text"] = round(mean(r.contains or 0.0 for r in within), 4)
+        out["short_answer"] = ratio(sum(1 for r in within if r.short_correct), len(within))
+        out["short_answer_given"] = ratio(sum(1 for r in within if r.short_answer), len(within))
+    return out
 
 
 def _citations(results: Sequence[QuestionResult]) -> dict[str, Any]:
@@ -122,9 +137,11 @@ def _refusal(results: Sequence[QuestionResult]) -> dict[str, Any]:
     unanswerable = [r for r in results if not r.answerable]
     answerable = [r for r in results if r.answerable]
     right = [r for r in refused if not r.answerable]
+    held = [r for r in answerable if r.context_has_answer]  # the answerer was given the answer
     return {"refused": len(refused), "unanswerable": len(unanswerable),
             "precision": ratio(len(right), len(refused)), "recall": ratio(len(right), len(unanswerable)),
-            "false_refusal_rate": ratio(sum(1 for r in answerable if r.refused), len(answerable))}
+            "false_refusal_rate": ratio(sum(1 for r in answerable if r.refused), len(answerable)),
+            "false_refusal_top5": ratio(sum(1 for r in held if r.refused), len(held)), "answer_in_top5": len(held)}
 
 
 def _counterfactual(results: Sequence[QuestionResult]) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -133,7 +132,8 @@ def _problem(item: UploadFile, max_bytes: int, allowed: list[str]) -> str | None
         return f"“{name}” is a {suffix or 'file without a type'} file; uploads may be {', '.join(allowed)} files"
     size = item.size if item.size is not None else _size(item)
     if size > max_bytes:
-        return f"“{name}” is {uploads.size_text(size)}; the limit is {uploads.size_text(max_bytes)} per file (NEWSRAG_MAX_ARTICLE_BYTES)"
+        shown, limit = uploads.size_and_limit(size, max_bytes)
+        return f"“{name}” is {shown}; the limit is {limit} per file (NEWSRAG_MAX_ARTICLE_BYTES)"
     if size == 0:
         return f"“{name}” is empty"
     return None
@@ -150,7 +150,7 @@ def _keep(item: UploadFile, store: Path) -> Path:
     """Copy the upload into the uploads folder under its content-hash name (never the client's path)."""
     folder = store / uploads.UPLOAD_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".incoming-{uuid.uuid4().hex}"
+    tmp = uploads.incoming_path(folder)
     digest = hashlib.sha256()
     item.file.seek(0)
     with open(tmp, "wb") as out:

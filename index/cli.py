@@ -139,4 +139,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run([register], argv, prog="python -m index")
+    return run([register], argv, prog="python -m index",
+               description="Add news articles to the store (files, folders, globs, web pages, feeds), list "
+                           "and remove them.")

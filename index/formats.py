@@ -8,7 +8,6 @@ RealTimeQA's `search_result`) is expanded into its articles.
 
 from __future__ import annotations
 
-import ast
 import csv
 import io
 import json
@@ -24,6 +23,10 @@ from .cleaning import looks_like_title
 from .loading import Item, LoadOptions, Problem, RawArticle, decode_text, read_bytes
 
 MIN_PAGE_WORDS = 10
+MAX_NESTING = 10  # lists inside lists in one record field: deeper is not article text
+_QUOTED = "'[^'\\\\\n]*'|\"[^\"\\\\\n]*\""  # one quoted string, no escapes inside
+_STRING_LIST = re.compile(rf"\[\s*(?:(?:{_QUOTED})\s*(?:,\s*(?:{_QUOTED})\s*)*,?\s*)?\]")  # "['A', 'B']"
+_TOO_DEEP = "the JSON is nested too deeply to be article records"
 _COMMENTS_LINE = re.compile(r"^(?:\d+\s+)?(?:reader\s+)?(?:comments?|responses?|discussion)(?:\s*\(\d+\))?:?$", re.IGNORECASE)
 
 
@@ -77,6 +80,8 @@ def json_items(text: str, origin: str, options: LoadOptions) -> Iterator[Item]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise IngestError(f"{origin}: malformed JSON at line {exc.lineno} column {exc.colno} ({exc.msg})") from None
+    except RecursionError:
+        raise IngestError(f"{origin}: {_TOO_DEEP}") from None
     objects = data if isinstance(data, list) else [data]
     yield from records_to_articles(((f"{origin}#{i}", obj) for i, obj in enumerate(objects)), origin, options)
 
@@ -126,6 +131,8 @@ def jsonl_items(text: str | Iterator[str | Problem], origin: str, options: LoadO
                 yield f"{origin}#L{number}", json.loads(line)
             except json.JSONDecodeError as exc:
                 bad.append(Problem(f"{origin}:{number}", f"{origin}:{number}: malformed JSON line ({exc.msg})"))
+            except RecursionError:
+                bad.append(Problem(f"{origin}:{number}", f"{origin}:{number}: {_TOO_DEEP}"))
 
     yield from records_to_articles(objects(), origin, options)
     yield from bad
@@ -143,7 +150,8 @@ def load_csv(path: Path, options: LoadOptions) -> Iterator[Item]:
 
 
 def records_to_articles(objects: Iterator[tuple[str, Any]], origin: str, options: LoadOptions) -> Iterator[Item]:
-    """Articles from (origin, object) pairs; a file whose records have no text field at all fails once."""
+    """Articles from (origin, object) pairs; a bad record is one problem, a file whose records have no text
+    field at all fails once."""
     seen_text_field, missing = False, 0
     for where, obj in objects:
         for record_origin, record in _expand(where, obj, options):
@@ -155,17 +163,27 @@ def records_to_articles(objects: Iterator[tuple[str, Any]], origin: str, options
                 missing += 1
                 continue
             seen_text_field = True
-            text = _as_text(text_value)
-            if not text.strip():
-                yield Problem(record_origin, "the record's text is empty", failed=False)
-                continue
-            yield _record_article(record, record_origin, origin, text, options)
+            try:
+                yield _record_item(record, record_origin, origin, text_value, options)
+            except IngestError as exc:
+                yield Problem(record_origin, f"{record_origin}: {exc}")
     if missing and not seen_text_field:
         names = ", ".join(options.fields["text"])
         raise IngestError(f"{origin}: no record has a text field (looked for {names}); "
                           f"name yours with --field text=NAME")
     if missing:
         yield Problem(origin, f"{missing} record(s) without a text field", failed=False)
+
+
+def _record_item(record: dict[str, Any], where: str, origin: str, text_value: Any, options: LoadOptions) -> Item:
+    """One record's article, or why it has none (text that is a number or yes/no is refused)."""
+    if isinstance(text_value, (bool, int, float)):
+        kind = "true/false" if isinstance(text_value, bool) else "a number"
+        raise IngestError(f"the text field is {json.dumps(text_value)} ({kind}), not article text")
+    text = _as_text(text_value)
+    if not text.strip():
+        return Problem(where, "the record's text is empty", failed=False)
+    return _record_article(record, where, origin, text, options)
 
 
 def _expand(where: str, obj: Any, options: LoadOptions) -> Iterator[tuple[str, Any]]:
@@ -213,21 +231,22 @@ def _field_text(record: dict[str, Any], names: tuple[str, ...]) -> str | None:
     return (_as_text(value).strip() or None) if value is not None else None
 
 
-def _as_text(value: Any) -> str:
-    """Strings as they are; lists joined ("['A', 'B']" strings too); {name: ...} objects by their name."""
+def _as_text(value: Any, depth: int = 0) -> str:
+    """Strings as they are; lists joined ("['A', 'B']" strings too); {name: ...} objects by their name.
+
+    Nothing is evaluated: a string is read as a list only when it is a plain list of quoted strings.
+    """
+    if depth > MAX_NESTING:
+        raise IngestError(f"a field holds lists nested more than {MAX_NESTING} deep, not article text")
     if isinstance(value, str):
         stripped = value.strip()
-        if stripped.startswith("[") and stripped.endswith("]"):
-            try:
-                parsed = ast.literal_eval(stripped)
-            except (ValueError, SyntaxError):
-                return value
-            return _as_text(parsed) if isinstance(parsed, list) else value
+        if stripped.startswith("[") and _STRING_LIST.fullmatch(stripped):
+            return ", ".join(t for t in (q[1:-1].strip() for q in re.findall(_QUOTED, stripped)) if t)
         return value
     if isinstance(value, list):
-        return ", ".join(t for t in (_as_text(v).strip() for v in value) if t)
+        return ", ".join(t for t in (_as_text(v, depth + 1).strip() for v in value) if t)
     if isinstance(value, dict):
-        return _as_text(value.get("name") or value.get("title") or value.get("text") or "")
+        return _as_text(value.get("name") or value.get("title") or value.get("text") or "", depth + 1)
     return str(value)
 
 

@@ -7,6 +7,7 @@ bad record never costs the rest of the file. Formats live in `index.formats`, UR
 from __future__ import annotations
 
 import glob
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,6 +130,16 @@ def is_url(target: str) -> bool:
     return target.lower().startswith(("http://", "https://"))
 
 
+_WEB_ADDRESS = re.compile(r"^(?:www\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)+(?::\d+)?(?:[/?#]|$)", re.IGNORECASE)
+
+
+def looks_like_web_address(target: str) -> bool:
+    """Whether `target` reads as a web address without its scheme ("example.org/story", "www.example.org")."""
+    if not _WEB_ADDRESS.match(target):
+        return False
+    return target.lower().startswith("www.") or "/" in target or Path(target).suffix.lower() not in SUFFIXES
+
+
 def discover(target: str) -> Iterator[Path]:
     """Files named by `target`: a file, a folder (recursively, hidden entries skipped), or a glob pattern."""
     if any(ch in target for ch in "*?["):
@@ -140,7 +151,8 @@ def discover(target: str) -> Iterator[Path]:
         return
     path = Path(target).expanduser()
     if not path.exists():
-        raise IngestError(f"{target}: no such file or folder")
+        hint = f"; for a web page write the full address, https://{target}" if looks_like_web_address(target) else ""
+        raise IngestError(f"{target}: no such file or folder{hint}")
     if path.is_file():
         yield path
         return

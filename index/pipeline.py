@@ -8,6 +8,7 @@ at any moment leaves committed articles whole and only invisible orphans, remove
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import queue
@@ -17,6 +18,7 @@ from collections.abc import Callable, Generator, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from rag import tracing
 from rag.embedder import Embedder, canonical_model_name
 from rag.errors import IngestError
 from rag.lexical import sync as sync_lexical
@@ -74,15 +76,17 @@ def _ingest_here(targets: list[str], feed_urls: list[str], settings: Settings, p
     if embedder is None or embedder.name != canonical_model_name(settings.embedding_model):
         embedder = Embedder(settings)
     chroma = Store(settings, create=True, dimension=embedder.dimension)
-    with chroma.write_lock("ingest"):
+    tracing.configure(settings)
+    with chroma.write_lock("ingest"), tracing.stage("ingest", **{"newsrag.targets": len(targets)}):
         report.repaired = chroma.repair()
         planner = Planner(chroma, settings, report, progress)
         raws = read_sources(targets, feed_urls, load_options(settings), report)
         batches = _background(lambda: planner.batches(raws))
-        embedded = _background(lambda: (_embed(batch, embedder) for batch in batches))
+        embedded = _background(lambda: (_embed(batch, embedder, settings) for batch in batches))
         try:
             for batch in embedded:
-                _write(batch, chroma, report, progress)
+                with tracing.stage("write_batch", **{"newsrag.articles": len(batch.items)}):
+                    _write(batch, chroma, report, progress)
         finally:  # a write that failed stops the reading and embedding threads before the error goes on
             embedded.close()
             batches.close()
@@ -94,10 +98,17 @@ def _ingest_here(targets: list[str], feed_urls: list[str], settings: Settings, p
     return report
 
 
-def _embed(batch: Batch, embedder: Embedder) -> Batch:
-    texts = [chunk.text for item in batch.articles for chunk in item.chunks]
+def embedding_text(title: str, chunk_text: str, settings: Settings) -> str:
+    """What a chunk is embedded as: its text, or with `embed_title` its article's title and its text, so a
+    passage that never names its subject still matches questions about the story (contextual chunks)."""
+    return f"{title}. {chunk_text}" if settings.embed_title and title else chunk_text
+
+
+def _embed(batch: Batch, embedder: Embedder, settings: Settings) -> Batch:
+    texts = [embedding_text(item.article.title, chunk.text, settings) for item in batch.articles for chunk in item.chunks]
     started = time.perf_counter()
-    batch.vectors = embedder.embed_documents(texts) if texts else None
+    with tracing.stage("embed_batch", **{"embedding.model_name": embedder.name, "newsrag.chunks": len(texts)}):
+        batch.vectors = embedder.embed_documents(texts) if texts else None
     batch.embed_seconds = time.perf_counter() - started
     return batch
 
@@ -141,7 +152,8 @@ def _background(produce: Callable[[], Iterable[T]], depth: int = 2) -> Generator
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
             _offer(items, ("error", exc), stop)
 
-    thread = threading.Thread(target=run, name="newsrag-ingest", daemon=True)
+    context = contextvars.copy_context()  # the thread's trace spans nest under the ingest span
+    thread = threading.Thread(target=context.run, args=(run,), name="newsrag-ingest", daemon=True)
     thread.start()
     try:
         while True:

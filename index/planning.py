@@ -98,7 +98,8 @@ def _sha(text: str) -> str:
 def content_hash(clean: CleanArticle, settings: Settings) -> str:
     parts = [clean.title, clean.text, clean.url or "", clean.date or "", clean.site or "", clean.author or "",
              str(clean.comments_start), CHUNKER_VERSION, str(settings.chunk_tokens),
-             str(settings.chunk_overlap_sentences), str(settings.max_seq_length), settings.embedding_model]
+             str(settings.chunk_overlap_sentences), str(settings.max_seq_length), settings.embedding_model,
+             *(["embed_title"] if settings.embed_title else [])]
     return _sha("\x1f".join(parts))
 
 

@@ -6,6 +6,7 @@ input is broken and the exit code says so), and the rest of the batch goes on.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -54,6 +55,10 @@ def read_sources(targets: Iterable[str], feeds: Iterable[str], options: LoadOpti
             continue
         explicit = len(files) == 1 and Path(target).is_file()
         for path in (f.resolve() for f in files):
+            bad_name = unreadable_name(path)
+            if bad_name:
+                report.failed.append(bad_name)
+                continue
             if not supported(path):
                 if explicit:
                     report.failed.append((str(path), f"{path}: unsupported file type {path.suffix or '(none)'}"))
@@ -61,6 +66,16 @@ def read_sources(targets: Iterable[str], feeds: Iterable[str], options: LoadOpti
                     report.skipped.append((str(path), "unsupported file type"))
                 continue
             yield from _checked(str(path), load_items(path, options), report)
+
+
+def unreadable_name(path: Path) -> tuple[str, str] | None:
+    """(origin, reason) when the file's name is not UTF-8 (the store keeps names as text), else None."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        return shown, f"{shown}: the file name is not UTF-8 text; rename the file (e.g. with convmv) and ingest it again"
+    return None
 
 
 def _url_items(url: str, options: LoadOptions, feed: bool = False) -> Iterator[Item]:
@@ -78,3 +93,5 @@ def _checked(origin: str, items: Iterator[Item], report: IngestReport) -> Iterat
                 yield item
     except IngestError as exc:
         report.failed.append((origin, str(exc)))
+    except RecursionError:  # a parser gave up on deeply nested markup or data
+        report.failed.append((origin, f"{origin}: nested too deeply to read as an article"))

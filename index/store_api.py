@@ -40,6 +40,7 @@ class AskBody(BaseModel):
     question: str
     filters: dict[str, Any] | None = None
     top_k: int | None = None
+    as_of: str | None = None
 
 
 class IngestBody(BaseModel):
@@ -67,7 +68,7 @@ def store_router() -> APIRouter:
     @router.post("/ask")
     def ask(body: AskBody, request: Request) -> Any:
         filters = Filters(**body.filters) if body.filters else None
-        answer = request.app.state.assistant.ask(body.question, filters=filters, top_k=body.top_k)
+        answer = request.app.state.assistant.ask(body.question, filters=filters, top_k=body.top_k, as_of=body.as_of)
         return answer.to_dict()
 
     @router.get("/status")

@@ -3,6 +3,8 @@
 The name a browser or an HTTP client gives a file is never used as a path: only its suffix (checked
 against the supported types) and a cleaned stem survive, and the content hash makes the name unique,
 so the same file always lands on the same path and nothing can be written outside the folder.
+A server killed during an upload leaves files behind; `recover_uploads` at the next start ingests the
+complete ones and deletes half-written ones (their names carry the writer's process id).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import hashlib
 import os
 import re
 import shutil
+import uuid
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
@@ -18,6 +21,7 @@ from typing import Any
 from .loading import SUFFIXES
 
 UPLOAD_DIR = "uploads"
+INCOMING = ".incoming-"  # + the writing process id + "-" + anything: a file still being written
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -32,6 +36,12 @@ def size_text(size: float) -> str:
             return f"{int(size):,} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
         size /= 1024
     return str(size)
+
+
+def size_and_limit(size: int, limit: int) -> tuple[str, str]:
+    """Both sizes in words, exact to the byte when rounding would make them look the same ("19.1 MB" twice)."""
+    shown, allowed = size_text(size), size_text(limit)
+    return (f"{size:,} bytes", f"{limit:,} bytes") if shown == allowed else (shown, allowed)
 
 
 def base_name(name: str) -> str:
@@ -49,8 +59,8 @@ def check_upload(path: Path, name: str, max_bytes: int, allowed: Sequence[str]) 
                 f"{', '.join(allowed)} files.")
     size = path.stat().st_size
     if size > max_bytes:
-        return (f"“{name}” is {size_text(size)}; the upload limit is {size_text(max_bytes)} per file "
-                "(NEWSRAG_MAX_ARTICLE_BYTES).")
+        shown, limit = size_and_limit(size, max_bytes)
+        return f"“{name}” is {shown}; the upload limit is {limit} per file (NEWSRAG_MAX_ARTICLE_BYTES)."
     if size == 0:
         return f"“{name}” is empty."
     return None
@@ -73,7 +83,7 @@ def save_upload(path: Path, name: str, store: Path) -> Path:
     target = upload_path(digest.hexdigest(), name, store)
     target.parent.mkdir(parents=True, exist_ok=True)
     if not target.exists():
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        tmp = target.with_name(f"{INCOMING}{os.getpid()}-{target.name}.tmp")
         shutil.copyfile(path, tmp)
         os.replace(tmp, target)
     return target
@@ -112,3 +122,52 @@ def remove_articles(article_ids: Sequence[str], settings: Any) -> Any:
         if source and Path(source).parent == folder:
             Path(source).unlink(missing_ok=True)
     return report
+
+
+def incoming_path(folder: Path) -> Path:
+    """A new temporary name in the uploads folder for a file being received by this process."""
+    return folder / f"{INCOMING}{os.getpid()}-{uuid.uuid4().hex}"
+
+
+def recover_uploads(settings: Any, embedder: Any = None) -> tuple[Any, list[Path]]:
+    """Finish what a killed server left in the uploads folder: (ingest report of the picked-up files, deleted files).
+
+    Half-written files of processes that are gone are deleted; complete uploads no stored article came from
+    are ingested (with `embedder` when given), and those whose ingest fails are deleted as usual.
+    """
+    from rag.store import Store
+
+    from .pipeline import ingest, match_articles
+
+    folder = Path(settings.store) / UPLOAD_DIR
+    if not folder.is_dir():
+        return None, []
+    deleted = [path for path in folder.iterdir() if path.name.startswith(".") and not _writer_alive(path.name)]
+    for path in deleted:
+        path.unlink(missing_ok=True)
+    records = dict(Store(settings).registry_records())
+    waiting = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+                     and not match_articles(str(p), records))
+    if not waiting:
+        return None, deleted
+    try:
+        report = ingest([str(p) for p in waiting], settings=settings, embedder=embedder)
+    finally:
+        deleted += discard_unused(waiting, dict(Store(settings).registry_records()), Path(settings.store))
+    return report, deleted
+
+
+def _writer_alive(name: str) -> bool:
+    """Whether the process writing this temporary file still runs (no process id in the name, or ours: no,
+    since recovery runs before this process receives anything)."""
+    match = re.match(rf"^{re.escape(INCOMING)}(\d+)-", name)
+    if not match or int(match.group(1)) == os.getpid():
+        return False
+    pid = int(match.group(1))
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .answering import Answerer, make_answerer
+from . import tracing
+from .answering import Answerer, Finding, make_answerer
+from .asof import TimeQuery, cutoff_filters, newest_answering, read_time, time_preamble, zone
 from .citations import CitationVerifier, Verified
 from .conversation import HeuristicRewriter, LLMRewriter, Rewriter, as_turns
 from .embedder import Embedder
@@ -20,6 +23,7 @@ from .retrieval import Retriever
 from .settings import Settings
 from .store import Store
 from .support import SupportScorer
+from .timeline import Timeline, TimelineBuilder, timeline_topic
 from .validation import as_filters, check_filters, check_question
 
 log = logging.getLogger(__name__)
@@ -37,20 +41,26 @@ class Assistant:
         self.answerer = answerer
         self.rewriter = rewriter or HeuristicRewriter()
         self.retriever = Retriever(store, embedder, settings)
+        self.timelines = TimelineBuilder(self.retriever, embedder)
         self.summary = CollectionSummary(store)
 
-    def ask(self, question: str, filters: Filters | None = None, top_k: int | None = None) -> Answer:
-        """Answer one question; every sentence of the answer cites a passage, or `refused` is set."""
-        return collect_answer(self.stream(question, filters=filters, top_k=top_k))
+    def ask(self, question: str, filters: Filters | None = None, top_k: int | None = None, as_of: object = None) -> Answer:
+        """Answer one question; every sentence of the answer cites a passage, or `refused` is set.
+
+        `as_of` (a date, a datetime or ISO text; default now): answer with what was known then. Articles
+        dated after it are not used, and "last week" or "latest" are read against it.
+        """
+        return collect_answer(self.stream(question, filters=filters, top_k=top_k, as_of=as_of))
 
     def chat(
-        self, message: str, history: Iterable[Any] = (), filters: Filters | None = None, top_k: int | None = None
+        self, message: str, history: Iterable[Any] = (), filters: Filters | None = None, top_k: int | None = None,
+        as_of: object = None,
     ) -> Answer:
         """Answer `message` in a conversation: a follow-up is first rewritten into a standalone question.
 
         `history` holds the earlier messages ({"role": "user"|"assistant", "content": ...}), oldest first.
         """
-        return collect_answer(self.stream(message, filters=filters, top_k=top_k, history=history))
+        return collect_answer(self.stream(message, filters=filters, top_k=top_k, history=history, as_of=as_of))
 
     def stream(
         self,
@@ -58,63 +68,171 @@ class Assistant:
         filters: Filters | None = None,
         top_k: int | None = None,
         history: Iterable[Any] | None = None,
+        as_of: object = None,
     ) -> Iterator[str | Answer]:
         """Yield the verified answer text in pieces as it is written, then the `Answer`.
 
         The pieces joined are exactly `Answer.text`: each sentence is checked before it is released.
         """
+        return tracing.traced_stream("ask", self._stream(question, filters, top_k, history, as_of), question)
+
+    def _stream(
+        self, question: str, filters: Filters | None, top_k: int | None, history: Iterable[Any] | None,
+        as_of: object,
+    ) -> Iterator[str | Answer]:
         started = time.perf_counter()
+        question, filters = self._checked(question, filters, top_k)
+        timings: dict[str, float] = {}
+        query, rewritten = self._standalone(question, history, timings)
+        when = self.when(query, as_of, timings)
+        made = _Made(question, rewritten, when, as_of is not None, timings, started)
+        topic = timeline_topic(query)
+        if topic is not None:
+            yield from self._timeline_answer(made, topic, filters)
+            return
+        with tracing.stage("retrieve") as span:
+            span.text("input.value", when.search)
+            passages = self.retriever.retrieve(when.search, filters, top_k, timings, when=when)
+            span.documents(passages)
+        if self._weak(passages):
+            yield from self._refuse(made, passages, filters)
+            return
+        given = newest_answering(passages, self.settings.recency_margin) if when.recency else list(passages)
+        attempts = (given, list(passages)) if len(given) < len(passages) else (given,)
+        checked: tuple[Verified, str] | None = None
+        for attempt in attempts:  # a recency question falls back to all passages when the newest do not answer
+            checked = yield from self._answer_as_of(when, attempt, when.recency and attempt is given, made)
+            if checked is not None:
+                break
+        if checked is None:  # the answerer refused, or nothing it wrote is supported
+            yield from self._refuse(made, passages, filters)
+            return
+        timings["total"] = _ms(started)
+        answer = self._answer(made, checked[1] + checked[0].text, passages, checked[0], time_note=checked[1])
+        _log_answer(answer)
+        yield answer
+
+    def _answer_as_of(self, when: TimeQuery, passages: list[Source], latest: bool,
+                      made: _Made) -> Generator[str, None, tuple[Verified, str] | None]:
+        """Stream the verified answer behind what it says about time; return it and that statement
+        (None when nothing is supported).
+
+        With a soft window the statement depends on which passages are cited ("In articles from ... and
+        other dates"), so that answer is released whole once verified; every other answer streams.
+        """
+        wait = when.window is not None and not when.window.hard
+        head, pieces, checked = time_preamble(when, passages, latest, made.explicit), [], None
+        for piece in self._verified(when.search, passages, made.timings, made.findings):
+            if isinstance(piece, Verified):
+                checked = piece
+            elif wait:
+                pieces.append(piece)
+            else:
+                yield (head if not pieces else "") + piece
+                pieces.append(piece)
+        if checked is None or not checked.citations:
+            return None
+        if wait:
+            cited = [checked.sources[i] for i in sorted({c.source_index for c in checked.citations})]
+            head = time_preamble(when, cited, latest, made.explicit)
+            yield head + "".join(pieces)
+        return checked, head
+
+    def timeline(self, topic: str, filters: Filters | None = None, as_of: object = None,
+                 top_k: int | None = None) -> Timeline:
+        """How a story unfolded: one cited sentence per event, ordered by article date and grouped by day.
+
+        Reads the `top_k` (default 30) passages best matching `topic` under the filters, as of `as_of`.
+        """
+        started = time.perf_counter()
+        topic, filters = self._checked(topic, filters, top_k)
+        timings: dict[str, float] = {}
+        when = self.when(topic, as_of, timings)
+        timeline = self.timelines.build(timeline_topic(topic) or topic, filters, when, timings, top_k)
+        timings["total"] = _ms(started)
+        return timeline
+
+    def _timeline_answer(self, made: _Made, topic: str, filters: Filters | None) -> Iterator[str | Answer]:
+        """A "How did X unfold?" question answered with the timeline of X (or refused when it has no event)."""
+        timeline = self.timelines.build(topic, filters, made.when, made.timings)
+        made.timings["total"] = _ms(made.started)
+        if not timeline.events:
+            yield from self._refuse(made, timeline.sources, filters)
+            return
+        answer = timeline.to_answer(made.question, answerer="timeline", rewritten_question=made.rewritten,
+                                    timings=made.timings, as_of=timeline.as_of, recency=made.when.recency)
+        yield answer.text
+        _log_answer(answer)
+        yield answer
+
+    def when(self, question: str, as_of: object = None, timings: dict[str, float] | None = None) -> TimeQuery:
+        """The question's time intent read against `as_of` (default now) in the configured time zone."""
+        mark = time.perf_counter()
+        when = read_time(question, as_of, zone(self.settings.time_zone), self.summary.get().last_date)
+        if timings is not None:
+            timings["time"] = _ms(mark)
+        return when
+
+    def _checked(self, question: str, filters: Filters | None, top_k: int | None) -> tuple[str, Filters | None]:
+        """The question and filters after the checks every path makes; QueryError for bad ones."""
         question = check_question(question, self.settings.max_question_chars)
         if top_k is not None and not (isinstance(top_k, int) and not isinstance(top_k, bool) and 1 <= top_k <= 50):
             raise QueryError(f"top_k must be a whole number from 1 to 50, not {top_k!r}")
         filters = as_filters(filters)
         if filters is not None and (filters.sources or filters.article_ids):
             check_filters(filters, self.summary.get().all_sites, self.store.versions())
-        timings: dict[str, float] = {}
-        query, rewritten = self._standalone(question, history, timings)
-        passages = self.retriever.retrieve(query, filters, top_k, timings)
-        if self._weak(passages):
-            text = refusal_message(passages, self.summary.get(), filters)
-            timings["total"] = _ms(started)
-            yield text
-            answer = self._answer(question, rewritten, text, passages, None, timings)
-            _log_answer(answer)
-            yield answer
-            return
+        return question, filters
+
+    def _verified(self, query: str, passages: Sequence[Source], timings: dict[str, float],
+                  findings: list[Finding]) -> Iterator[str | Verified]:
+        """The answerer's verified text in pieces, then the whole `Verified` answer."""
         mark = time.perf_counter()
         verifier = CitationVerifier(self._scorer(passages))  # splits the passages into sentences: verify work
         setup = _ms(mark)
-        yield from self._generate(query, passages, verifier, timings)
+        yield from self._generate(query, passages, verifier, timings, findings)
         mark = time.perf_counter()
-        tail, checked = verifier.finish()
+        with tracing.stage("verify") as span:
+            tail, checked = verifier.finish()
+            span.set(**{"newsrag.citations": len(checked.citations), "newsrag.verified": checked.verified})
         timings["verify"] += setup + _ms(mark)
-        if not checked.citations:  # the answerer refused, or nothing it wrote is supported
-            tail = refusal_message(passages, self.summary.get(), filters)
-        if tail:
+        if tail and checked.citations:
             yield tail
-        timings["total"] = _ms(started)
-        answer = self._answer(question, rewritten, tail, passages, checked, timings)
+        yield checked
+
+    def _refuse(self, made: _Made, passages: Sequence[Source], filters: Filters | None) -> Iterator[str | Answer]:
+        """The refusal: what the collection covers and the closest articles, under the filters as applied."""
+        applied = cutoff_filters(filters, made.when)
+        text = refusal_message(passages, self.summary.get(), applied)
+        made.timings["total"] = _ms(made.started)
+        yield text
+        answer = self._answer(made, text, passages, None)
         _log_answer(answer)
         yield answer
 
     def _generate(
-        self, query: str, passages: Sequence[Source], verifier: CitationVerifier, timings: dict[str, float]
+        self, query: str, passages: Sequence[Source], verifier: CitationVerifier, timings: dict[str, float],
+        finding: list[Finding],
     ) -> Iterator[str]:
-        """Run the answerer, feed its text to the verifier and yield what the verifier releases; time both."""
+        """Run the answerer, feed its text to the verifier and yield what the verifier releases; time both.
+        A `Finding` the answerer yields is appended to `finding`."""
         generate = verify = 0.0
-        pieces = iter(self.answerer.stream(query, passages))
+        pieces = tracing.traced_pieces("answer", self.answerer.stream(query, passages), **_answerer_span(self))
         while True:
             mark = time.perf_counter()
             piece = next(pieces, None)
             generate += time.perf_counter() - mark
             if piece is None:
                 break
+            if isinstance(piece, Finding):
+                finding.append(piece)
+                continue
             mark = time.perf_counter()
             released = verifier.feed(piece)
             verify += time.perf_counter() - mark
             if released:
                 yield released
-        timings["generate"], timings["verify"] = generate * 1000, verify * 1000
+        timings["generate"] = timings.get("generate", 0.0) + generate * 1000  # a recency retry adds to it
+        timings["verify"] = timings.get("verify", 0.0) + verify * 1000
 
     def _standalone(self, question: str, history: Iterable[Any] | None, timings: dict[str, float]) -> tuple[str, str | None]:
         """The question to search for, and the rewrite of a follow-up (None when it stands alone)."""
@@ -135,20 +253,21 @@ class Assistant:
         embed = self.embedder.embed_documents if s.citation_semantic else None
         return SupportScorer(passages, embed, s.citation_min_lexical, s.citation_min_semantic, s.citation_min_overlap)
 
-    def _answer(
-        self, question: str, rewritten: str | None, refusal: str, passages: Sequence[Source],
-        checked: Verified | None, timings: dict[str, float],
-    ) -> Answer:
+    def _answer(self, made: _Made, text: str, passages: Sequence[Source], checked: Verified | None,
+                time_note: str = "") -> Answer:
+        when = made.when
+        common: dict[str, Any] = {
+            "question": made.question, "answerer": self.answerer.name, "rewritten_question": made.rewritten,
+            "timings": made.timings, "as_of": when.as_of.isoformat(timespec="seconds"), "time_window": when.window,
+            "recency": when.recency, "time_note": time_note,
+        }
+        found = made.findings[-1] if made.findings else Finding()
         if checked is None or not checked.citations:
-            return Answer(
-                question=question, text=refusal, sources=list(passages), citations=[], refused=True, verified=True,
-                answerer=self.answerer.name, rewritten_question=rewritten, timings=timings,
-            )
-        return Answer(
-            question=question, text=checked.text, sources=checked.sources, citations=checked.citations,
-            refused=False, verified=checked.verified, answerer=self.answerer.name, rewritten_question=rewritten,
-            timings=timings, unsupported=checked.unsupported,
-        )
+            return Answer(text=text, sources=list(passages), citations=[], refused=True, verified=True,
+                          confidence=found.confidence, **common)
+        return Answer(text=text, sources=checked.sources, citations=checked.citations, refused=False,
+                      verified=checked.verified, unsupported=checked.unsupported, short_answer=found.short_answer,
+                      confidence=found.confidence, **common)
 
     def articles(self) -> list[ArticleInfo]:
         """The stored articles, newest first."""
@@ -166,6 +285,19 @@ class Assistant:
         }
 
 
+@dataclass(frozen=True)
+class _Made:
+    """What every answer to one question records, whichever way it ends."""
+
+    question: str
+    rewritten: str | None
+    when: TimeQuery
+    explicit: bool  # as_of was given
+    timings: dict[str, float]
+    started: float
+    findings: list[Finding] = field(default_factory=list)  # what the answerer found besides its text
+
+
 def collect_answer(stream: Iterator[str | Answer]) -> Answer:
     """The final Answer of a stream (the non-streaming path is the streaming one, collected)."""
     answer: Answer | None = None
@@ -175,6 +307,15 @@ def collect_answer(stream: Iterator[str | Answer]) -> Answer:
     if answer is None:  # pragma: no cover - stream() always ends with an Answer
         raise RuntimeError("the answer stream ended without an Answer")
     return answer
+
+
+def _answerer_span(assistant: Assistant) -> dict[str, Any]:
+    """The answer span's OpenInference kind and model (LLM for the llm answerer)."""
+    if getattr(assistant.answerer, "client", None) is None:
+        return {"kind": "CHAIN", "newsrag.answerer": assistant.answerer.name}
+    s = assistant.settings
+    return {"kind": "LLM", "llm.model_name": s.llm_model, "llm.provider": s.llm_provider,
+            "newsrag.answerer": assistant.answerer.name}
 
 
 def _ms(since: float) -> float:
@@ -205,7 +346,8 @@ def query_settings(settings: Settings) -> Settings:
 
 def compose(settings: Settings, store: Store, embedder: Embedder) -> Assistant:
     """An Assistant over an opened store and embedder, with the answerer and rewriter the settings name."""
-    answerer = make_answerer(settings)
+    tracing.configure(settings)  # OpenTelemetry spans when settings ask for them (off by default)
+    answerer = make_answerer(settings, embed=embedder.embed_documents)
     client = getattr(answerer, "client", None)
     rewriter: Rewriter = LLMRewriter(client) if client is not None and settings.llm_rewrite else HeuristicRewriter()
     return Assistant(settings, store, embedder, answerer, rewriter)

@@ -5,8 +5,9 @@
     access.check_admin(request_key)
 
 With no keys set, everything is open (the server then listens on loopback, or was started --insecure).
-With only an API key, admin operations are switched off (403) until an admin key is set. The admin
-key also reads. Keys are compared in constant time and never printed or logged.
+Any key set closes the server: reading then needs the API key or the admin key (so with only an admin
+key, only its holder reads), and with only an API key, admin operations are switched off (403) until an
+admin key is set. Keys are compared in constant time and never printed or logged.
 """
 
 from __future__ import annotations
@@ -45,11 +46,12 @@ class Access:
         return bool(self.api_key or self.admin_key)
 
     def check_reader(self, given: str | None) -> None:
-        """Allow reading with the API key or the admin key; open when no API key is set."""
-        if not self.api_key:
+        """Allow reading with the API key or the admin key; open only when no key at all is set."""
+        if not self.enabled:
             return
         if not (_same(given, self.api_key) or _same(given, self.admin_key)):
-            raise AccessError(_missing(given, "the API key (NEWSRAG_API_KEY)"))
+            raise AccessError(_missing(given, "the API key (NEWSRAG_API_KEY)" if self.api_key else
+                                       "the admin key (NEWSRAG_ADMIN_KEY): this server has no separate API key"))
 
     def check_admin(self, given: str | None) -> None:
         """Allow ingest and delete with the admin key; open only when no key at all is set."""
@@ -60,6 +62,20 @@ class Access:
         if self.api_key:
             raise ForbiddenError("ingest and delete are switched off on this server: it has an API key but no "
                                  "admin key; set NEWSRAG_ADMIN_KEY (or admin_key_file) and restart it")
+
+    def is_key(self, given: str | None) -> bool:
+        """Whether `given` is one of the keys set (the API key or the admin key)."""
+        return _same(given, self.api_key) or _same(given, self.admin_key)
+
+    def describe(self) -> str:
+        """Who may do what, in words (for the start-up line)."""
+        if self.api_key and self.admin_key:
+            return "reading needs the API key, changes the admin key"
+        if self.admin_key:
+            return "reading and changes need the admin key (no separate API key is set)"
+        if self.api_key:
+            return "reading needs the API key; changes are off (no admin key is set)"
+        return "open: no key set, anyone who reaches it can read and change the library"
 
     def role(self, username: str, password: str) -> str | None:
         """The chat login: user 'admin' with the admin key, any other name with the API key."""

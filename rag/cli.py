@@ -10,12 +10,15 @@ import sys
 import textwrap
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from pydantic import ValidationError
 
 from .errors import ConfigError, NewsragError, QueryError
 from .records import Answer, Filters
+
+if TYPE_CHECKING:
+    from .timeline import Timeline
 
 Register = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg]
 
@@ -70,10 +73,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if args.answerer or args.retrieval:
             raise ConfigError(f"the store at {settings.store} is served by {owner.describe()}, which answers with "
                               "its own answerer and retrieval; drop --answerer/--retrieval, or stop it first")
-        return answer_from_dict(owner.ask(args.question, filters, args.top_k))
+        return answer_from_dict(owner.ask(args.question, filters, args.top_k, args.as_of))
 
     answer = routed(settings, lambda: open_assistant(settings=settings).ask(args.question, filters=filters,
-                                                                            top_k=args.top_k), there)
+                                                                            top_k=args.top_k, as_of=args.as_of), there)
     if args.json:
         print_json(answer.to_dict())
     else:
@@ -83,7 +86,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def format_answer(answer: Answer) -> str:
     """An answer for the terminal: the text, then each cited passage with its supporting sentence marked."""
-    lines = [textwrap.fill(answer.text, 100), ""]
+    lines = [textwrap.fill(line, 100) if line.strip() else "" for line in answer.text.splitlines()] + [""]
     cited = answer.cited_sources
     if cited:
         lines.append("Sources:")
@@ -128,6 +131,42 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_filter_options(parser: argparse.ArgumentParser) -> None:
+    """--since, --until, --source, --article and --as-of."""
+    parser.add_argument("--since", help="only articles dated on or after YYYY-MM-DD")
+    parser.add_argument("--until", help="only articles dated on or before YYYY-MM-DD")
+    parser.add_argument("--source", action="append", help="only articles from this site (repeatable)")
+    parser.add_argument("--article", action="append", help="only this article id (repeatable)")
+    parser.add_argument("--as-of", help="what was known then: YYYY-MM-DD (the end of that day) or an ISO time; later "
+                                        "articles are not used and 'last week' is read from it (default: now)")
+
+
+def cmd_timeline(args: argparse.Namespace) -> int:
+    from .assistant import open as open_assistant
+
+    assistant = open_assistant(settings=settings_from(args).with_overrides(retrieval_mode=getattr(args, "retrieval", None)))
+    timeline = assistant.timeline(args.topic, filters=filters_from(args), as_of=args.as_of, top_k=args.top_k)
+    if args.json:
+        print_json(timeline.to_dict())
+    elif not timeline.events:
+        print(f"No article{' dated ' + timeline.window.describe() if timeline.window else ''} reports events of "
+              f"“{timeline.topic}”.")
+    else:
+        print(format_timeline(timeline))
+    return 0
+
+
+def format_timeline(timeline: Timeline) -> str:
+    """A timeline for the terminal: a heading per day, the events with their markers, then the sources."""
+    lines = [line for line in timeline.text().splitlines()]
+    wrapped = [textwrap.fill(line, 100, subsequent_indent="  ") if line.startswith("- ") else line for line in lines]
+    sources = ["", "Sources:"]
+    for n, source in enumerate(timeline.sources, start=1):
+        where = ", ".join(x for x in (source.site, source.date) if x)
+        sources.append(f"[{n}] {source.title}" + (f" — {where}" if where else "") + (f"\n    {source.url}" if source.url else ""))
+    return "\n".join(wrapped + sources)
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the core commands to a subcommand parser."""
     ask = sub.add_parser("ask", help="answer a question with cited passages")
@@ -136,12 +175,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.add_argument("--answerer", help="answerer backend (default: from settings)")
     ask.add_argument("--top-k", type=int, help="passages given to the answerer")
-    ask.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], help="how passages are found (default: hybrid)")
-    ask.add_argument("--since", help="only articles dated on or after YYYY-MM-DD")
-    ask.add_argument("--until", help="only articles dated on or before YYYY-MM-DD")
-    ask.add_argument("--source", action="append", help="only articles from this site (repeatable)")
-    ask.add_argument("--article", action="append", help="only this article id (repeatable)")
+    ask.add_argument("--retrieval", choices=["hybrid", "rrf", "dense", "bm25"], help="how passages are found (default: hybrid)")
+    add_filter_options(ask)
     ask.set_defaults(func=cmd_ask)
+
+    timeline = sub.add_parser("timeline", help="how a story unfolded: cited sentences by day")
+    timeline.add_argument("topic", help='the story, e.g. "Kabul drone strike"')
+    add_store_options(timeline)
+    timeline.add_argument("--json", action="store_true", help="print the timeline as JSON")
+    timeline.add_argument("--top-k", type=int, help="passages read (default 30)")
+    add_filter_options(timeline)
+    timeline.set_defaults(func=cmd_timeline)
 
     status = sub.add_parser("status", help="articles, chunks, model and store path")
     add_store_options(status)
@@ -161,13 +205,19 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {_one_line(message)} (see {self.prog} --help)\n")
 
 
-def run(registers: Sequence[Register], argv: Sequence[str] | None = None, prog: str = "newsrag") -> int:
+DESCRIPTION = "Ask questions about news articles; answers cite their passages."
+
+
+def run(registers: Sequence[Register], argv: Sequence[str] | None = None, prog: str = "newsrag",
+        description: str = DESCRIPTION) -> int:
     """Parse `argv` with the given command groups and run the command; errors print one line."""
-    parser = OneLineParser(prog=prog, description="Ask questions about news articles; answers cite their passages.")
+    parser = OneLineParser(prog=prog, description=description)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in registers:
         add(sub)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        parser.error(_unrecognized(prog, args, extra))
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -199,6 +249,16 @@ def interrupted() -> NoReturn:
     os._exit(130)
 
 
+def _unrecognized(prog: str, args: argparse.Namespace, extra: list[str]) -> str:
+    """The usage error for leftover arguments; words after a question mean it was not quoted."""
+    question = getattr(args, "question", None)
+    if args.command == "ask" and question and not any(e.startswith("-") for e in extra):
+        whole = " ".join([question, *extra]).replace('"', '\\"')
+        return (f"unrecognized arguments: {' '.join(extra)}; put the question in quotes, "
+                f'e.g. {prog} ask "{whole}"')
+    return f"unrecognized arguments: {' '.join(extra)}"
+
+
 def settings_problem(exc: ValidationError) -> str:
     """A settings validation error in one sentence: which setting, what is wrong, where to fix it."""
     problems = []
@@ -213,4 +273,6 @@ def _one_line(text: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run([register], argv, prog="python -m rag")
+    return run([register], argv, prog="python -m rag",
+               description="Ask questions about the stored news articles (answers cite their passages), "
+                           "the store's status and the effective settings.")

@@ -15,9 +15,12 @@ from typing import Any, Protocol
 
 from . import prompts
 from . import text as tx
+from .answering.base import REFUSAL
 from .errors import BackendError, QueryError
 
 _MARKERS = re.compile(r"\s*\[\d{1,3}\]")
+REFUSAL_PREFIX = REFUSAL.rstrip(".")  # every refusal starts "Not in the articles"
+_BOILERPLATE = re.compile(r"A reader commented:|In articles from [^:]{3,60}:|Closest articles:", re.IGNORECASE)
 _WHAT_ABOUT = re.compile(
     r"^\s*(?:(?:and|but|so|ok(?:ay)?|also)[\s,]+)*(?:what|how)\s+about\s+(?P<topic>.+?)\s*[?.!]*\s*$", re.IGNORECASE
 )
@@ -102,26 +105,21 @@ def is_follow_up(message: str) -> bool:
 
 
 class HeuristicRewriter:
-    """Rewrites follow-ups with the previous question's frame and names; no LLM needed."""
+    """Rewrites follow-ups with the frame and names of the last *answered* exchange; no LLM needed.
+
+    Words are never taken from a refusal or from the assistant's own boilerplate (the refusal's
+    "Closest articles: ...", "A reader commented:", a source list): a follow-up after a refused
+    question leans on the exchange before it, and a question that stands alone is left alone.
+    """
 
     def rewrite(self, message: str, history: Sequence[Turn]) -> str:
-        previous = self._previous_question(history)
-        if previous is None or not is_follow_up(message):
+        if not is_follow_up(message):
             return message
-        answer = next((t.content for t in reversed(history) if t.role == "assistant"), "")
+        answered = answered_exchanges(history)
+        if not answered:
+            return message
+        previous, answer = answered[-1]
         return self._rewrite_one(message, previous, answer)
-
-    def _previous_question(self, history: Sequence[Turn]) -> str | None:
-        """The last user question, itself made standalone against the ones before it."""
-        standalone: str | None = None
-        last_answer = ""
-        for turn in history:
-            if turn.role == "assistant":
-                last_answer = turn.content
-            elif turn.content.strip():
-                message = turn.content.strip()
-                standalone = message if standalone is None or not is_follow_up(message) else self._rewrite_one(message, standalone, last_answer)
-        return standalone
 
     def _rewrite_one(self, message: str, previous: str, answer: str) -> str:
         topic = _WHAT_ABOUT.match(message)
@@ -139,6 +137,37 @@ class HeuristicRewriter:
         return f"{message.rstrip(' ?.!')} (about {', '.join(dict.fromkeys(context[:4]))})?"
 
 
+def is_refusal(text: str) -> bool:
+    """Whether an assistant message is newsrag's refusal ("Not in the articles...")."""
+    return text.lstrip().startswith(REFUSAL_PREFIX)
+
+
+def answer_content(text: str) -> str:
+    """An answer's quoted article text without markers and without newsrag's own words around it."""
+    text = text.split("\n\nSources", 1)[0]
+    text = _BOILERPLATE.sub(" ", _MARKERS.sub("", text))
+    return " ".join(text.split())
+
+
+def answered_exchanges(history: Sequence[Turn]) -> list[tuple[str, str]]:
+    """(standalone question, answer content) for each exchange whose answer was not a refusal, oldest first.
+
+    Each question is made standalone against the answered exchanges before it."""
+    answered: list[tuple[str, str]] = []
+    pending: str | None = None
+    for turn in history:
+        if turn.role == "user" and turn.content.strip():
+            message = turn.content.strip()
+            if is_follow_up(message) and answered:
+                message = HeuristicRewriter()._rewrite_one(message, *answered[-1])
+            pending = message
+        elif turn.role == "assistant" and pending is not None:
+            if not is_refusal(turn.content):
+                answered.append((pending, answer_content(turn.content)))
+            pending = None
+    return answered
+
+
 class LLMRewriter:
     """Asks the LLM for the standalone question; falls back to the heuristic on an unusable reply."""
 
@@ -147,9 +176,12 @@ class LLMRewriter:
         self.fallback = fallback or HeuristicRewriter()
 
     def rewrite(self, message: str, history: Sequence[Turn]) -> str:
-        if not any(t.role == "user" for t in history):
-            return message
-        lines = [f"{t.role}: {' '.join(_MARKERS.sub('', t.content).split())[:600]}" for t in history[-6:]]
+        answered = answered_exchanges(history)
+        if not answered or not is_follow_up(message):
+            return message  # nothing answered to lean on, or the message stands alone
+        lines = []
+        for question, answer in answered[-3:]:  # refused exchanges and boilerplate never reach the prompt
+            lines += [f"user: {question[:600]}", f"assistant: {answer[:600]}"]
         prompt = prompts.render("rewrite", history="\n".join(lines), message=message)
         try:
             reply = self.client.complete("", prompt, prompt)

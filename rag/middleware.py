@@ -19,6 +19,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 
 from .logs import REQUEST_ID, fields
+from .openai_compat import error_body, is_openai_path
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -87,7 +88,7 @@ class BodyLimit:
             return
         declared = _header(scope, b"content-length")
         if declared and declared.isdigit() and int(declared) > limit:
-            await _refuse(send, limit)
+            await _refuse(send, limit, scope.get("path", ""))
             return
         seen, started = [0], [False]
 
@@ -107,15 +108,16 @@ class BodyLimit:
             await self.app(scope, counted, tracked)
         except _TooLarge:
             if not started[0]:
-                await _refuse(send, limit)
+                await _refuse(send, limit, scope.get("path", ""))
 
 
 def too_large(limit: int) -> str:
     return f"the request body is over the {limit:,}-byte limit; send less (or smaller files)"
 
 
-async def _refuse(send: Send, limit: int) -> None:
-    body = json.dumps({"error": too_large(limit), "type": "TooLarge"}).encode()
+async def _refuse(send: Send, limit: int, path: str) -> None:
+    shaped = error_body(413, too_large(limit), "TooLarge") if is_openai_path(path) else None
+    body = json.dumps(shaped or {"error": too_large(limit), "type": "TooLarge"}).encode()
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                             (b"connection", b"close")]})

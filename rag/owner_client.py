@@ -33,8 +33,9 @@ class OwnerClient:
     def describe(self) -> str:
         return self.holder.describe()
 
-    def ask(self, question: str, filters: Filters | None, top_k: int | None) -> dict[str, Any]:
-        body = {"question": question, "top_k": top_k, "filters": filters.to_dict() if filters else None}
+    def ask(self, question: str, filters: Filters | None, top_k: int | None, as_of: str | None = None) -> dict[str, Any]:
+        body = {"question": question, "top_k": top_k, "filters": filters.to_dict() if filters else None,
+                "as_of": as_of}
         return dict(self.call("POST", "/v1/store/ask", body))
 
     def status(self) -> dict[str, Any]:

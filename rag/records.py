@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from .errors import QueryError
+from .timewindow import TimeWindow
 
 _LISTS = (list, tuple, set, frozenset)
 
@@ -148,6 +149,12 @@ class Answer:
     rewritten_question: str | None = None  # the standalone question a follow-up was turned into
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
     unsupported: list[str] = field(default_factory=list)  # answer sentences no passage supports
+    as_of: str | None = None  # the moment the answer is as of (ISO); articles dated after its day were not used
+    time_window: TimeWindow | None = None  # the days the question asks about ("last week"), when it names some
+    recency: bool = False  # the question asks for the latest state: the newest passage that answers was preferred
+    time_note: str = ""  # what `text` says about time before its first sentence ("In articles from 24 to 28 March 2025: ")
+    short_answer: str | None = None  # the name, number, date or place the question asks for, when one was found
+    confidence: float | None = None  # the answerer's calibrated probability that its best sentence answers
 
     @property
     def cited_sources(self) -> list[Source]:
@@ -167,9 +174,15 @@ class Answer:
             "answerer": self.answerer,
             "rewritten_question": self.rewritten_question,
             "unsupported": list(self.unsupported),
+            "short_answer": self.short_answer,
+            "confidence": None if self.confidence is None else round(self.confidence, 4),
             "citations": [c.to_dict() for c in self.citations],
             "sources": [s.to_dict() for s in self.sources],
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
+            "as_of": self.as_of,
+            "time_window": self.time_window.to_dict() if self.time_window else None,
+            "recency": self.recency,
+            "time_note": self.time_note,
         }
 
 

@@ -14,22 +14,36 @@ import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from pydantic import ValidationError
 
+from . import tracing
+from .asof import TimeQuery, cutoff_filters, prefer_window, window_pool
 from .embedder import Embedder
 from .errors import QueryError
 from .lexical import LexicalIndex
+from .ranking import PassageRanker
 from .records import Filters, Source
 from .rerank import CrossEncoderReranker, make_reranker
 from .rows import ChunkHit
 from .settings import Settings
 from .store import Store
+from .windows import widen
 
 _ABOUT_COMMENTS = re.compile(r"\b(comment|commenter|commented|reader|readers)\b", re.IGNORECASE)
 STAGES = ("embed", "dense", "bm25", "fuse", "rerank")
+
+
+@dataclass
+class Pool:
+    """Fused candidates read from the store, with their dense ranks and BM25 scores and ranks."""
+
+    hits: list[ChunkHit]
+    dense_ranks: dict[str, int]
+    bm25: dict[str, float]
+    bm25_ranks: dict[str, int]
 
 
 def reciprocal_rank_fusion(rankings: Sequence[tuple[float, Sequence[str]]], k: int) -> list[tuple[str, float]]:
@@ -51,6 +65,7 @@ class Retriever:
         self.settings = settings
         self.lexical = lexical or LexicalIndex(settings)
         self.reranker = reranker or make_reranker(settings)
+        self.ranker: PassageRanker | None = None  # the learned ranking, loaded on first use
         self.first_read: int | None = None  # candidates read in the first round (default 2 x passages wanted)
 
     def retrieve(
@@ -64,8 +79,12 @@ class Retriever:
         dense_weight: float | None = None,
         bm25_weight: float | None = None,
         rrf_k: int | None = None,
+        when: TimeQuery | None = None,
     ) -> list[Source]:
         """The best passages for `question`; keyword arguments override the settings for this query.
+
+        `when` (`Assistant.when`: the question's time): articles dated after its cutoff day, or outside a
+        hard window, are never read; passages inside a soft window move up (`rag.asof.prefer_window`).
 
         `timings` receives milliseconds per stage: embed, dense, bm25, fuse, rerank, search (dense + bm25
         + fuse) and retrieve (the wall time of the whole call).
@@ -81,6 +100,7 @@ class Retriever:
             raise QueryError(f"bad retrieval option ({problems})") from None
         top_k = top_k or opts.top_k
         k = max(opts.candidates, top_k)
+        filters, window = cutoff_filters(filters, when), when.window if when else None
         with _timed(timings, "embed"):
             vector = self.embedder.embed_query(question)
         with self.store.one_view():  # one revision read for dense, BM25 and the chunk lookups
@@ -88,16 +108,48 @@ class Retriever:
             lexical = self._lexical(question, filters, k, opts, timings)
             fused, cosines = self._fused(vector, lexical, filters, k, opts, timings, versions)
             with _timed(timings, "fuse"):
-                pool = max(top_k, opts.rerank_candidates) if self.reranker else top_k
-                groups = self._select_reading(question, vector, fused, cosines, pool, opts, versions)
+                pool = max(top_k, opts.rerank_candidates, window_pool(top_k, window)) if self.reranker else window_pool(top_k, window)
+                if opts.retrieval_mode == "hybrid":
+                    ranked = self.learned_order(question, vector, fused, cosines, lexical or [], opts, versions)
+                    groups, _ = self._select([hit for hit, _ in ranked], pool)
+                else:
+                    groups = self._select_reading(question, vector, fused, cosines, pool, opts, versions)
                 passages = self._passages(groups)
         if self.reranker and passages:
             with _timed(timings, "rerank"):
                 scores = self.reranker.scores(question, [p.text for p in passages])
                 passages = [passages[i] for i in sorted(range(len(passages)), key=lambda i: -float(scores[i]))]
+        passages = prefer_window(passages, window, opts.time_window_weight)
+        passages = widen(self.store, passages[:top_k], opts.passage_window, versions)
         timings["search"] = timings["dense"] + timings["bm25"] + timings["fuse"]
         timings["retrieve"] = (time.perf_counter() - started) * 1000
-        return passages[:top_k]
+        return passages
+
+    def learned_order(self, question: str, vector: np.ndarray, fused: Sequence[tuple[str, float]],
+                      cosines: dict[str, float], lexical: Sequence[tuple[str, float]], opts: Settings,
+                      versions: dict[str, str]) -> list[tuple[ChunkHit, float]]:
+        """The first `rank_pool` fused candidates, read and ordered by the learned passage ranking."""
+        if self.ranker is None:
+            self.ranker = PassageRanker()
+        pool = self._pool(vector, fused, cosines, lexical, opts, versions)
+        return self.ranker.rank(question, pool.hits, pool.dense_ranks, pool.bm25, pool.bm25_ranks)
+
+    def candidate_pool(self, question: str, filters: Filters | None = None) -> Pool:
+        """The candidates the learned ranking would score for `question` (for fitting it: `eval/fit.py`)."""
+        opts = self.settings
+        k = max(opts.candidates, opts.top_k)
+        vector = self.embedder.embed_query(question)
+        with self.store.one_view():
+            versions = self.store.versions()
+            lexical = self._lexical(question, filters, k, opts, {}) or []
+            fused, cosines = self._fused(vector, lexical, filters, k, opts, {}, versions)
+            return self._pool(vector, fused, cosines, lexical, opts, versions)
+
+    def _pool(self, vector: np.ndarray, fused: Sequence[tuple[str, float]], cosines: dict[str, float],
+              lexical: Sequence[tuple[str, float]], opts: Settings, versions: dict[str, str]) -> Pool:
+        hits = self._read([chunk_id for chunk_id, _ in fused[: opts.rank_pool]], vector, cosines, versions)
+        return Pool(hits, {chunk_id: rank for rank, chunk_id in enumerate(cosines)}, dict(lexical),
+                    {chunk_id: rank for rank, (chunk_id, _) in enumerate(lexical)})
 
     def _lexical(self, question: str, filters: Filters | None, k: int, opts: Settings,
                  timings: dict[str, float]) -> list[tuple[str, float]] | None:
@@ -106,7 +158,7 @@ class Retriever:
             return None
         with _timed(timings, "bm25"):
             lexical = self.lexical.search(self.store, question, k, filters)
-        if opts.retrieval_mode == "hybrid" and lexical:
+        if opts.retrieval_mode in ("hybrid", "rrf") and lexical:
             lexical = [(i, s) for i, s in lexical if s >= opts.bm25_floor * lexical[0][1]]
         return lexical
 
@@ -244,6 +296,7 @@ def _adjacent(group: Sequence[ChunkHit], hit: ChunkHit) -> bool:
 def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
     started = time.perf_counter()
     try:
-        yield
+        with tracing.stage(stage):  # an OpenTelemetry span when tracing is on (rag.tracing)
+            yield
     finally:
         timings[stage] = timings.get(stage, 0.0) + (time.perf_counter() - started) * 1000

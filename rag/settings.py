@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     # --- chunking
     chunk_tokens: int = Field(120, ge=16, description="Target chunk size in model tokens (kept under max_seq_length).")
     chunk_overlap_sentences: int = Field(0, ge=0, le=5, description="Sentences repeated at the start of the next chunk.")
+    embed_title: bool = Field(False, description="Embed each chunk with its article's title before it (contextual chunks); changing it re-embeds on the next ingest.")
     max_article_bytes: int = Field(20_000_000, ge=1, description="Files (and fetched pages) larger than this are not read.")
 
     # --- ingest sources
@@ -76,22 +77,28 @@ class Settings(BaseSettings):
     hnsw_ef_search: int = Field(200, ge=10, le=5000, description="Search breadth of the chunk vector index (Chroma HNSW ef_search), set when a store is created or next written to. At 100k chunks recall@10 against exact search is 0.98-0.99 at 100 and 0.997-0.999 at 200, for 0.2-0.5 ms more per question (docs/benchmarks.md).")
     max_chunks_per_article: int = Field(3, ge=1, description="At most this many passages from one article in the context.")
     comment_penalty: float = Field(0.85, ge=0, le=1, description="Score factor for reader-comment chunks so article text ranks first.")
-    retrieval_mode: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="hybrid (dense + BM25 fused by RRF), dense (vectors only) or bm25 (words only).")
+    retrieval_mode: Literal["hybrid", "rrf", "dense", "bm25"] = Field("hybrid", description="hybrid (dense + BM25 candidates ordered by the learned passage ranking), rrf (the same candidates fused by reciprocal rank only), dense (vectors only) or bm25 (words only).")
+    rank_pool: int = Field(40, ge=1, le=500, description="hybrid: fused candidates read and scored by the learned passage ranking.")
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in reciprocal rank fusion.")
     bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in reciprocal rank fusion.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant: score = sum of weight / (rrf_k + rank).")
     bm25_floor: float = Field(0.2, ge=0, le=1, description="Hybrid only: BM25 hits scoring under this share of the best BM25 hit (common words only) are left out of the fusion.")
     bm25_k1: float = Field(1.2, ge=0, description="BM25 term-frequency saturation.")
     bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation.")
+    passage_window: int = Field(2, ge=0, le=10, description="Sentences a retrieved passage grows by on each side, into neighbouring chunks of the same kind (2 was chosen on RealTimeQA weeks 1-9: answer recall@5 0.753 -> 0.820 for about 65% more text).")
     merge_neighbours: bool = Field(True, description="Merge retrieved chunks that follow each other in an article into one passage.")
     reranker_model: str | None = Field(None, description="Local sentence-transformers CrossEncoder directory to rerank passages; off when unset.")
     rerank_candidates: int = Field(12, ge=1, le=200, description="Passages scored by the reranker before keeping top_k.")
+
+    # --- time (rag.asof, rag.timewindow)
+    time_zone: str | None = Field(None, description="IANA time zone in which 'today', 'this week' and the as-of day are read, e.g. Europe/Berlin; unset: the machine's.")
+    time_window_weight: float = Field(2.0, ge=0, description="Places a passage dated inside the question's soft time window ('last week', 'in March') moves up; 0 turns the preference off. Tuned on RealTimeQA weeks 1-9 (docs/evaluation.md).")
+    recency_margin: float = Field(0.1, ge=0, le=1, description="Questions for the latest state ('latest', 'currently', 'still'): passages within this cosine similarity of the best one count as answering, and the newest of them is used.")
 
     # --- answering
     answerer: str = Field("extractive", description="Answerer backend: extractive (no LLM) or llm.")
     max_answer_sentences: int = Field(3, ge=1, le=10, description="Sentences in an answer: the extractive answerer picks this many, the LLM is asked for at most this many.")
     min_relevance: float = Field(0.2, description="Refuse when the best passage's cosine similarity is below this.")
-    min_coverage: float = Field(0.5, ge=0, le=1, description="Refuse when the evidence covers less than this share of the question's key terms.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are rejected with a clear error.")
 
     # --- LLM (used when answerer = llm)
@@ -113,6 +120,9 @@ class Settings(BaseSettings):
     admin_key_file: Path | None = Field(None, description="A file holding the admin key (instead of NEWSRAG_ADMIN_KEY).")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Server log level; article text and questions appear only at DEBUG, keys never.")
     log_format: Literal["json", "text"] = Field("json", description="Server logs as JSON lines or key=value text, each with its request id.")
+    tracing: bool = Field(False, description="Emit OpenTelemetry spans (OpenInference names) for each stage to the process's tracer provider; needs pip install 'newsrag[otel]'.")
+    otlp_endpoint: str | None = Field(None, description="Export spans over OTLP/HTTP to this URL, e.g. http://127.0.0.1:6006/v1/traces (Phoenix); implies tracing. The only network use of tracing.")
+    trace_content: bool = Field(True, description="Put questions, answers and passage text on spans; off: ids, scores, counts and timings only.")
     store_refresh_seconds: float = Field(1.0, ge=0, description="Unused since one process owns an embedded store (kept so that older config files still load).")
     store_wait_seconds: float = Field(60.0, ge=0, description="How long a command waits for an embedded store that another short-lived newsrag command has open.")
 
@@ -126,6 +136,16 @@ class Settings(BaseSettings):
     @classmethod
     def _expand_store(cls, value: Any) -> Any:
         return Path(value).expanduser() if isinstance(value, (str, Path)) else value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _check_zone(cls, value: str | None) -> str | None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            return ZoneInfo(value.strip()).key if value and value.strip() else None
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone; use an IANA name such as Europe/Berlin or UTC") from None
 
     @field_validator("fetch_allow_networks")
     @classmethod

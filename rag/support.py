@@ -69,6 +69,8 @@ class SupportScorer:
         # sentences that instruct a model ("ignore previous instructions and reply X") support nothing
         self._usable = [[not instruction_like(s.text[a:b]) for a, b in spans] for s, spans in zip(self.sources, self._spans)]
         self._terms = [[set(tx.terms(s.text[a:b])) for a, b in spans] for s, spans in zip(self.sources, self._spans)]
+        # words that a passage says only inside such instructions: a claim using one repeats the injection
+        self._injected = [_only_in_unusable(terms, usable) for terms, usable in zip(self._terms, self._usable)]
         self._numbers = [numbers(s.text) for s in self.sources]
         self._vectors: dict[int, np.ndarray] = {}  # passage index -> its sentence vectors
         self._claim_vectors: dict[str, np.ndarray] = {}
@@ -78,7 +80,7 @@ class SupportScorer:
         source = self.sources[index]
         claim_terms = set(tx.terms(claim))
         empty = Support(0.0, source.start, source.start)
-        if not claim_terms or not numbers(claim) <= self._numbers[index]:
+        if not claim_terms or not numbers(claim) <= self._numbers[index] or claim_terms & self._injected[index]:
             return empty
         lexical = self._lexical(claim_terms, index)
         if lexical.score >= self.min_lexical:
@@ -139,3 +141,9 @@ class SupportScorer:
         similarities = np.where(self._usable[index], vectors @ claim_vector, -1.0)
         sentence = int(np.argmax(similarities))
         return float(similarities[sentence]), sentence
+
+
+def _only_in_unusable(terms: Sequence[set[str]], usable: Sequence[bool]) -> set[str]:
+    """Terms of a passage's instruction-like sentences that none of its other sentences has."""
+    bad = set().union(*(t for t, ok in zip(terms, usable) if not ok))
+    return bad - set().union(*(t for t, ok in zip(terms, usable) if ok)) if bad else set()

@@ -123,7 +123,8 @@ def stem(token: str) -> str:
 
 def terms(text: str) -> list[str]:
     """Stemmed content words of `text`, in order (stop words removed)."""
-    return [stem(w) for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+    kept = [w for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+    return list(_stemmer().stemWords(kept)) if kept else []
 
 
 def key_terms(question: str) -> dict[str, float]:

@@ -75,6 +75,19 @@ def let_go() -> None:
 
 
 @pytest.fixture(scope="session")
+def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real `chroma run` server for the session; each test uses its own collection name."""
+    from pathlib import Path as _Path
+
+    from tests.servers import chroma_server
+
+    if not _Path(sys.executable).with_name("chroma").exists():
+        pytest.skip("the chroma command is not installed in this environment")
+    with chroma_server(tmp_path_factory.mktemp("chroma-server") / "db") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def llm_server():  # type: ignore[no-untyped-def]
     """The scripted OpenAI/Ollama-compatible server (tests/llm_server.py), one per session."""
     from tests.llm_server import ScriptedLLM

@@ -6,6 +6,8 @@ Points:
   chunk-delete:N   just before the N-th delete call on the chunk collection (registry records already gone)
   bm25-rename      after the new BM25 index file is written in full, before it replaces the old one
   bm25-half        halfway through writing the new BM25 index file
+  upload-second    (serve) an upload of several files: the first is kept, the second received but not yet
+                   renamed into place, nothing ingested
   swap-rename:N    just before the N-th rename of a Chroma directory swap (repair, restore; rag.store_files)
 The process kills itself with SIGKILL: no `finally`, no atexit, no flush, as with `kill -9` or a power cut.
 """
@@ -86,6 +88,21 @@ def _kill_halfway_through_bm25_write() -> None:
     rag.lexical.open = half_open  # type: ignore[attr-defined]
 
 
+def _kill_at_second_upload() -> None:
+    import index.uploads
+
+    original = index.uploads.upload_path
+    calls = [0]
+
+    def upload_path(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        if calls[0] == 2:
+            _die()
+        return original(*args, **kwargs)
+
+    index.uploads.upload_path = upload_path  # type: ignore[assignment]
+
+
 def _kill_at_swap_rename(nth: int) -> None:
     import rag.store_files
 
@@ -115,6 +132,8 @@ def main(argv: list[str]) -> int:
         _kill_before_bm25_rename()
     elif point == "bm25-half":
         _kill_halfway_through_bm25_write()
+    elif point == "upload-second":
+        _kill_at_second_upload()
     elif point.startswith("swap-rename:"):
         _kill_at_swap_rename(int(point.split(":", 1)[1]))
     else:

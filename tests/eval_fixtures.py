@@ -29,7 +29,8 @@ FERRY = {
 
 
 def _question(qid: str, text: str, choices: list[str], answer: int) -> dict:
-    return {"question_id": qid, "question_date": "2025/01/01", "question_source": "Test", "question_url": "",
+    day = f"{qid[:4]}/{qid[4:6]}/{qid[6:8]}"  # asked on the week's date, after the articles it is about
+    return {"question_id": qid, "question_date": day, "question_source": "Test", "question_url": "",
             "question_sentence": text, "choices": choices, "answer": [str(answer)], "evidence": "<b>quiz</b> note"}
 
 

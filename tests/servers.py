@@ -13,15 +13,17 @@ from typing import Any
 
 
 @contextlib.contextmanager
-def uvicorn_server(app: Any) -> Iterator[str]:
-    """Serve `app` on a free loopback port; yields its base URL and stops the server afterwards."""
+def uvicorn_server(app: Any, lifespan: str = "off") -> Iterator[str]:
+    """Serve `app` on a free loopback port; yields its base URL and stops the server afterwards.
+
+    `lifespan="on"` runs the app's lifespan (the MCP endpoint at /mcp needs it, as under `newsrag serve`)."""
     import uvicorn
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan=lifespan))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn-test", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -82,3 +84,34 @@ def stop_process(process: subprocess.Popen[Any]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+@contextlib.contextmanager
+def chroma_server(path: Any) -> Iterator[str]:
+    """A real `chroma run` over the folder `path` on a free loopback port; yields its URL, stops it afterwards."""
+    import os
+    import sys
+    from pathlib import Path
+
+    import httpx
+
+    chroma = Path(sys.executable).with_name("chroma")
+    port = free_port()
+    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
+    proc = subprocess.Popen([str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{url}/api/v2/heartbeat", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"chroma server did not start on {url}")
+            time.sleep(0.2)  # polling for readiness
+        yield url
+    finally:
+        stop_process(proc)

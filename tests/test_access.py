@@ -57,11 +57,36 @@ def test_reading_needs_the_api_key_except_health(keyed: tuple[str, Path]) -> Non
         for headers in ({}, _key("wrong"), {"Authorization": READER}):
             refused = httpx.request(method, f"{base}{path}", json=body, headers=headers, timeout=60)
             assert refused.status_code == 401, (path, headers, refused.text)
-            assert refused.json()["type"] == "AccessError" and refused.headers["www-authenticate"] == "Bearer"
+            error = refused.json()["error"]  # the OpenAI routes answer in OpenAI's error shape
+            kind = error["code"] if isinstance(error, dict) else refused.json()["type"]
+            assert kind in ("AccessError", "invalid_api_key") and refused.headers["www-authenticate"] == "Bearer"
         for key in (READER, ADMIN):  # the admin key reads too
             assert httpx.request(method, f"{base}{path}", json=body, headers=_key(key), timeout=60).status_code == 200
     message = httpx.post(f"{base}/v1/ask", json={"question": MILLEY}).json()["error"]
     assert "Authorization: Bearer" in message and READER not in message
+
+
+def test_unknown_routes_and_wrong_methods_answer_with_the_json_error_shape(keyed: tuple[str, Path]) -> None:
+    base, _ = keyed  # the chat is mounted at "/" beside the API, as in `newsrag serve`
+    for key in (None, READER):
+        headers = _key(key) if key else {}
+        missing = httpx.get(f"{base}/v1/no-such-route", headers=headers)
+        assert missing.status_code == 404 and missing.json() == {
+            "error": "no such API route: GET /v1/no-such-route; the routes are listed at /docs", "type": "NotFound"}
+        wrong = httpx.get(f"{base}/v1/ask", headers=headers)
+        assert wrong.status_code == 405 and wrong.headers["allow"] == "POST"
+        assert wrong.json() == {"error": "GET is not allowed on /v1/ask; use POST (see /docs)", "type": "MethodNotAllowed"}
+    assert httpx.delete(f"{base}/v1/health").json()["type"] == "MethodNotAllowed"
+
+
+def test_health_shows_the_store_path_only_with_a_key_and_articles_never_show_server_paths(keyed: tuple[str, Path]) -> None:
+    base, store = keyed
+    anonymous = httpx.get(f"{base}/v1/health").json()
+    assert anonymous["articles"] == 8 and "store" not in anonymous and str(store) not in json.dumps(anonymous)
+    assert httpx.get(f"{base}/v1/health", headers=_key(READER)).json()["store"] == str(store)
+    listing = httpx.get(f"{base}/v1/articles", headers=_key(READER)).json()["articles"]
+    assert sorted(a["origin"] for a in listing) == sorted(p.name for p in (ROOT / "samples" / "articles").iterdir())
+    assert str(ROOT) not in json.dumps(listing)
 
 
 def test_the_openai_client_passes_its_api_key(keyed: tuple[str, Path]) -> None:
@@ -114,6 +139,7 @@ def test_upload_names_never_become_paths(keyed: tuple[str, Path], name: str) -> 
     ([("virus.exe", b"MZ\x90\x00")], "a .exe file"),
     ([("empty.txt", b"")], "is empty"),
     ([("big.txt", b"word " * 2000)], "the limit is 4.9 KB per file"),
+    ([("just-over.txt", b"w" * 5001)], "“just-over.txt” is 5,001 bytes; the limit is 5,000 bytes per file"),  # not 4.9 KB twice
     ([("a.txt", b"x"), ("b.txt", b"y"), ("c.txt", b"z"), ("d.txt", b"w")], "4 files in one upload; the limit is 3"),
     ([("fine.txt", NOTE.encode()), ("photo.png", b"\x89PNG")], "a .png file"),
     ([("latin1.txt", "Title: Café\n\nUn café très crème à Zürich.".encode("latin-1"))], "not UTF-8"),
@@ -182,7 +208,14 @@ def test_admin_routes_follow_the_keys_that_are_set(sample_store: Path, assistant
         if admin_status == 403:
             assert "NEWSRAG_ADMIN_KEY" in response.json()["error"]
         reading = httpx.get(f"{base}/v1/articles", headers=_key(READER))
-        assert reading.status_code == 200
+        anonymous = httpx.get(f"{base}/v1/articles")
+        if keys == (None, ADMIN):  # an admin key alone closes reading too: only its holder reads
+            assert reading.status_code == anonymous.status_code == 401
+            assert "the admin key (NEWSRAG_ADMIN_KEY): this server has no separate API key" in anonymous.json()["error"]
+            assert httpx.get(f"{base}/v1/articles", headers=_key(ADMIN)).status_code == 200
+            assert httpx.get(f"{base}/v1/health").status_code == 200
+        else:
+            assert reading.status_code == 200
 
 
 def test_keys_come_from_env_or_a_file_never_the_config_file(tmp_path: Path) -> None:

@@ -159,8 +159,10 @@ def test_http_bad_request_is_4xx_with_a_json_error(api: str, unchanged, path: st
     assert 400 <= response.status_code < 500, response.text
     assert response.headers["content-type"].startswith("application/json")
     error = response.json()
+    if isinstance(error["error"], dict):  # the OpenAI-compatible route answers in OpenAI's error shape
+        error = {"error": error["error"]["message"], "type": error["error"]["code"]}
     assert message in error["error"], error["error"]
-    assert error["type"] in ("QueryError", "ValidationError")
+    assert error["type"] in ("QueryError", "ValidationError", "invalid_value", "invalid_request")
 
 
 @pytest.mark.parametrize("raw", [b'{"question": "What\\ud800 happened?"}', b'{"question": "caf\xe9"}', b'{"question": ',
@@ -169,6 +171,17 @@ def test_http_undecodable_bodies_are_4xx(api: str, unchanged, raw: bytes) -> Non
     response = httpx.post(f"{api}/v1/ask", content=raw, headers={"content-type": "application/json"}, timeout=60)
     assert 400 <= response.status_code < 500, response.text
     assert response.json()["error"]
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
+def test_http_numbers_json_cannot_carry_are_422(api: str, unchanged, number: str) -> None:
+    for path, head in (("/v1/ask", f'"question": "{MILLEY}"'), ("/v1/chat", '"messages": [{"role": "user", "content": "Milley?"}]')):
+        raw = f'{{{head}, "top_k": {number}}}'.encode()
+        response = httpx.post(f"{api}{path}", content=raw, headers={"content-type": "application/json"}, timeout=60)
+        assert response.status_code == 422, response.text
+        error = response.json()
+        assert error["type"] == "ValidationError" and "body.top_k" in error["error"]
+        assert error["details"][0]["input"] == str(float(number))
 
 
 @pytest.mark.parametrize("question", [c[1] for c in OTHER_LANGUAGES[:2]], ids=[c[0] for c in OTHER_LANGUAGES[:2]])

@@ -50,6 +50,40 @@ def test_bad_date_filter_is_one_clear_error(sample_store: Path) -> None:
     assert result.stderr.strip().count("\n") == 0 and "YYYY-MM-DD" in result.stderr
 
 
+def test_an_unquoted_question_gets_a_hint_to_quote_it() -> None:
+    result = run_cli("ask", "What", "did", "Milley", "say", "about", "ISIS-K?", "--json")
+    assert result.returncode == 2 and result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert "unrecognized arguments: did Milley say about ISIS-K?; put the question in quotes, " \
+           'e.g. newsrag ask "What did Milley say about ISIS-K?"' in line
+
+
+def test_each_python_dash_m_entry_point_describes_itself() -> None:
+    described = {}
+    for package in ("index", "rag"):
+        result = subprocess.run([sys.executable, "-m", package, "--help"], cwd=ROOT, capture_output=True, text=True,
+                                timeout=120)
+        assert result.returncode == 0, result.stderr
+        described[package] = result.stdout
+    assert "Add news articles to the store" in described["index"] and "Ask questions" not in described["index"]
+    assert "ingest" in described["index"] and "ask" in described["rag"] and "Ask questions" in described["rag"]
+
+
+def test_make_run_and_the_readme_commands_use_one_store() -> None:
+    """`make run` ingests into the store a bare `newsrag ask` reads, and no README command names another."""
+    import shutil
+
+    import pytest
+
+    if not shutil.which("make"):
+        pytest.skip("make is not installed")
+    dry = subprocess.run(["make", "-n", "-s", "run"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    commands = [line for line in dry.stdout.splitlines() if "bin/newsrag " in line]
+    assert len(commands) == 2 and not any("--store" in c for c in commands), dry.stdout
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "--store .newsrag" not in readme and 'store=".newsrag"' not in readme
+
+
 def test_chat_renders_highlighted_sources(assistant) -> None:
     from ui.chat import build_chat
     from ui.render import answer_markdown

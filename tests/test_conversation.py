@@ -96,3 +96,58 @@ def test_history_formats() -> None:
         as_turns([{"role": "robot", "content": "x"}])
     with pytest.raises(QueryError, match="history must be"):
         as_turns(["just a string"])
+
+
+REFUSED = ("Not in the articles: none of the stored articles answers this question. The collection holds 8 articles "
+           "from antiwar.com. Closest articles: “Harbor City FC Win the Coastal Cup Final” (2022-05-01).")
+
+
+def test_follow_up_after_a_refusal_leans_on_the_last_answered_question() -> None:
+    history = as_turns([*_history(), {"role": "user", "content": "What is the capital of Australia?"},
+                        {"role": "assistant", "content": REFUSED}])
+    rewritten = HeuristicRewriter().rewrite("What about the drone strike?", history)
+    assert rewritten == "What did Milley say about the drone strike?"
+    for word in ("Australia", "Closest", "Harbor", "Coastal", "Cup"):
+        assert word not in rewritten
+
+
+def test_follow_up_after_a_topic_change_uses_the_new_topic() -> None:
+    history = as_turns([*_history(), {"role": "user", "content": "What did the Taliban say about the airport bombing?"},
+                        {"role": "assistant", "content": "The Taliban condemned the attack at the airport. [1]"}])
+    assert HeuristicRewriter().rewrite("What about the evacuation?", history) == \
+        "What did the Taliban say about the evacuation?"
+
+
+def test_follow_up_after_two_turns_keeps_the_chain() -> None:
+    history = as_turns([*_history(), {"role": "user", "content": "What did he say about the drone strike?"},
+                        {"role": "assistant", "content": "Milley called the strike righteous. [1]"}])
+    rewritten = HeuristicRewriter().rewrite("Why?", history)
+    assert rewritten.startswith("Why") and "Milley" in rewritten
+
+
+def test_a_standalone_question_after_answers_is_left_alone() -> None:
+    history = as_turns(_history())
+    question = "How many bombs did the US drop on Afghanistan in 2019?"
+    assert HeuristicRewriter().rewrite(question, history) == question
+
+
+def test_chat_after_a_refusal_is_not_hijacked(assistant) -> None:
+    first = assistant.chat(FIRST, [])
+    refused = assistant.chat("What is the capital of Australia?", [])
+    assert refused.refused and not first.refused
+    history = [{"role": "user", "content": FIRST}, {"role": "assistant", "content": first.text},
+               {"role": "user", "content": "What is the capital of Australia?"},
+               {"role": "assistant", "content": refused.text}]
+    answer = assistant.chat("What about the drone strike?", history)
+    assert answer.rewritten_question == "What did Milley say about the drone strike?"
+    assert not answer.refused and _cites_drone_strike(answer), answer.text
+
+
+def test_llm_rewriter_never_sees_a_refusal(assistant, llm) -> None:
+    llm.script("What did Milley say about the drone strike?", when="Standalone question:")
+    llm.script("Milley also discussed the US drone strike that hit Kabul on Sunday and killed 10 civilians [1].")
+    history = [*_history(), {"role": "user", "content": "What is the capital of Australia?"},
+               {"role": "assistant", "content": REFUSED}]
+    llm_assistant(assistant, llm).chat("What about the drone strike?", history)
+    rewrite_prompt = llm.received[0].prompt
+    assert "Australia" not in rewrite_prompt and "Harbor City" not in rewrite_prompt and FIRST in rewrite_prompt

@@ -5,16 +5,11 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from rag.settings import Settings
@@ -74,40 +69,6 @@ def test_sigkill_mid_ingest_then_rerun_equals_a_clean_run(tmp_path: Path) -> Non
     assert clean.returncode == 0, clean.stderr
     assert _snapshot(killed_store) == _snapshot(clean_store)
     assert len(_snapshot(clean_store)[1]) == 40
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
-    if chroma is None:
-        pytest.skip("the chroma command is not installed in this environment")
-    port = _free_port()
-    data = tmp_path_factory.mktemp("chroma-server")
-    log = (data / "server.log").open("w")
-    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
-    server = subprocess.Popen([chroma, "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
-                              stdout=log, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and server.poll() is None:
-        try:
-            if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)  # polling for readiness, not waiting on a guess
-    else:
-        server.kill()
-        pytest.fail(f"chroma run did not start: {(data / 'server.log').read_text()[-2000:]}")
-    yield url
-    server.terminate()
-    server.wait(timeout=30)
-    log.close()
 
 
 def test_ingest_ask_list_remove_against_a_chroma_server(chroma_url: str, tmp_path: Path) -> None:

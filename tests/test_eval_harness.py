@@ -43,12 +43,12 @@ def test_sample_run_scores_what_a_reader_would_check(sample_run: EvalRun) -> Non
 def test_bm25_and_dense_baselines_are_in_the_same_run(sample_run: EvalRun) -> None:
     assert sample_run.meta["retrieval_mode"] == "hybrid"
     baselines = sample_run.sections["all"]["baselines"]
-    assert set(baselines) == {"dense", "bm25"}
-    for mode in ("dense", "bm25"):
+    assert set(baselines) == {"rrf", "dense", "bm25"}
+    for mode in ("rrf", "dense", "bm25"):
         article = baselines[mode]["retrieval"]["article"]
         assert article["questions"] == 11 and 0 < article["hit@5"] <= 1 and len(article["curve"]["recall"]) == 20
     milley = next(r for r in sample_run.results if r.id == "seed-01")
-    assert set(milley.baselines) == {"dense", "bm25"} and milley.baselines["bm25"].chunks
+    assert set(milley.baselines) == {"rrf", "dense", "bm25"} and milley.baselines["bm25"].chunks
     markdown = (sample_run.report_dir / "report.md").read_text(encoding="utf-8")  # type: ignore[operator]
     assert "| article | bm25 | 11 |" in markdown and "| chunk | dense | 11 |" in markdown
 
@@ -66,6 +66,11 @@ def test_report_folder_holds_markdown_html_and_metrics(sample_run: EvalRun) -> N
     html = (folder / "report.html").read_text(encoding="utf-8")
     assert html.count("<svg") == 5  # recall@k and hit@k curves at article and chunk level, latency histogram
     assert html.count('<tr class="q"') == 12 and "<mark>" in html and "7,423" in html
+    # exact_match beside contains is explained where both are shown
+    answers = sample_run.sections["all"]["answers"]
+    assert answers["exact_match"] < answers["contains"]
+    explanation = "newsrag answers in sentences quoted from the articles, so exact_match stays near 0"
+    assert explanation in markdown and explanation in html
     # self-contained: nothing is loaded from anywhere
     assert not re.search(r"<(script|img|link|iframe)[^>]+(src|href)=", html)
 
@@ -83,27 +88,31 @@ def test_a_question_that_raises_is_counted_failed_and_the_run_goes_on(sample_sto
 
 
 def test_cli_gate_compare_and_flipped_questions(sample_run: EvalRun, sample_store: Path, tmp_path: Path) -> None:
+    flipped = next(r.id for r in sample_run.results if r.passed and r.answerable and r.answers and not r.choices)
     rows = [json.loads(line) for line in shared_path("sample", "questions.jsonl").read_text().splitlines() if line]
     for row in rows:
-        if row["id"] == "seed-03":
+        if row["id"] == flipped:
             row["answers"] = ["9,999"]  # a wrong expectation: the question now fails
     changed = tmp_path / "questions.jsonl"
     changed.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    before = sample_run.headline()["answers.contains"]
+    scored = sample_run.sections["all"]["answers"]["questions"]
     strict = tmp_path / "strict.toml"
-    strict.write_text('[strict.min]\n"answers.contains" = 0.95\n', encoding="utf-8")
+    strict.write_text(f'[strict.min]\n"answers.contains" = {before}\n', encoding="utf-8")
     report = tmp_path / "after"
     result = run_cli("eval", str(changed), "--store", str(sample_store), "--no-ingest", "--report", str(report),
                      "--json", "--gate", f"{strict}:strict")
     assert result.returncode == 1, result.stderr
     data = json.loads(result.stdout)
-    assert data["headline"]["answers.contains"] == pytest.approx(10 / 11, abs=1e-4)
-    assert "gate: answers.contains = 0.9091 < min 0.95" in result.stderr
+    after = data["headline"]["answers.contains"]
+    assert after == pytest.approx(before - 1 / scored, abs=1e-4)
+    assert f"gate: answers.contains = {after:.4g} < min {before:g}" in result.stderr
     compared = run_cli("eval", "compare", str(sample_run.report_dir), str(report))
     assert compared.returncode == 0, compared.stderr
-    assert re.search(r"answers\.contains\s+1\.000\s+0\.909\s+-0\.091 worse", compared.stdout)
-    assert "now fail (1):\n  seed-03 [pass -> fail]" in compared.stdout
+    assert re.search(rf"answers\.contains\s+{before:.3f}\s+{after:.3f}\s+-{1 / scored:.3f} worse", compared.stdout)
+    assert f"now fail (1):\n  {flipped} [pass -> fail]" in compared.stdout
     as_json = json.loads(run_cli("eval", "compare", str(sample_run.report_dir), str(report), "--json").stdout)
-    assert [f["id"] for f in as_json["flips"]] == ["seed-03"]
+    assert [f["id"] for f in as_json["flips"]] == [flipped]
 
 
 def test_realtimeqa_layout_end_to_end_from_the_command_line(tmp_path: Path) -> None:

@@ -53,11 +53,13 @@ def test_remove_deletes_article_and_chunks(tmp_path: Path) -> None:
 
 
 def test_missing_path_gives_one_line_error_and_nonzero_exit(tmp_path: Path) -> None:
-    result = run_cli("ingest", str(tmp_path / "nope"), "--store", str(tmp_path / "s"))
+    result = run_cli("ingest", str(tmp_path / "nope"), "news.example.org/2021/09/story", "--store", str(tmp_path / "s"))
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(errors) == 1, result.stderr
-    assert "nope" in errors[0] and "no such file" in errors[0]
+    assert len(errors) == 2, result.stderr
+    assert "nope" in errors[0] and "no such file" in errors[0] and "https://" not in errors[0]
+    assert errors[1].endswith("news.example.org/2021/09/story: no such file or folder; for a web page write the full "
+                              "address, https://news.example.org/2021/09/story")
 
 
 def test_empty_file_is_reported_and_the_rest_is_stored(tmp_path: Path) -> None:

@@ -3,12 +3,6 @@ saved beside the store and loaded, not rebuilt, on restart; a damaged file is de
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +16,6 @@ from rag.rows import ArticleRow, ChunkRow
 from rag.store import Store
 from rag.text import stem
 from tests.conftest import run_cli
-from tests.servers import stop_process
 
 
 def write_article(folder: Path, name: str, title: str, body: str, day: str = "2021-05-01") -> Path:
@@ -185,20 +178,19 @@ def test_a_damaged_index_file_is_detected_and_rebuilt(two_articles: tuple[Settin
     assert_in_step(settings)  # and the rebuilt file is whole again
 
 
-def test_store_on_a_chroma_server_keeps_its_index_in_the_store_dir(tmp_path: Path) -> None:
+def test_store_on_a_chroma_server_keeps_its_index_in_the_store_dir(tmp_path: Path, chroma_url: str) -> None:
     import rag
 
     corpus = tmp_path / "corpus"
     write_article(corpus, "a.txt", "Airship Museum Opens", "The museum shows a restored zeppelin from 1931.")
-    with chroma_server(tmp_path / "chroma-data") as url:
-        settings = Settings(store=tmp_path / "local", chroma_url=url)
-        assert index.ingest([corpus], settings=settings).added == 1
-        path = index_path(settings)
-        assert path.parent == tmp_path / "local" / "bm25" and url.rsplit(":", 1)[1] in path.name
-        assert_in_step(settings)
-        assistant = rag.open(settings=settings)
-        passages = assistant.retriever.retrieve("Which museum has the zeppelin from 1931?", mode="bm25")
-        assert passages and passages[0].title == "Airship Museum Opens"
+    settings = Settings(store=tmp_path / "local", chroma_url=chroma_url, collection="lexical-test")
+    assert index.ingest([corpus], settings=settings).added == 1
+    path = index_path(settings)
+    assert path.parent == tmp_path / "local" / "bm25" and chroma_url.rsplit(":", 1)[1] in path.name
+    assert_in_step(settings)
+    assistant = rag.open(settings=settings)
+    passages = assistant.retriever.retrieve("Which museum has the zeppelin from 1931?", mode="bm25")
+    assert passages and passages[0].title == "Airship Museum Opens"
 
 
 # ---------------------------------------------------------------------------- the index structure
@@ -254,32 +246,3 @@ def test_scores_are_textbook_bm25() -> None:
     got = dict(idx.search(query, 500))
     assert got.keys() == expected.keys()
     assert all(got[k] == pytest.approx(v, rel=1e-5) for k, v in expected.items())
-
-
-# ---------------------------------------------------------------------------- helpers
-@contextlib.contextmanager
-def chroma_server(path: Path) -> Iterator[str]:
-    """A real `chroma run` on a free loopback port, stopped afterwards."""
-    import httpx
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    chroma = Path(sys.executable).with_name("chroma")
-    proc = subprocess.Popen([str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"chroma server did not start on {url}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        stop_process(proc)

@@ -92,14 +92,18 @@ def test_feedback_lines_hold_question_answer_sources_and_evidence(milley: Turn, 
         record_feedback(tmp_path, milley, "meh")
 
 
-def test_example_questions_are_answered_from_their_article(assistant) -> None:  # type: ignore[no-untyped-def]
-    articles = assistant.articles()
-    questions = library.example_questions(articles, seed=7)
-    assert len(questions) == 4 and len(set(questions)) == 4
-    for question in questions:
+def test_example_questions_are_a_readers_questions_answered_from_their_article(assistant) -> None:  # type: ignore[no-untyped-def]
+    from ui.conversation import ChatSession
+
+    examples = ChatSession(assistant).examples()
+    questions = [q for q, _ in examples]
+    assert len(questions) == 4 and len(set(questions)) == 4, questions
+    titles = {a.article_id: a.title for a in assistant.articles()}
+    assert "What did Milley say about ISIS-K?" in questions
+    for question, article_id in examples:
+        assert ":" not in question and titles[article_id] not in question  # not a headline in a template
         answer = assistant.ask(question)
-        title = next(a.title for a in articles if a.title in question)
-        assert not answer.refused and answer.cited_sources[0].title == title, question
+        assert not answer.refused and answer.cited_sources[0].article_id == article_id, (question, answer.text)
 
 
 def test_uploads_are_checked_and_stored_under_a_safe_name(tmp_path: Path) -> None:
@@ -110,6 +114,9 @@ def test_uploads_are_checked_and_stored_under_a_safe_name(tmp_path: Path) -> Non
     assert "“photo.jpg” is a .jpg file; the library accepts .md, .txt files." == library.check_upload(upload, "photo.jpg", 1000, allowed)
     too_big = library.check_upload(upload, "notes.txt", 10, allowed)
     assert too_big and "upload limit is 10 bytes" in too_big
+    upload.write_bytes(b"x" * 1025)
+    assert "“notes.txt” is 1,025 bytes; the upload limit is 1,024 bytes" in (library.check_upload(upload, "notes.txt", 1024, allowed) or "")
+    upload.write_text("Title: x\n\nSome text.", encoding="utf-8")
     store = tmp_path / "store"
     saved = library.save_upload(upload, "../../etc/pass wd.txt", store)
     assert saved.parent == store / "uploads" and saved.name.startswith("pass-wd-") and saved.suffix == ".txt"
@@ -141,7 +148,25 @@ def test_date_filters_are_checked(assistant) -> None:  # type: ignore[no-untyped
     with pytest.raises(QueryError, match="after"):
         session.filters("2021-09-02", "2021-08-01", [])
     with pytest.raises(QueryError, match="like 2021-08-01"):
-        session.filters("yesterday", None, [])
+        session.filters("the day before", None, [])
+
+
+@pytest.mark.parametrize(("typed", "understood"), [
+    ("2021-9-2", "Searching 2 Sep 2021 – today only."), ("2 Sep 2021", "Searching 2 Sep 2021 – today only."),
+    ("September 2, 2021", "Searching 2 Sep 2021 – today only."), ("31/12/2021", "Searching 31 Dec 2021 – today only."),
+    ("yesterday", None),
+    ("09/02/2021", "“From” “09/02/2021” could be 2 Sep 2021 or 9 Feb 2021; write it as 2021-09-02 or 2021-02-09"),
+    ("2021-02-30", "“From” must be a date like 2021-08-01, not “2021-02-30” (no such day)"),
+])
+def test_a_typed_date_is_shown_as_understood_or_refused(assistant, typed: str, understood: str | None) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date, timedelta
+
+    from ui.conversation import ChatSession
+    from ui.render import nice_date
+
+    note, _ = ChatSession(assistant).filter_summary(typed, "", [], None)
+    expected = understood or f"Searching {nice_date((date.today() - timedelta(days=1)).isoformat())} – today only."
+    assert expected in note.replace("&quot;", '"'), note
 
 
 def test_build_chat_returns_blocks_for_mounting(assistant) -> None:  # type: ignore[no-untyped-def]
@@ -158,3 +183,15 @@ def test_sources_of_a_source_record_survive_new_fields() -> None:
     data = Source("a:1:0", "a", "T", None, None, "text", 0, 4, 0.5, highlights=((0, 4),)).to_dict()
     data["some_future_field"] = 1
     assert source_from_json(data).highlights == ((0, 4),)
+
+
+def test_a_passage_two_sentences_cite_shows_one_marker_on_its_card_and_in_the_eval_report(assistant) -> None:  # type: ignore[no-untyped-def]
+    from eval.html import _cited
+    from eval.runner import cited_passages
+
+    answer = assistant.ask("What did the JSOC drone unit call themselves?")
+    assert [c.marker for c in answer.citations] == [1, 1], answer.text  # two sentences cite passage 1
+    panel = turn_sources_html(0, Turn.from_answer(answer), active=True)
+    assert panel.count('<span class="nr-badge">1</span>') == 1
+    report = _cited(cited_passages(answer))  # the eval report's "cited passages" cell
+    assert report.count("<summary>[1] ") == 1 and report.count("<mark>") == 2

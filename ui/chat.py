@@ -16,6 +16,7 @@ from . import library
 from .assets import asset_text
 from .conversation import ChatSession, browser_secret
 from .library_tab import build_library_tab
+from .timeline_tab import build_timeline_tab
 from .render import esc
 
 CHAT_HEIGHT = "max(380px, calc(100vh - 340px))"
@@ -55,6 +56,8 @@ def build_chat(assistant: Assistant, *, max_upload_bytes: int | None = None, war
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
                 ui = _chat_tab(gr, session, collection)
+            with gr.Tab("Timeline", id="timeline"):
+                build_timeline_tab(gr, session)
             with gr.Tab("Library", id="library") as library_tab:
                 lib = build_library_tab(gr, session, max_upload_bytes, access)
         _wire_chat(gr, demo, session, ui, saved, header)
@@ -81,8 +84,10 @@ def _chat_tab(gr: Any, session: ChatSession, collection: library.Collection) -> 
                 filter_note = gr.Markdown("", elem_id="nr-filter-summary")
             with gr.Accordion("Filters", open=False, elem_id="nr-filters") as filters:
                 with gr.Row():
-                    since = gr.DateTime(label="From", include_time=False, type="string", elem_id="nr-since")
-                    until = gr.DateTime(label="To", include_time=False, type="string", elem_id="nr-until")
+                    since = gr.Textbox(label="From", placeholder="2021-08-01", max_lines=1, elem_id="nr-since")
+                    until = gr.Textbox(label="To", placeholder="today", max_lines=1, elem_id="nr-until")
+                    as_of = gr.Textbox(label="As of", placeholder="now", max_lines=1, elem_id="nr-as-of",
+                                       info="Empty: now. Later articles are left out; 'last week' counts from it.")
                 sites = gr.CheckboxGroup(
                     label="Sources", choices=list(collection.sites), elem_id="nr-sites",
                     info="None ticked: all sources.",
@@ -100,12 +105,12 @@ def _chat_tab(gr: Any, session: ChatSession, collection: library.Collection) -> 
             )
     return {"chatbot": chatbot, "question": question, "new_chat": new_chat, "filter_note": filter_note,
             "filters": filters, "since": since, "until": until, "sites": sites, "answerer": answerer,
-            "clear": clear, "sources": sources}
+            "clear": clear, "sources": sources, "as_of": as_of}
 
 
 def _wire_chat(gr: Any, demo: Any, session: ChatSession, ui: dict[str, Any], saved: Any, header: Any) -> None:
     chatbot, question, sources = ui["chatbot"], ui["question"], ui["sources"]
-    filter_inputs = [ui["since"], ui["until"], ui["sites"], ui["answerer"]]
+    filter_inputs = [ui["since"], ui["until"], ui["sites"], ui["answerer"], ui["as_of"]]
     demo.load(session.restore, [saved], [chatbot, sources, header, ui["sites"]])
     ask_outputs = [chatbot, sources, saved, question]
     question.submit(
@@ -123,21 +128,26 @@ def _wire_chat(gr: Any, demo: Any, session: ChatSession, ui: dict[str, Any], sav
     ui["new_chat"].click(session.new_chat, None, [chatbot, sources, saved, question])
     chatbot.clear(session.new_chat, None, [chatbot, sources, saved, question])
     chatbot.like(rate, [saved], [saved, chatbot])
-    for box in filter_inputs[:3]:
-        box.change(session.filter_summary, filter_inputs, [ui["filter_note"], ui["filters"]], show_progress="hidden")
-    ui["clear"].click(lambda: (None, None, []), None, filter_inputs[:3])
+    summary = {"fn": session.filter_summary, "inputs": filter_inputs, "outputs": [ui["filter_note"], ui["filters"]],
+               "show_progress": "hidden"}
+    for day in (ui["since"], ui["until"], ui["as_of"]):  # typed dates: checked when the box is left, then shown as understood
+        day.blur(**summary)
+        day.submit(**summary)
+    ui["sites"].change(**summary)
+    ui["clear"].click(lambda: ("", "", [], ""), None, [*filter_inputs[:3], ui["as_of"]]).then(**summary)
 
 
 def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, insecure: bool = False) -> None:
     """Serve the chat alone and block; prints the URL. Keys and exposure rules as for `newsrag serve`."""
     from rag import ownership
 
-    from .server import chat_login, check_exposure, local_url
+    from .server import chat_login, check_exposure, finish_interrupted_uploads, local_url
 
     access = Access.from_settings(assistant.settings)
     check_exposure(host, access, insecure)
+    finish_interrupted_uploads(assistant)
     app = build_chat(assistant, access=access)
-    print(f"newsrag chat on http://{host}:{port}", flush=True)
+    print(f"newsrag chat on http://{host}:{port}; {access.describe()}", flush=True)
     if not assistant.settings.chroma_url:  # it owns the store; it takes no commands from other processes
         ownership.advertise(assistant.settings.store, local_url(host, port), None, "newsrag ui")
     app.queue(default_concurrency_limit=1).launch(

@@ -10,7 +10,6 @@ import os
 import secrets
 import threading
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from rag.errors import QueryError
 from rag.settings import Settings
 
 from . import library
+from .dates import parse_day
 from .feedback import record_feedback
 from .render import answer_html, esc, nice_date, sources_panel_html, streaming_html
 from .state import Turn, history_messages, load_turns, save_turns
@@ -45,17 +45,6 @@ def question_html(question: str) -> str:
     return f'<div class="nr-question">{esc(" ".join(question.split()))}</div>'
 
 
-def parse_day(value: Any, label: str) -> date | None:
-    """A date from the date picker ("2021-08-01" or "2021-08-01 00:00:00"), or None when empty."""
-    text = str(value or "").strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text[:10])
-    except ValueError:
-        raise QueryError(f"“{label}” must be a date like 2021-08-01, not “{text}”") from None
-
-
 class ChatSession:
     """The chat's event handlers over one shared Assistant."""
 
@@ -66,6 +55,7 @@ class ChatSession:
         self.max_question_chars = self.settings.max_question_chars
         self._assistants: dict[str, Assistant] = {self.default_answerer: assistant}
         self._articles: tuple[str, list[ArticleInfo]] | None = None  # (store revision, articles)
+        self._examples: tuple[str, list[tuple[str, str]]] | None = None
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
@@ -87,8 +77,17 @@ class ChatSession:
     def collection(self) -> library.Collection:
         return library.describe(self.articles())
 
+    def examples(self) -> list[tuple[str, str]]:
+        """(question, article id) drawn from the stored articles, worked out again only when the store changed."""
+        from .examples import example_questions
+
+        revision = self.assistant.store.revision()
+        if self._examples is None or self._examples[0] != revision:
+            self._examples = (revision, example_questions(self.articles(), self.assistant.store.article_texts))
+        return self._examples[1]
+
     def example_messages(self) -> list[dict[str, str]]:
-        return [{"text": q} for q in library.example_questions(self.articles())]
+        return [{"text": question} for question, _ in self.examples()]
 
     def placeholder(self, collection: library.Collection) -> str:
         if not collection.articles:
@@ -170,14 +169,16 @@ class ChatSession:
             chosen = ()
         return Filters(since=start, until=end, sources=chosen)
 
-    def filter_summary(self, since: Any, until: Any, sites: list[str] | None, answerer: str | None) -> tuple[str, Any]:
+    def filter_summary(self, since: Any, until: Any, sites: list[str] | None, answerer: str | None,
+                       as_of: Any = None) -> tuple[str, Any]:
         import gradio as gr
 
         try:
             f = self.filters(since, until, sites)
+            day = parse_day(as_of, "As of")
         except QueryError as exc:
             return f'<span class="nr-error">{esc(exc)}</span>', gr.Accordion(label="Filters")
-        bits = []
+        bits = [f"as of {nice_date(day.isoformat())}"] if day else []
         if f.since or f.until:
             bits.append(f"{nice_date(f.since.isoformat()) if f.since else '…'} – "
                         f"{nice_date(f.until.isoformat()) if f.until else 'today'}")
@@ -196,11 +197,13 @@ class ChatSession:
                                              self.assistant.embedder)
         return self._assistants[name]
 
-    def _stream(self, answerer: str | None, question: str, filters: Filters, turns: list[Turn]) -> Iterator[str | Answer]:
-        return self._assistant_for(answerer).stream(question, filters=filters, history=history_messages(turns))
+    def _stream(self, answerer: str | None, question: str, filters: Filters, turns: list[Turn],
+                as_of: date | None = None) -> Iterator[str | Answer]:
+        return self._assistant_for(answerer).stream(question, filters=filters, history=history_messages(turns),
+                                                    as_of=as_of)
 
     def ask(self, message: str, saved: Any, since: Any, until: Any, sites: list[str] | None,
-            answerer: str | None) -> Iterator[tuple[Any, Any, Any, Any]]:
+            answerer: str | None, as_of: Any = None) -> Iterator[tuple[Any, Any, Any, Any]]:
         """Stream the answer into the chat, then show it with linked citations and its sources."""
         import gradio as gr
 
@@ -219,7 +222,7 @@ class ChatSession:
         text = ""
         try:
             filters = self.filters(since, until, sites)
-            for item in self._stream(answerer, question, filters, turns):
+            for item in self._stream(answerer, question, filters, turns, parse_day(as_of, "As of")):
                 if isinstance(item, Answer):
                     answer = item
                     continue

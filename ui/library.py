@@ -5,7 +5,6 @@ Plain functions over `rag` and `index` (no Gradio here), so the screen code stay
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -61,29 +60,6 @@ def search_articles(articles: Sequence[ArticleInfo], query: str) -> list[Article
         return " ".join(x or "" for x in (a.title, a.site, a.date, a.url, a.article_id, a.author)).lower()
 
     return [a for a in articles if all(w in haystack(a) for w in words)]
-
-
-def example_questions(articles: Sequence[ArticleInfo], count: int = 4, seed: int | None = None) -> list[str]:
-    """Questions a reader could ask, drawn from the stored articles: recent ones, different sites first."""
-    rng = random.Random(seed)
-    recent = [a for a in articles if a.title][:40]
-    rng.shuffle(recent)
-    picked: list[ArticleInfo] = []
-    seen_sites: set[str | None] = set()
-    for article in recent:  # one per site first, then fill up
-        if article.site not in seen_sites:
-            picked.append(article)
-            seen_sites.add(article.site)
-    picked += [a for a in recent if a not in picked]
-    return [question_about(a.title) for a in picked[:count]]
-
-
-def question_about(title: str) -> str:
-    """A question whose answer is the article with this title."""
-    title = " ".join(title.split()).rstrip(".?!:;")
-    if len(title) > 90:
-        title = title[:90].rsplit(" ", 1)[0] + "…"
-    return f"What happened: {title}?"
 
 
 # ---------------------------------------------------------------- uploads and URLs

@@ -88,11 +88,13 @@ def source_card(turn: int, index: int, source: Source, markers: Sequence[int] = 
 
 
 def markers_by_source(turn: Turn) -> dict[int, list[int]]:
-    """source index -> the markers that cite it, in marker order."""
+    """source index -> the markers that cite it, in marker order, each once (two sentences may cite one passage)."""
     out: dict[int, list[int]] = {}
     for citation in sorted(turn.citations, key=lambda c: c.marker):
         if 0 <= citation.source_index < len(turn.sources):
-            out.setdefault(citation.source_index, []).append(citation.marker)
+            markers = out.setdefault(citation.source_index, [])
+            if citation.marker not in markers:
+                markers.append(citation.marker)
     return out
 
 

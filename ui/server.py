@@ -1,8 +1,10 @@
 """`newsrag serve`: the HTTP API at /v1 (with the admin routes) and the Gradio chat at /, in one uvicorn server.
 
 On an address other than loopback the server refuses to start without a key (NEWSRAG_API_KEY or
-NEWSRAG_ADMIN_KEY, or a key file) unless `--insecure` says that an open server is intended. With a
-key set, the chat asks for a login: user `admin` with the admin key, any other name with the API key.
+NEWSRAG_ADMIN_KEY, or a key file) unless `--insecure` says that an open server is intended. Any key
+closes the whole server (reads too, so with only an admin key only its holder reads), and the chat
+asks for a login: user `admin` with the admin key, any other name with the API key. The port is
+checked before anything loads.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import argparse
 import threading
 import time
 from pathlib import Path
+import errno
+import socket
 from typing import TYPE_CHECKING, Any
 
 from rag import ownership
@@ -30,7 +34,7 @@ def build_app(assistant: Assistant, access: Access | None = None) -> Any:
 
     from index.api import admin_router
     from index.store_api import store_router
-    from rag.api import create_app
+    from rag.api import add_api_fallback, create_app
 
     from .chat import build_chat
 
@@ -38,6 +42,7 @@ def build_app(assistant: Assistant, access: Access | None = None) -> Any:
     app = create_app(assistant, access)
     app.include_router(admin_router())
     app.include_router(store_router())
+    add_api_fallback(app)  # unknown /v1 routes get the API's JSON errors, not the chat's
     blocks = build_chat(assistant, access=access)
     return gr.mount_gradio_app(
         app, blocks, path="/", show_error=True, ssr_mode=False, max_file_size=assistant.settings.max_article_bytes,
@@ -65,6 +70,57 @@ def check_exposure(host: str, access: Access, insecure: bool) -> None:
     )
 
 
+def port_number(text: str) -> int:
+    """argparse type of --port: a TCP port, 1 to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port; give --port a number from 1 to 65535")
+    return port
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise ConfigError, naming --port, when this process cannot listen on `host`:`port` (in use, not allowed).
+
+    Run before anything is loaded, so a busy port costs a second, not a model load and a traceback.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ConfigError(f"cannot listen on {host!r}: {exc.strerror}; give --host an address of this machine") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: a closed server's port is free
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            raise ConfigError(_bind_problem(host, port, exc)) from None
+
+
+def _bind_problem(host: str, port: int, exc: OSError) -> str:
+    where = f"port {port} on {host}"
+    if exc.errno == errno.EADDRINUSE:
+        free = _free_port(host, port)
+        return f"{where} is already in use (another server listens there); choose a free one with --port, e.g. --port {free}"
+    if exc.errno == errno.EACCES:
+        return f"{where} needs administrator rights; choose one above 1023 with --port"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"cannot listen on {host}: it is not an address of this machine; check --host"
+    return f"cannot listen on {where} ({exc.strerror}); choose another with --port"
+
+
+def _free_port(host: str, port: int) -> int:
+    for candidate in range(port + 1, min(port + 50, 65535) + 1):
+        try:
+            check_port(host, candidate)
+        except ConfigError:
+            continue
+        return candidate
+    return 8000
+
+
 def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 8000, insecure: bool = False) -> None:
     """Serve the API and the chat until interrupted; prints the URLs."""
     import uvicorn
@@ -74,11 +130,11 @@ def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 8000, insec
     access = Access.from_settings(assistant.settings)
     check_exposure(host, access, insecure)
     logs.configure(assistant.settings, secrets=[k for k in (access.api_key, access.admin_key) if k])
+    finish_interrupted_uploads(assistant)
     app = build_app(assistant, access)
     shown = f"[{host}]" if ":" in host else host
-    lock = "" if access.enabled else "  (open: no key set)"
-    print(f"newsrag on http://{shown}:{port}/  (API: http://{shown}:{port}/v1, docs: http://{shown}:{port}/docs){lock}",
-          flush=True)
+    print(f"newsrag on http://{shown}:{port}/  (API: http://{shown}:{port}/v1, docs: http://{shown}:{port}/docs); "
+          f"{access.describe()}", flush=True)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
                                            log_config=None))
     if not assistant.settings.chroma_url:  # the server owns its embedded store; others go through its API
@@ -107,11 +163,25 @@ def claim_when_listening(server: Any, store: Path, url: str, token: str | None) 
     threading.Thread(target=wait, name="newsrag-owner", daemon=True).start()
 
 
+def finish_interrupted_uploads(assistant: Assistant) -> None:
+    """Ingest the uploads a killed server saved but never ingested, delete half-written ones; say so."""
+    from index.uploads import recover_uploads
+
+    report, deleted = recover_uploads(assistant.settings, assistant.embedder)
+    if report is not None:
+        print(f"picked up the uploads an interrupted request left: {report.summary()}", flush=True)
+        for origin, reason in report.failed:
+            print(f"failed: {reason}" if origin in reason else f"failed: {origin}: {reason}", flush=True)
+    if deleted:
+        print(f"deleted {len(deleted)} half-written or unreadable upload(s) an interrupted request left", flush=True)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from rag.assistant import open as open_assistant
 
+    check_port(args.host, args.port)  # before anything loads
     settings = settings_from(args).with_overrides(answerer=args.answerer)
-    check_exposure(args.host, Access.from_settings(settings), args.insecure)  # before the model loads
+    check_exposure(args.host, Access.from_settings(settings), args.insecure)
     serve(open_assistant(settings=settings), host=args.host, port=args.port, insecure=args.insecure)
     return 0
 
@@ -120,7 +190,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     serve_cmd = sub.add_parser("serve", help="serve the HTTP API (/v1, docs at /docs) and the chat (/)")
     add_store_options(serve_cmd)
     serve_cmd.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
-    serve_cmd.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve_cmd.add_argument("--port", type=port_number, default=8000, help="port (default 8000)")
     serve_cmd.add_argument("--answerer", help="answerer backend (default: from settings)")
     serve_cmd.add_argument("--insecure", action="store_true",
                            help="serve on a non-loopback address without any key (anyone can read and change the library)")

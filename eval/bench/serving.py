@@ -17,7 +17,7 @@ import numpy as np
 from .worker import current_rss_mb, peak_rss_mb
 
 # report name -> key in Answer.timings ("answer" is the answerer's own time, "generate" in timings)
-STAGES = {"embed": "embed", "dense": "dense", "bm25": "bm25", "fuse": "fuse", "answer": "generate",
+STAGES = {"dates": "time", "embed": "embed", "dense": "dense", "bm25": "bm25", "fuse": "fuse", "answer": "generate",
           "verify": "verify"}
 
 

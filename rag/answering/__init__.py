@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from ..errors import ConfigError
 from ..settings import Settings
-from .base import REFUSAL, Answerer
+from .base import REFUSAL, Answerer, Finding
 
 # name -> "module:factory"; a factory takes Settings and returns an Answerer
 ANSWERERS: dict[str, str] = {
@@ -15,16 +16,17 @@ ANSWERERS: dict[str, str] = {
 }
 
 
-def make_answerer(settings: Settings, name: str | None = None) -> Answerer:
-    """Build the answerer called `name` (default: the one in settings)."""
+def make_answerer(settings: Settings, name: str | None = None, embed: Any = None) -> Answerer:
+    """Build the answerer called `name` (default: the one in settings); `embed` (texts -> unit vectors)
+    is the embedding model, for answerers that compare sentences with the question."""
     name = name or settings.answerer
     target = ANSWERERS.get(name)
     if target is None:
         raise ConfigError(f"answerer {name!r} is unknown; choose one of: {', '.join(sorted(ANSWERERS))}")
     module_name, factory = target.split(":")
     module = importlib.import_module(module_name)
-    answerer: Answerer = getattr(module, factory)(settings)
+    answerer: Answerer = getattr(module, factory)(settings, embed=embed)
     return answerer
 
 
-__all__ = ["ANSWERERS", "REFUSAL", "Answerer", "make_answerer"]
+__all__ = ["ANSWERERS", "REFUSAL", "Answerer", "Finding", "make_answerer"]

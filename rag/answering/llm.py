@@ -56,7 +56,7 @@ class LLMAnswerer:
 
     name = "llm"
 
-    def __init__(self, settings: Settings, client: Any = None) -> None:
+    def __init__(self, settings: Settings, client: Any = None, embed: Any = None) -> None:
         self.settings = settings
         self.client = client or LLMClient(settings)
 

@@ -1,4 +1,5 @@
-// newsrag chat: clicking a [n] badge shows the answer's sources and scrolls to passage n.
+// newsrag chat: clicking a [n] badge shows the answer's sources and scrolls to passage n; Copy; plain-text
+// aria-labels on chat messages.
 (() => {
   if (window.__newsragCitations) return;
   window.__newsragCitations = true;
@@ -44,6 +45,21 @@
     const area = Object.assign(document.createElement('textarea'), { value: text });
     document.body.appendChild(area); area.select(); document.execCommand('copy'); area.remove();
   };
+  // the chat labels each message "<role>'s message: <its HTML>" for screen readers: read the text instead
+  const plainLabels = () => {
+    document.querySelectorAll('#nr-chatbot [aria-label*="message: "]').forEach((el) => {
+      const label = el.getAttribute('aria-label');
+      const head = label.slice(0, label.indexOf('message: ') + 9);
+      if (!/[<>]/.test(label) && label.slice(head.length).trim()) return;
+      const body = el.querySelector('.nr-question, .nr-text') || el;
+      const text = body.textContent.replace(/\s+/g, ' ').trim();  // empty until the message has rendered
+      if (text && head + text !== label) el.setAttribute('aria-label', head + text);
+    });
+  };
+  new MutationObserver(plainLabels).observe(document.body, {
+    subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['aria-label'],
+  });
+  plainLabels();
   document.addEventListener('click', (event) => {
     const copy = event.target.closest && event.target.closest('a.nr-copy');
     if (copy) {

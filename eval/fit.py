@@ -1,0 +1,269 @@
+"""Refit the extractive answerer's models on RealTimeQA 2025-Q1 development weeks (1-9), never on 10-13.
+
+    python -m eval.fit --store STORE                 # refit and write rag/models/*.json
+    python -m eval.fit --store STORE --ablation      # also: each feature family left out, scored on weeks 10-13
+
+STORE must hold the RealTimeQA corpus (`newsrag eval ../shared/data/realtimeqa/2025-q1 --store STORE`
+builds it). For every development question the assistant retrieves its passages as it would when
+answering; every candidate sentence is a training row, labelled 1 when it contains the right
+answer. Stage one scores every sentence on cheap features; stage two rescores the best six with
+their embedding similarity to the question. The refusal threshold is the highest that keeps false
+refusals (refused while the top five passages hold the answer) at or under 5 % on development
+questions; the short-answer model is fitted on the spans of the best sentences.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.answering.features import CHEAP, SEMANTIC, Candidate, candidates
+from rag.answering.short import SPAN_FEATURES, ShortAnswerer
+from rag.asks import question_shape
+from rag.assistant import Assistant
+from rag.assistant import open as open_assistant
+from rag.learned import MODELS, LinearModel
+from rag.ranking import PASSAGE_FEATURES, PassageRanker, passage_features
+from rag.records import Source
+
+from .adapters import load_question_set
+from .corpus import CorpusView
+from .matching import contains, short_answer_matches
+from .questions import Question
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "realtimeqa" / "2025-q1"  # ../shared beside the repo
+SHORTLIST = 6
+MAX_FALSE_REFUSAL = 0.05
+FAMILIES = {
+    "semantic": (SEMANTIC,),
+    "lexical": ("coverage", "coverage_idf", "context_coverage", "title_coverage", "names"),
+    "answer type": ("type_fit", "asks_type"),
+    "novelty": ("novel", "novel_capital", "repeated"),
+    "position": ("passage_rank", "passage_score", "lede"),
+    "form": ("length", "pronoun_start", "quote"),
+}
+
+
+@dataclass
+class Asked:
+    """One question with its retrieved passages and candidate sentences."""
+
+    question: Question
+    passages: list[Source]
+    shape: Any
+    cands: list[Candidate]
+    labels: list[int]
+    held: bool  # the top five passages contain a right answer
+
+
+def gather(assistant: Assistant, questions: Sequence[Question], view: CorpusView) -> list[Asked]:
+    """Retrieve and featurise every question once; semantic similarity for every candidate (cheap here)."""
+    out = []
+    for q in questions:
+        q = view.with_article_ids(q)
+        passages = assistant.retriever.retrieve(q.question, q.filters)
+        shape, cands = candidates(q.question, passages)
+        answers = q.answers if q.answerable else ()
+        labels = [int(bool(answers) and contains(c.text, answers)) for c in cands]
+        held = bool(answers) and any(contains(p.text, answers) for p in passages[:5])
+        out.append(Asked(q, passages, shape, cands, labels, held))
+    embed = assistant.embedder.embed_documents
+    for item in out:
+        if item.cands:
+            vectors = embed([item.question.question, *(c.text for c in item.cands)])
+            for c, sim in zip(item.cands, vectors[1:] @ vectors[0]):
+                c.features[SEMANTIC] = float(sim)
+    return out
+
+
+def fit_linear(rows: list[dict[str, float]], labels: list[int], features: Sequence[str], about: dict[str, Any],
+               c: float = 1.0) -> LinearModel:
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.array([[r.get(f, 0.0) for f in features] for r in rows], dtype=float)
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    clf = LogisticRegression(C=c, max_iter=2000).fit((x - mean) / scale, labels)
+    return LinearModel(tuple(features), tuple(map(float, mean)), tuple(map(float, scale)),
+                       tuple(map(float, clf.coef_[0])), float(clf.intercept_[0]), {},
+                       {**about, "rows": len(rows), "positives": int(sum(labels))})
+
+
+def fit_selector(data: list[Asked], cheap: Sequence[str], about: dict[str, Any]) -> tuple[LinearModel, LinearModel]:
+    rows = [c.features for a in data for c in a.cands]
+    labels = [y for a in data for y in a.labels]
+    first = fit_linear(rows, labels, cheap, about)
+    second_rows, second_labels = [], []
+    for a in data:
+        for c, y in _shortlist(first, a):
+            second_rows.append(c.features)
+            second_labels.append(y)
+    features = [*cheap, SEMANTIC] if SEMANTIC not in cheap else list(cheap)
+    return first, fit_linear(second_rows, second_labels, features, about)
+
+
+def _shortlist(first: LinearModel, a: Asked) -> list[tuple[Candidate, int]]:
+    scored = sorted(zip(a.cands, a.labels), key=lambda cy: -first.probability(cy[0].features))
+    return scored[:SHORTLIST]
+
+
+def best_probability(first: LinearModel, second: LinearModel, a: Asked) -> tuple[float, Candidate | None]:
+    head = _shortlist(first, a)
+    if not head:
+        return 0.0, None
+    scored = [(second.probability(c.features), c) for c, _ in head]
+    return max(scored, key=lambda pc: pc[0])
+
+
+def choose_refusal(first: LinearModel, second: LinearModel, data: list[Asked]) -> tuple[float, dict[str, Any]]:
+    """The highest threshold whose false-refusal rate on held questions is at most MAX_FALSE_REFUSAL."""
+    held = sorted(best_probability(first, second, a)[0] for a in data if a.held)
+    unanswerable = [best_probability(first, second, a)[0] for a in data if not a.question.answerable]
+    allowed = int(MAX_FALSE_REFUSAL * len(held))
+    threshold = held[allowed] if held else 0.0
+    recall = sum(p < threshold for p in unanswerable) / len(unanswerable) if unanswerable else None
+    return threshold, {"false_refusal": allowed / len(held) if held else None, "held": len(held),
+                       "unanswerable": len(unanswerable), "refusal_recall": recall}
+
+
+def fit_short(first: LinearModel, second: LinearModel, data: list[Asked], about: dict[str, Any]) -> LinearModel:
+    """The span model, on the spans of each answerable question's best sentences (rescored as answering)."""
+    rows, labels = [], []
+    placeholder = LinearModel(SPAN_FEATURES, (0.0,) * len(SPAN_FEATURES), (1.0,) * len(SPAN_FEATURES),
+                              (0.0,) * len(SPAN_FEATURES), 0.0)
+    short = ShortAnswerer(placeholder)
+    for a in data:
+        if not a.question.answerable or not a.question.answers:
+            continue
+        for span in short.spans(a.question.question, a.shape, _ranked(first, second, a), a.passages):
+            rows.append(span.features)
+            labels.append(int(short_answer_matches(span.text, a.question.answers)))
+    model = fit_linear(rows, labels, SPAN_FEATURES, about)
+    model.thresholds["answer_above"] = _span_threshold(first, second, data, ShortAnswerer(model))
+    return model
+
+
+def _ranked(first: LinearModel, second: LinearModel, a: Asked) -> list[Candidate]:
+    head = [c for c, _ in _shortlist(first, a)]
+    for c in head:
+        c.probability = second.probability(c.features)
+    return sorted(head, key=lambda c: -c.probability)
+
+
+def _span_threshold(first: LinearModel, second: LinearModel, data: list[Asked], short: ShortAnswerer) -> float:
+    """The threshold that maximises right minus half the wrong short answers on development questions."""
+    best_spans = []
+    for a in data:
+        if a.question.answerable and a.question.answers:
+            spans = short.spans(a.question.question, a.shape, _ranked(first, second, a), a.passages)
+            if spans:
+                best_spans.append((spans[0].probability, short_answer_matches(spans[0].text, a.question.answers)))
+    grid = sorted({round(p, 3) for p, _ in best_spans} | {0.0})
+    gain = {t: sum((1.0 if ok else -0.5) for p, ok in best_spans if p >= t) for t in grid}
+    return max(grid, key=lambda t: (gain[t], -t))
+
+
+def top_sentence_metrics(first: LinearModel, second: LinearModel, data: list[Asked], threshold: float) -> dict[str, float]:
+    """On held questions: the best sentence holds the answer; false refusals; refusal recall."""
+    held = [a for a in data if a.held]
+    unanswerable = [a for a in data if not a.question.answerable]
+    hits = refused = 0
+    for a in held:
+        p, best = best_probability(first, second, a)
+        refused += p < threshold
+        hits += p >= threshold and best is not None and contains(best.text, a.question.answers)
+    recall = sum(best_probability(first, second, a)[0] < threshold for a in unanswerable)
+    return {"held": len(held), "best_sentence_has_answer": round(hits / max(1, len(held)), 4),
+            "false_refusal": round(refused / max(1, len(held)), 4),
+            "refusal_recall": round(recall / max(1, len(unanswerable)), 4)}
+
+
+def fit_passages(assistant: Assistant, questions: Sequence[Question], view: CorpusView,
+                 about: dict[str, Any]) -> LinearModel:
+    """The passage ranking: every fused candidate of each answerable question, 1 when it holds the answer."""
+    rows, labels = [], []
+    for q in questions:
+        if not q.answerable or not q.answers:
+            continue
+        q = view.with_article_ids(q)
+        pool = assistant.retriever.candidate_pool(q.question, q.filters)
+        rows += passage_features(question_shape(q.question), pool.hits, pool.dense_ranks, pool.bm25, pool.bm25_ranks)
+        labels += [int(contains(h.text, q.answers)) for h in pool.hits]
+    return fit_linear(rows, labels, PASSAGE_FEATURES, about)
+
+
+def answer_recall(assistant: Assistant, questions: Sequence[Question], view: CorpusView, mode: str,
+                  k: int = 5) -> float:
+    """Share of questions with answers whose top-k passages (in `mode`) hold one."""
+    judged = [view.with_article_ids(q) for q in questions if q.answerable and q.answers]
+    hits = sum(any(contains(p.text, q.answers) for p in
+                   assistant.retriever.retrieve(q.question, q.filters, k, mode=mode)) for q in judged)
+    return round(hits / max(1, len(judged)), 4)
+
+
+def load(assistant: Assistant, data: Path, split: str, view: CorpusView) -> list[Asked]:
+    answerable = [q for q in load_question_set(data, "realtimeqa", split).questions if q.group == "qa"]
+    unanswerable = load_question_set(data, "realtimeqa", split, unanswerable=True).questions
+    return gather(assistant, answerable + unanswerable, view)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.fit", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--store", required=True, help="a store holding the RealTimeQA 2025-Q1 corpus")
+    parser.add_argument("--ablation", action="store_true", help="also refit without each feature family and score "
+                                                                 "the held-out weeks 10-13")
+    parser.add_argument("--out", type=Path, default=MODELS, help="where the model files go")
+    parser.add_argument("--data", type=Path, default=DATA, help="the RealTimeQA 2025-Q1 folder")
+    parser.add_argument("--keep-passage", action="store_true",
+                        help="keep the passage ranking model as it is; refit only the answering models")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    assistant = open_assistant(store=args.store)
+    view = CorpusView(assistant.store)
+    about = {"fitted_on": "RealTimeQA 2025-Q1 weeks 1-9 (dev split)", "date": time.strftime("%Y-%m-%d"),
+             "retrieval": {k: getattr(assistant.settings, k) for k in ("retrieval_mode", "top_k", "chunk_tokens",
+                                                                        "rank_pool", "candidates", "passage_window")}}
+    dev_questions = [q for q in load_question_set(args.data, "realtimeqa", "dev").questions if q.group == "qa"]
+    args.out.mkdir(parents=True, exist_ok=True)
+    if not args.keep_passage:
+        passage = fit_passages(assistant, dev_questions, view, about)
+        passage.save(args.out / "passage.json")
+        assistant.retriever.ranker = PassageRanker(passage)
+    print("dev answer recall@5: learned", answer_recall(assistant, dev_questions, view, "hybrid"),
+          "rrf", answer_recall(assistant, dev_questions, view, "rrf"), file=sys.stderr)
+    dev = load(assistant, args.data, "dev", view)
+    first, second = fit_selector(dev, CHEAP, about)
+    print(f"dev: {len(dev)} questions; sentence models fitted", file=sys.stderr)
+    threshold, refusal = choose_refusal(first, second, dev)
+    second.thresholds["refuse_below"] = round(threshold, 4)
+    second.about["dev_refusal"] = refusal
+    short = fit_short(first, second, dev, about)
+    first.save(args.out / "sentence_first.json")
+    second.save(args.out / "sentence.json")
+    short.save(args.out / "short_answer.json")
+    print(f"dev: {len(dev)} questions; refuse below {threshold:.3f}: {refusal}", file=sys.stderr)
+    print("dev:", top_sentence_metrics(first, second, dev, threshold), file=sys.stderr)
+    if args.ablation:
+        test = load(assistant, args.data, "test", view)
+        print("test (all features):", top_sentence_metrics(first, second, test, threshold))
+        for family, names in FAMILIES.items():
+            cheap = [f for f in CHEAP if f not in names]
+            f1, f2 = fit_selector(dev, cheap, about)
+            if SEMANTIC in names:
+                f2 = fit_linear([c.features for a in dev for c, _ in _shortlist(f1, a)],
+                                [y for a in dev for _, y in _shortlist(f1, a)], cheap, about)
+            t, _ = choose_refusal(f1, f2, dev)
+            print(f"test without {family}:", top_sentence_metrics(f1, f2, test, t))
+    print(f"done in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

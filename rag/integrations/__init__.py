@@ -1,0 +1,67 @@
+"""newsrag inside the tools people already use: an MCP server (`mcp_server`, `mcp_http`) and a LlamaIndex
+retriever and query engine (`llama_index`). Each needs an optional extra; importing this package needs none.
+
+    from rag.integrations.llama_index import NewsragRetriever     # pip install 'newsrag[llama-index]'
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from ..errors import BackendError, QueryError
+
+if TYPE_CHECKING:
+    from ..assistant import Assistant
+    from ..records import Source
+
+EXTRAS = {"mcp": "mcp", "llama_index.core": "llama-index", "opentelemetry.sdk": "otel"}
+
+
+def require(module: str, what: str) -> ModuleType:
+    """Import `module`, or raise one BackendError line naming the extra that provides it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        extra = EXTRAS[module]
+        raise BackendError(f"{what} needs the {extra} extra: pip install 'newsrag[{extra}]'") from None
+
+
+def search_passages(assistant: Assistant, query: str, filters: Any = None, top_k: int | None = None) -> list[Source]:
+    """The passages retrieval finds for `query`, best first, with the same checks as a question (QueryError)."""
+    from ..validation import as_filters, check_filters, check_question
+
+    query = check_question(query, assistant.settings.max_question_chars)
+    if top_k is not None and not (isinstance(top_k, int) and not isinstance(top_k, bool) and 1 <= top_k <= 50):
+        raise QueryError(f"top_k must be a whole number from 1 to 50, not {top_k!r}")
+    checked = as_filters(filters)
+    if checked is not None and (checked.sources or checked.article_ids):
+        check_filters(checked, assistant.summary.get().all_sites, assistant.store.versions())
+    return assistant.retriever.retrieve(query, checked, top_k)
+
+
+
+def cmd_mcp(args: argparse.Namespace) -> int:
+    """`newsrag mcp`: the MCP server over stdio, for a client that launches it (Claude Desktop, Cursor...)."""
+    from ..assistant import open as open_assistant
+    from ..cli import settings_from
+
+    require("mcp", "newsrag mcp")
+    from .mcp_server import build_server
+
+    assistant = open_assistant(settings=settings_from(args).with_overrides(answerer=args.answerer))
+    assistant.status()  # a missing or unreadable store fails here, as one line, before the client connects
+    build_server(assistant).run("stdio")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add `newsrag mcp` to a subcommand parser."""
+    from ..cli import add_store_options
+
+    mcp = sub.add_parser("mcp", help="serve the articles to an MCP client over stdio (Claude Desktop, Cursor...)")
+    add_store_options(mcp)
+    mcp.add_argument("--answerer", help="answerer backend (default: from settings)")
+    mcp.set_defaults(func=cmd_mcp)

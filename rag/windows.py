@@ -1,0 +1,84 @@
+"""Sentence windows: a retrieved passage grows by a few sentences on each side before it is answered from.
+
+Chunks are small so that their vectors stay sharp; the sentence that answers often sits just before
+or after the chunk that matched (the attribution, the number, the name). Each passage is widened to
+`passage_window` sentences into its neighbouring chunks of the same kind (a story passage never
+grows into the reader comments), its text still `article_text[start:end]`. Passages of one article
+that come to overlap are merged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from . import text as tx
+from .records import Source
+from .rows import ChunkHit
+from .store import Store
+
+
+def neighbour_ids(chunk_id: str) -> tuple[str, str] | None:
+    """The ids of the chunks just before and after (`article:version:index`), or None for another form."""
+    head, _, index = chunk_id.rpartition(":")
+    if not head or not index.isdigit():
+        return None
+    return f"{head}:{int(index) - 1}", f"{head}:{int(index) + 1}"
+
+
+def widen(store: Store, passages: Sequence[Source], sentences: int, versions: dict[str, str]) -> list[Source]:
+    """The passages, each widened by up to `sentences` sentences on each side (same kind only)."""
+    if sentences <= 0 or not passages:
+        return list(passages)
+    wanted = {p.chunk_ids[0] if p.chunk_ids else p.chunk_id: p for p in passages}
+    ids = [n for p in passages for n in (neighbour_ids(p.chunk_ids[0] if p.chunk_ids else p.chunk_id) or ())]
+    ids += [n for p in passages if len(p.chunk_ids) > 1 for n in (neighbour_ids(p.chunk_ids[-1]) or ())]
+    ids = list(dict.fromkeys(ids))
+    found = {h.chunk_id: h for h in store.hits_by_ids(ids, np.zeros(1, dtype=np.float32), versions=versions, known=dict.fromkeys(ids, 0.0))}
+    texts = store.article_texts(sorted({p.article_id for p in passages}))
+    out: list[Source] = []
+    for first_id, passage in wanted.items():
+        text = texts.get(passage.article_id, "")
+        if text[passage.start : passage.end] != passage.text:
+            out.append(passage)  # the stored text is not the one this passage was cut from
+            continue
+        before = neighbour_ids(first_id)
+        after = neighbour_ids(passage.chunk_ids[-1] if passage.chunk_ids else passage.chunk_id)
+        lo = _bound(found.get(before[0]) if before else None, passage, "start")
+        hi = _bound(found.get(after[1]) if after else None, passage, "end")
+        start, end = _window(text, passage.start, passage.end, lo, hi, sentences)
+        out.append(replace(passage, text=text[start:end], start=start, end=end))
+    return _merge_overlaps(out, texts)
+
+
+def _bound(neighbour: ChunkHit | None, passage: Source, side: str) -> int:
+    """How far the passage may grow on one side: over a neighbour of the same kind, else not at all."""
+    if neighbour is None or neighbour.kind != passage.kind:
+        return passage.start if side == "start" else passage.end
+    return neighbour.start if side == "start" else neighbour.end
+
+
+def _window(text: str, start: int, end: int, lo: int, hi: int, sentences: int) -> tuple[int, int]:
+    before = tx.sentence_spans(text, lo, start)
+    after = tx.sentence_spans(text, end, hi)
+    new_start = before[-sentences][0] if len(before) >= sentences else (before[0][0] if before else start)
+    new_end = after[sentences - 1][1] if len(after) >= sentences else (after[-1][1] if after else end)
+    return min(new_start, start), max(new_end, end)
+
+
+def _merge_overlaps(passages: list[Source], texts: dict[str, str]) -> list[Source]:
+    """Passages of one article that overlap become one (at the rank of the better one)."""
+    out: list[Source] = []
+    for passage in passages:
+        for i, kept in enumerate(out):
+            if kept.article_id == passage.article_id and kept.kind == passage.kind and \
+                    passage.start < kept.end and kept.start < passage.end:
+                start, end = min(kept.start, passage.start), max(kept.end, passage.end)
+                out[i] = replace(kept, start=start, end=end, text=texts[kept.article_id][start:end],
+                                 chunk_ids=tuple(dict.fromkeys(kept.chunk_ids + passage.chunk_ids)))
+                break
+        else:
+            out.append(passage)
+    return out

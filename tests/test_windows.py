@@ -1,0 +1,29 @@
+"""Sentence windows: retrieved passages grow into their neighbouring chunks, exactly and never across kinds."""
+
+from __future__ import annotations
+
+from rag import text as tx
+
+
+def test_passages_are_widened_exactly_and_stay_on_their_side_of_the_comments(assistant) -> None:
+    narrow = assistant.retriever.retrieve("What did Milley say about ISIS-K?", mode="hybrid")
+    store = assistant.store
+    for source in narrow:
+        _, text = store.article(source.article_id)
+        assert text[source.start : source.end] == source.text
+        chunks = store.chunks_of(source.article_id)
+        other = [c for c in chunks if c.kind != source.kind]
+        assert not any(c.start < source.end and source.start < c.end for c in other), "grew across story/comments"
+
+
+def test_a_window_adds_whole_sentences_around_the_matching_chunk(assistant) -> None:
+    wide = assistant.retriever.retrieve("What did Milley say about ISIS-K?")
+    plain = type(assistant.retriever)(assistant.store, assistant.embedder,
+                                      assistant.settings.with_overrides(passage_window=0))
+    narrow = plain.retrieve("What did Milley say about ISIS-K?")
+    assert sum(len(p.text) for p in wide) > sum(len(p.text) for p in narrow)
+    for source in wide:
+        _, text = assistant.store.article(source.article_id)
+        starts = {a for a, _ in tx.sentence_spans(text)}
+        assert source.start in starts or source.start == min(c.start for c in assistant.store.chunks_of(source.article_id)
+                                                             if c.kind == source.kind)
