@@ -51,7 +51,8 @@ def _one_error(result, code: int = 3) -> str:  # type: ignore[no-untyped-def]
 
 def test_a_damaged_index_is_one_error_naming_repair_not_a_segfault(broken: Path, tmp_path: Path) -> None:
     store = copy_store(broken, tmp_path / "store")
-    for command in (["ask", "Why did the passport office in St. Albans end walk-in service?"], ["status"], ["ingest", str(tmp_path)]):
+    question = next(iter(QUESTIONS))
+    for command in (["ask", question], ["status"], ["ingest", str(tmp_path)]):
         line = _one_error(run_cli(*command, "--store", str(store)))
         assert "is damaged" in line and f"newsrag repair --store {store}" in line, line
         assert "level-1 link" in line
