@@ -29,6 +29,7 @@ from rag.settings import Settings
 from rag.store_check import CHECK_FILE, find_problem
 
 from .chunking import chunk_article
+from .pipeline import embedding_text
 from .salvage import Record, Salvage, agree_with_model, read_collections, usable
 
 Progress = Callable[[int, int], None]  # (chunks embedded, chunks to embed)
@@ -101,7 +102,7 @@ def _rebuild(settings: Settings, chunks: Salvage, registry: Salvage, report: Rep
         if article_id not in registry.records:
             report.lost.append((article_id, f"“{items[0][1][1].get('title', '?')}”: its registry record is gone; "
                                             "ingest its source again"))
-    vectors = _vectors(rows, chunks, embedder, report, progress)
+    vectors = _vectors(rows, chunks, embedder, settings, report, progress)
     _write(store_files.new_dir(Path(settings.store)), settings, chunks, registry, rows, articles, vectors)
     report.articles, report.chunks = len(articles), len(rows)
 
@@ -133,18 +134,19 @@ def _row(article_id: str, text: str, meta: dict[str, Any]) -> ArticleRow:
                       site=meta.get("site"), author=meta.get("author"))
 
 
-def _vectors(rows: dict[str, tuple[str, dict[str, Any]]], chunks: Salvage, embedder: Embedder,
+def _vectors(rows: dict[str, tuple[str, dict[str, Any]]], chunks: Salvage, embedder: Embedder, settings: Settings,
              report: RepairReport, progress: Progress | None) -> dict[str, np.ndarray]:
-    """A vector per chunk: salvaged where they check out, embedded again for the rest."""
+    """A vector per chunk: salvaged where they check out, embedded again (as ingest embeds) for the rest."""
+    texts = {i: embedding_text(str(m.get("title") or ""), t, settings) for i, (t, m) in rows.items()}
     salvaged = usable({i: v for i, v in chunks.vectors.items() if i in rows}, embedder.dimension)
-    if not agree_with_model(salvaged, {i: t for i, (t, _) in rows.items()}, embedder.embed_documents):
+    if not agree_with_model(salvaged, texts, embedder.embed_documents):
         salvaged = {}  # the stored vectors are not this model's: embed everything
     report.salvaged_vectors = len(salvaged)
     todo = [i for i in rows if i not in salvaged]
     vectors = dict(salvaged)
     for lo in range(0, len(todo), 64):
         batch = todo[lo : lo + 64]
-        for chunk_id, vector in zip(batch, embedder.embed_documents([rows[i][0] for i in batch])):
+        for chunk_id, vector in zip(batch, embedder.embed_documents([texts[i] for i in batch])):
             vectors[chunk_id] = vector
         if progress:
             progress(min(lo + 64, len(todo)), len(todo))

@@ -28,8 +28,14 @@ _CLIENTS = threading.Lock()  # chroma's shared-client cache is not thread-safe
 
 
 def take_embedded(settings: Settings, create: bool) -> None:
-    """Hold the store directory for this process, finish a swap left half-done, and check the files."""
+    """Hold the store directory for this process, finish a swap left half-done, and check the files.
+
+    Done once per process: while it holds the store, its other Stores share the same Chroma client (and
+    checking files that this process's Chroma may be writing at that moment would be wrong).
+    """
     root = Path(settings.store)
+    if ownership.holds(root):
+        return
     database = root / "chroma" / "chroma.sqlite3"
     if not create and not database.is_file() and not (root / store_files.PLAN).is_file():
         raise _no_store(root)

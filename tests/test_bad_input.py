@@ -57,7 +57,8 @@ def _state(assistant: Any) -> tuple[object, ...]:
     store = assistant.store
     root = Path(assistant.settings.store)
     bm25 = index_path(assistant.settings)
-    files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    bookkeeping = {"store.lock", "owner.json", "store-check.json"}  # who holds the store, when it was last checked
+    files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and p.name not in bookkeeping)
     return (store.revision(), store.count_articles(), store.count_chunks(), files,
             hashlib.sha256(bm25.read_bytes()).hexdigest() if bm25.exists() else None)
 

@@ -20,7 +20,7 @@ from tests.conftest import ROOT, run_cli, shared_path
 from tests.ui_harness import copy_store
 
 QUESTIONS = {  # question -> the article it must cite
-    "What happened at the passport office?": "28350b9d602988ee",  # the article being re-ingested at the crash
+    "Why did the passport office in St. Albans end walk-in service?": "28350b9d602988ee",  # re-ingested at the crash
     "How much new Medicaid money will the Delaware hospital tax bring?": "0cfc117f7eb5667e",
     "How many third-graders in Delaware struggle to read?": "173190d71eaeb269",
 }
@@ -51,7 +51,8 @@ def _one_error(result, code: int = 3) -> str:  # type: ignore[no-untyped-def]
 
 def test_a_damaged_index_is_one_error_naming_repair_not_a_segfault(broken: Path, tmp_path: Path) -> None:
     store = copy_store(broken, tmp_path / "store")
-    for command in (["ask", "What happened at the passport office?"], ["status"], ["ingest", str(tmp_path)]):
+    question = next(iter(QUESTIONS))
+    for command in (["ask", question], ["status"], ["ingest", str(tmp_path)]):
         line = _one_error(run_cli(*command, "--store", str(store)))
         assert "is damaged" in line and f"newsrag repair --store {store}" in line, line
         assert "level-1 link" in line
