@@ -1,16 +1,16 @@
 """The as-of moment and the time a question asks about, and how they shape retrieval and the answer.
 
-`read_time(question, as_of, zone, newest)` turns a question and an as-of moment (default: now) into a
+`read_time(question, as_of, zone)` turns a question and an as-of moment (default: now) into a
 `TimeQuery`: the as-of day in the configured time zone, the question's `TimeWindow`, whether it asks
 for the latest state ("latest", "currently", "still", "so far", "new"), and the question to search
 for with its relative time words taken out.
 
-Articles dated after the as-of day are never used: `cutoff_filters` adds the day as `until` (so
-Chroma's `date_num` clause and the BM25 mask both apply it) together with a hard window. Like any date
-filter it leaves undated articles out, because nothing shows they were known by then; `read_time`
-sets the cutoff only when the collection holds an article dated after the as-of day, so with the
-default as-of (now) undated articles are used. An undated article is never inside a window and never
-preferred by recency.
+Articles dated after the as-of day are never used. A given as_of is a date filter: `cutoff_filters`
+adds its day as `until` (so Chroma's `date_num` clause and the BM25 mask both apply it), together with
+a hard window, and like any date filter it leaves undated articles out, since nothing shows they were
+known by then. Without one (now), everything stored is known, undated articles included, and
+`apply_time` drops a passage dated after today. An undated article is never inside a window and never
+preferred by recency. Reading the time touches no store: it adds well under a millisecond.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class TimeQuery:
     window: TimeWindow | None
     recency: bool  # asks for the current state: prefer the newest passage that answers
     search: str  # the question without relative time words, for retrieval and the answerer
-    cutoff: date | None  # articles dated after it are left out (None: nothing stored is dated after `day`)
+    cutoff: date | None  # as_of was given: articles dated after this day (or undated) are not read
 
 
 def zone(name: str | None) -> tzinfo:
@@ -78,13 +78,13 @@ def _parse_iso(text: str) -> date | datetime:
         ) from None
 
 
-def read_time(question: str, as_of: object, tz: tzinfo, newest: str | None) -> TimeQuery:
-    """The question's time intent; `newest` is the latest article date stored (ISO), which decides the cutoff."""
+def read_time(question: str, as_of: object, tz: tzinfo) -> TimeQuery:
+    """The question's time intent, read against `as_of` (None: now, and no date filter)."""
     moment = as_of_moment(as_of, tz)
     day = moment.astimezone(tz).date()
     window = resolve_window(question, day)
     recency = _RECENCY.search(question) is not None
-    cutoff = day if newest and newest[:10] > day.isoformat() else None
+    cutoff = None if as_of is None or as_of == "" else day
     return TimeQuery(moment, day, window, recency, search_text(question, window), cutoff)
 
 
@@ -120,6 +120,15 @@ def cutoff_filters(filters: Filters | None, when: TimeQuery | None) -> Filters |
                          f"outside the articles the filters and as-of date allow (dated {since} to {until}); "
                          "change the filters or the as-of date")
     return replace(base, since=since, until=until)
+
+
+def apply_time(passages: Sequence[Source], when: TimeQuery | None, weight: float) -> list[Source]:
+    """The ranked passages as of `when`: none dated after its day (without a cutoff filter, an article
+    dated in the future could be found), those inside a soft window moved up `weight` places."""
+    if when is None:
+        return list(passages)
+    known = [p for p in passages if not p.date or str(p.date)[:10] <= when.day.isoformat()]
+    return prefer_window(known, when.window, weight)
 
 
 def prefer_window(passages: Sequence[Source], window: TimeWindow | None, weight: float) -> list[Source]:

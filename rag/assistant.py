@@ -168,7 +168,7 @@ class Assistant:
     def when(self, question: str, as_of: object = None, timings: dict[str, float] | None = None) -> TimeQuery:
         """The question's time intent read against `as_of` (default now) in the configured time zone."""
         mark = time.perf_counter()
-        when = read_time(question, as_of, zone(self.settings.time_zone), self.summary.get().last_date)
+        when = read_time(question, as_of, zone(self.settings.time_zone))
         if timings is not None:
             timings["time"] = _ms(mark)
         return when

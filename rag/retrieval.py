@@ -20,7 +20,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from . import tracing
-from .asof import TimeQuery, cutoff_filters, prefer_window, window_pool
+from .asof import TimeQuery, apply_time, cutoff_filters, window_pool
 from .embedder import Embedder
 from .errors import QueryError
 from .lexical import LexicalIndex
@@ -84,7 +84,7 @@ class Retriever:
         """The best passages for `question`; keyword arguments override the settings for this query.
 
         `when` (`Assistant.when`: the question's time): articles dated after its cutoff day, or outside a
-        hard window, are never read; passages inside a soft window move up (`rag.asof.prefer_window`).
+        hard window, are never read; passages inside a soft window move up (`rag.asof.apply_time`).
 
         `timings` receives milliseconds per stage: embed, dense, bm25, fuse, rerank, search (dense + bm25
         + fuse) and retrieve (the wall time of the whole call).
@@ -119,7 +119,7 @@ class Retriever:
             with _timed(timings, "rerank"):
                 scores = self.reranker.scores(question, [p.text for p in passages])
                 passages = [passages[i] for i in sorted(range(len(passages)), key=lambda i: -float(scores[i]))]
-        passages = prefer_window(passages, window, opts.time_window_weight)
+        passages = apply_time(passages, when, opts.time_window_weight)
         passages = widen(self.store, passages[:top_k], opts.passage_window, versions)
         timings["search"] = timings["dense"] + timings["bm25"] + timings["fuse"]
         timings["retrieve"] = (time.perf_counter() - started) * 1000

@@ -32,6 +32,12 @@ UNDATED = """Title: Eastland Harbour Lantern Festival Draws Record Crowd
 The Eastland harbour lantern festival drew a record crowd of 41,000 visitors, organisers said.
 Volunteers launched 3,200 paper lanterns from the harbour wall after sunset.
 """
+FUTURE = """Title: Bank of Eastland Rate Outlook
+Date: 2099-01-06
+Source: eastland-economic-review.example
+
+The Bank of Eastland benchmark interest rate stands at 9% after the bank raised it again on Wednesday.
+"""
 RATE_NOW = "What is the Bank of Eastland's benchmark interest rate now?"
 QUESTIONS = [RATE_NOW, "What did the Bank of Eastland decide last month?", "How many passengers did the solar ferry carry?",
              "What did Milley say about ISIS-K?", "What happened last week?", "How many visitors did the lantern festival draw?"]
@@ -39,7 +45,8 @@ QUESTIONS = [RATE_NOW, "What did the Bank of Eastland decide last month?", "How 
 
 @pytest.fixture(scope="module")
 def dated_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Five sample articles (June to October 2021), a follow-up rate story (3 November 2021) and an undated one."""
+    """Five sample articles (June to October 2021), a follow-up rate story (3 November 2021), an undated one
+    and one dated in 2099."""
     import index
 
     corpus = tmp_path_factory.mktemp("dated-corpus")
@@ -49,6 +56,7 @@ def dated_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy(SAMPLES / name, corpus / name)
     (corpus / "rates-again.txt").write_text(RATE_AGAIN, encoding="utf-8")
     (corpus / "lantern-festival.txt").write_text(UNDATED, encoding="utf-8")
+    (corpus / "rate-outlook.txt").write_text(FUTURE, encoding="utf-8")  # dated in the future: never known yet
     store = tmp_path_factory.mktemp("dated-store")
     index.ingest([str(corpus)], store=str(store))
     return store
@@ -96,6 +104,15 @@ def test_no_article_dated_after_as_of_is_retrieved_or_cited(dated, day: str) -> 
         assert _dates_ok(dated.ask(question, filters={"until": "2021-12-31"}, as_of=day).sources, day)
     timeline = dated.timeline("Bank of Eastland interest rate", as_of=day)
     assert _dates_ok(timeline.sources, day) and all(e.day is not None and e.day <= day for e in timeline.events)
+
+
+def test_as_of_now_never_uses_an_article_dated_in_the_future(dated) -> None:  # type: ignore[no-untyped-def]
+    unfiltered = dated.retriever.retrieve(RATE_NOW, None, 20)
+    assert "2099-01-06" in [s.date for s in unfiltered]  # it matches the question best
+    now = dated.ask(RATE_NOW)
+    assert not now.refused and "9%" not in now.text and [s.date for s in _cited(now)] == ["2021-11-03"]
+    assert all(s.date != "2099-01-06" for s in now.sources)
+    assert all(s.date != "2099-01-06" for s in dated.timeline("Bank of Eastland interest rate").sources)
 
 
 def test_undated_articles_are_used_as_of_now_only(dated) -> None:  # type: ignore[no-untyped-def]

@@ -93,10 +93,10 @@ def test_no_window(question: str) -> None:
     ("2025-03-31", "Pacific/Auckland", D(2025, 3, 31), (D(2025, 3, 1), D(2025, 3, 31))),  # a date: that day
 ])
 def test_as_of_day_in_the_time_zone(moment: str, tz: str, day: date, this_month: tuple[date, date]) -> None:
-    when = read_time("What happened this month?", moment, zone(tz), newest=None)
+    when = read_time("What happened this month?", moment, zone(tz))
     assert when.day == day
     assert when.window is not None and (when.window.start, when.window.end) == this_month
-    assert read_time("What happened yesterday?", moment, zone(tz), None).window.start == day.fromordinal(day.toordinal() - 1)  # type: ignore[union-attr]
+    assert read_time("What happened yesterday?", moment, zone(tz)).window.start == day.fromordinal(day.toordinal() - 1)  # type: ignore[union-attr]
 
 
 def test_window_in_words() -> None:
@@ -108,21 +108,21 @@ def test_window_in_words() -> None:
 
 
 def test_recency_and_search_text() -> None:
-    when = read_time("What is the latest on the tariffs?", "2025-03-28", zone("UTC"), None)
+    when = read_time("What is the latest on the tariffs?", "2025-03-28", zone("UTC"))
     assert when.recency and when.window is None and when.search == "What is the on the tariffs?"
-    assert read_time("What new rules did New York pass?", "2025-03-28", zone("UTC"), None).search == \
+    assert read_time("What new rules did New York pass?", "2025-03-28", zone("UTC")).search == \
         "What new rules did New York pass?"  # "new" names things; it stays
-    assert not read_time("What did the New York Times report?", "2025-03-28", zone("UTC"), None).recency
+    assert not read_time("What did the New York Times report?", "2025-03-28", zone("UTC")).recency
     week = resolve_window("Who won the election this week?", FRI)
     assert search_text("Who won the election this week?", week) == "Who won the election?"
     monday = resolve_window("What did Biden say on Monday?", FRI)
     assert search_text("What did Biden say on Monday?", monday) == "What did Biden say on Monday?"  # articles say it
 
 
-def test_cutoff_only_when_something_is_newer() -> None:
-    assert read_time("q", "2025-03-01", zone("UTC"), newest="2025-03-28").cutoff == D(2025, 3, 1)
-    assert read_time("q", "2025-03-28", zone("UTC"), newest="2025-03-28").cutoff is None
-    assert read_time("q", None, zone("UTC"), newest=None).cutoff is None
+def test_a_given_as_of_filters_now_does_not() -> None:
+    assert read_time("q", "2025-03-01", zone("UTC")).cutoff == D(2025, 3, 1)
+    assert read_time("q", "2025-03-01T08:00:00+09:00", zone("UTC")).cutoff == D(2025, 2, 28)  # 23:00 UTC
+    assert read_time("q", None, zone("UTC")).cutoff is None
 
 
 @pytest.mark.parametrize("bad", ["2025-13-01", "yesterday", "28/03/2025", 20250328, True])
