@@ -49,7 +49,12 @@ def widen(store: Store, passages: Sequence[Source], sentences: int, versions: di
         lo = _bound(found.get(before[0]) if before else None, passage, "start")
         hi = _bound(found.get(after[1]) if after else None, passage, "end")
         start, end = _window(text, passage.start, passage.end, lo, hi, sentences)
-        out.append(replace(passage, text=text[start:end], start=start, end=end))
+        ids = list(passage.chunk_ids or (passage.chunk_id,))
+        if start < passage.start and before:
+            ids.insert(0, before[0])  # the window reaches into the chunk before
+        if end > passage.end and after:
+            ids.append(after[1])
+        out.append(replace(passage, text=text[start:end], start=start, end=end, chunk_ids=tuple(ids)))
     return _merge_overlaps(out, texts)
 
 
@@ -69,15 +74,16 @@ def _window(text: str, start: int, end: int, lo: int, hi: int, sentences: int) -
 
 
 def _merge_overlaps(passages: list[Source], texts: dict[str, str]) -> list[Source]:
-    """Passages of one article that overlap become one (at the rank of the better one)."""
+    """Passages of one article that overlap or touch become one (at the rank of the better one)."""
     out: list[Source] = []
     for passage in passages:
         for i, kept in enumerate(out):
-            if kept.article_id == passage.article_id and kept.kind == passage.kind and \
-                    passage.start < kept.end and kept.start < passage.end:
-                start, end = min(kept.start, passage.start), max(kept.end, passage.end)
-                out[i] = replace(kept, start=start, end=end, text=texts[kept.article_id][start:end],
-                                 chunk_ids=tuple(dict.fromkeys(kept.chunk_ids + passage.chunk_ids)))
+            text = texts.get(kept.article_id, "")
+            gap = text[min(kept.end, passage.end) : max(kept.start, passage.start)]
+            if kept.article_id == passage.article_id and kept.kind == passage.kind and not gap.strip():
+                start, end = min(kept.start, passage.start), max(kept.end, passage.end)  # overlapping or touching
+                ids = sorted(set(kept.chunk_ids + passage.chunk_ids), key=lambda c: int(c.rsplit(":", 1)[1]))
+                out[i] = replace(kept, start=start, end=end, text=text[start:end], chunk_ids=tuple(ids))
                 break
         else:
             out.append(passage)

@@ -86,20 +86,24 @@ def test_every_cited_passage_holds_the_evidence(assistant, sample_questions, qid
 @pytest.mark.parametrize("question", ["How many passengers did flight QZ-4417 carry?",
                                       "How many passengers were on flight QZ-4417?",
                                       "Which flight carried passengers under invoice 88412?"])
-def test_hybrid_finds_a_rare_code_that_dense_ranks_low(flights, question: str) -> None:
+@pytest.mark.parametrize(("mode", "within"), [("rrf", 1), ("hybrid", 2)])
+def test_hybrid_finds_a_rare_code_that_dense_ranks_low(flights, question: str, mode: str, within: int) -> None:
     dense = flights.retriever.retrieve(question, mode="dense", top_k=17)
-    hybrid = flights.retriever.retrieve(question, mode="hybrid")
+    hybrid = flights.retriever.retrieve(question, mode=mode)
     dense_rank = _rank(dense, BUDGET_TITLE)
     assert dense_rank is None or dense_rank >= 6, "dense alone already finds it: the test proves nothing"
-    assert _rank(hybrid, BUDGET_TITLE) == 0, [p.title for p in hybrid]
-    assert "QZ-4417" in hybrid[0].text
+    rank = _rank(hybrid, BUDGET_TITLE)
+    assert rank is not None and rank < within, [p.title for p in hybrid]  # the learned order may put a story first
+    assert "QZ-4417" in hybrid[rank].text
 
 
 def test_per_query_weights_reproduce_the_single_rankings(flights) -> None:
     question = "How many passengers did flight QZ-4417 carry?"
     dense = flights.retriever.retrieve(question, mode="dense")
-    assert [p.chunk_id for p in flights.retriever.retrieve(question, bm25_weight=0)] == [p.chunk_id for p in dense]
-    only_words = flights.retriever.retrieve(question, dense_weight=0)
+    # the weights are those of reciprocal rank fusion (mode rrf); the learned ranking (hybrid) has its own
+    assert [p.chunk_id for p in flights.retriever.retrieve(question, mode="rrf", bm25_weight=0)] == \
+        [p.chunk_id for p in dense]
+    only_words = flights.retriever.retrieve(question, mode="rrf", dense_weight=0)
     assert only_words[0].title == BUDGET_TITLE
 
 
