@@ -49,12 +49,7 @@ def widen(store: Store, passages: Sequence[Source], sentences: int, versions: di
         lo = _bound(found.get(before[0]) if before else None, passage, "start")
         hi = _bound(found.get(after[1]) if after else None, passage, "end")
         start, end = _window(text, passage.start, passage.end, lo, hi, sentences)
-        ids = list(passage.chunk_ids or (passage.chunk_id,))
-        if start < passage.start and before:
-            ids.insert(0, before[0])  # the window reaches into the chunk before
-        if end > passage.end and after:
-            ids.append(after[1])
-        out.append(replace(passage, text=text[start:end], start=start, end=end, chunk_ids=tuple(ids)))
+        out.append(replace(passage, text=text[start:end], start=start, end=end))  # chunk_ids: the retrieved ones
     return _merge_overlaps(out, texts)
 
 
