@@ -69,7 +69,8 @@ def test_a_question_is_one_trace_with_a_span_per_stage(assistant, spans) -> None
     assert "it’s possible" in docs["retrieval.documents.0.document.content"]
     assert ISIS_K_TITLE in docs["retrieval.documents.0.document.metadata"]
     assert ask.attributes["input.value"] == MILLEY and ask.attributes["output.value"] == answer.text
-    assert ask.attributes["newsrag.citations"] == 1 and named["verify"][0].attributes["newsrag.verified"] is True
+    assert ask.attributes["newsrag.citations"] == len(answer.citations) >= 1
+    assert named["verify"][0].attributes["newsrag.verified"] is True
 
 
 def test_a_streamed_http_answer_is_still_one_trace(assistant, spans, caplog) -> None:  # type: ignore[no-untyped-def]
