@@ -30,6 +30,7 @@ FERRY = ("Title: Harbour Ferry Changes Its Timetable\nDate: 2024-05-0{round}\nSo
          "The crossing to Morrow Point takes {minutes} minutes, the harbour master said. "
          "Passengers with bicycles board first at the {colour} gate.\n")
 COLOURS = ("amber", "cobalt", "crimson")
+FERRY_QUESTION = "At what time does the Harbour ferry leave Kessel pier every weekday?"
 
 
 def _ferry(round_: int) -> str:
@@ -43,7 +44,7 @@ def test_serve_under_load_while_another_process_ingests_updates_three_rounds(
     store = copy_store(sample_store, tmp_path / "store")
     article = tmp_path / "harbour-ferry.txt"
     port = free_port()
-    questions = [q["question"] for q in sample_questions] + ["When does the Harbour ferry leave Kessel pier?"]
+    questions = [q["question"] for q in sample_questions] + [FERRY_QUESTION]
     with running(["serve", "--store", str(store), "--port", str(port)], f"http://127.0.0.1:{port}/v1/health",
                  log=tmp_path / "server.log"):
         stop = threading.Event()
@@ -70,7 +71,7 @@ def test_serve_under_load_while_another_process_ingests_updates_three_rounds(
         status = run_cli("status", "--store", str(store), "--json")  # read commands go through the owner too
         assert status.returncode == 0, status.stderr
         assert json.loads(status.stdout)["articles"] == _articles(sample_store) + 1
-    answer = run_cli("ask", "When does the Harbour ferry leave Kessel pier?", "--store", str(store), "--json")
+    answer = run_cli("ask", FERRY_QUESTION, "--store", str(store), "--json")
     assert answer.returncode == 0, answer.stderr
     data = json.loads(answer.stdout)
     cited = [data["sources"][c["source_index"]] for c in data["citations"]]
