@@ -1,5 +1,5 @@
-"""`newsrag serve` in a real server process: the API and the chat on one port, a server killed during an
-upload (the next start finishes the job), and ports that cannot be used."""
+"""`newsrag serve` and `newsrag ui` in real server processes: the API and the chat on one port, a server killed
+during an upload (the next start finishes the job), and ports that cannot be used."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from rag.settings import Settings
+from rag.store import Store
 from tests.conftest import ROOT, run_cli
 from tests.servers import free_port
 from tests.ui_harness import copy_store, running
@@ -34,46 +35,38 @@ def _wait_for(url: str, process: subprocess.Popen[str]) -> None:
             time.sleep(0.2)
 
 
-@pytest.fixture(scope="module")
-def restarted(sample_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, list[str], str]]:
-    """A server SIGKILLed in the middle of a two-file upload, then started again on the same store.
-
-    Yields (base URL of the new server, store, what the kill left in uploads/, the new server's output).
-    """
-    store = copy_store(sample_store, tmp_path_factory.mktemp("serve") / "store")
+def test_serve_answers_then_the_next_start_finishes_an_upload_it_was_killed_in(sample_store: Path, tmp_path: Path) -> None:
+    """`serve` answers the chat at / and the API at /v1; SIGKILLed in the middle of a two-file upload, the next
+    start (`newsrag ui` here, so both commands run for real) ingests the complete file and deletes the other."""
+    store = copy_store(sample_store, tmp_path / "store")
     port = free_port()
+    base = f"http://127.0.0.1:{port}"
     killed = subprocess.Popen([sys.executable, "-m", "tests.crashpoint", "upload-second", "serve", "--store", str(store),
                                "--port", str(port)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    _wait_for(f"http://127.0.0.1:{port}/v1/health", killed)
-    files = [("files", ("kessel-dam.txt", DAM.encode(), "text/plain")), ("files", ("orsk.txt", BRIDGE.encode(), "text/plain"))]
-    with pytest.raises(httpx.TransportError):
-        httpx.post(f"http://127.0.0.1:{port}/v1/admin/upload", files=files, timeout=120)
-    assert killed.wait(timeout=60) == -signal.SIGKILL
-    left = sorted(p.name for p in (store / "uploads").iterdir())
-    port = free_port()
-    log = tmp_path_factory.mktemp("serve-log") / "server.log"
-    with running(["serve", "--store", str(store), "--port", str(port)], f"http://127.0.0.1:{port}/v1/health", log=log) as url:
-        yield url.removesuffix("/v1/health"), store, left, log.read_text()
-
-
-def test_the_next_start_ingests_complete_uploads_and_deletes_half_written_ones(restarted) -> None:  # type: ignore[no-untyped-def]
-    base, store, left, output = restarted
-    assert len(left) == 2 and left[0].startswith(".incoming-") and left[1].startswith("kessel-dam-"), left
-    assert "picked up the uploads an interrupted request left: 1 added" in output
-    assert "deleted 1 half-written or unreadable upload(s)" in output
-    listing = httpx.get(f"{base}/v1/articles").json()
-    assert listing["total"] == 9 and "Kessel Dam Opens Two Gates" in [a["title"] for a in listing["articles"]]
-    assert [p.name for p in (store / "uploads").iterdir()] == [left[1]]
-
-
-def test_serve_mounts_the_chat_at_root_and_the_api_at_v1(restarted) -> None:  # type: ignore[no-untyped-def]
-    base = restarted[0]
-    assert httpx.get(f"{base}/v1/health").json()["articles"] == 9
+    _wait_for(f"{base}/v1/health", killed)
+    assert httpx.get(f"{base}/v1/health").json()["articles"] == 8
     page = httpx.get(f"{base}/", timeout=10)
     assert page.status_code == 200 and "gradio" in page.text.lower()
     assert httpx.get(f"{base}/docs", timeout=10).status_code == 200
     answer = httpx.post(f"{base}/v1/ask", json={"question": "What did Milley say about ISIS-K?"}, timeout=120).json()
     assert answer["refused"] is False and "it’s possible" in answer["answer"]
+
+    files = [("files", ("kessel-dam.txt", DAM.encode(), "text/plain")), ("files", ("orsk.txt", BRIDGE.encode(), "text/plain"))]
+    with pytest.raises(httpx.TransportError):
+        httpx.post(f"{base}/v1/admin/upload", files=files, timeout=120)
+    assert killed.wait(timeout=60) == -signal.SIGKILL
+    left = sorted(p.name for p in (store / "uploads").iterdir())
+    assert len(left) == 2 and left[0].startswith(".incoming-") and left[1].startswith("kessel-dam-"), left
+
+    port = free_port()
+    log = tmp_path / "ui.log"
+    with running(["ui", "--store", str(store), "--port", str(port)], f"http://127.0.0.1:{port}/", log=log):
+        output = log.read_text()
+    assert "picked up the uploads an interrupted request left: 1 added" in output
+    assert "deleted 1 half-written or unreadable upload(s)" in output
+    titles = [a.title for a in Store(Settings(store=store)).articles()]  # read once the server has stopped
+    assert len(titles) == 9 and "Kessel Dam Opens Two Gates" in titles
+    assert [p.name for p in (store / "uploads").iterdir()] == [left[1]]
 
 
 @pytest.mark.parametrize("command", ["serve", "ui"])
