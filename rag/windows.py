@@ -46,8 +46,12 @@ def widen(store: Store, passages: Sequence[Source], sentences: int, versions: di
             continue
         before = neighbour_ids(first_id)
         after = neighbour_ids(passage.chunk_ids[-1] if passage.chunk_ids else passage.chunk_id)
-        lo = _bound(found.get(before[0]) if before else None, passage, "start")
-        hi = _bound(found.get(after[1]) if after else None, passage, "end")
+        prev, nxt = (found.get(before[0]) if before else None), (found.get(after[1]) if after else None)
+        if any(n is not None and text[n.start : n.end] != n.text for n in (prev, nxt)):
+            out.append(passage)  # the article changed since these chunks were read: no window from another version
+            continue
+        lo = _bound(prev, passage, "start")
+        hi = _bound(nxt, passage, "end")
         start, end = _window(text, passage.start, passage.end, lo, hi, sentences)
         out.append(replace(passage, text=text[start:end], start=start, end=end))  # chunk_ids: the retrieved ones
     return _merge_overlaps(out, texts)

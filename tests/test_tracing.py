@@ -121,14 +121,17 @@ def test_ingest_batches_are_spans_under_the_ingest(assistant, spans, tmp_path: P
     assert sum(s.attributes["newsrag.chunks"] for s in named["embed_batch"]) > 2
 
 
-def test_tracing_is_off_by_default(assistant) -> None:  # type: ignore[no-untyped-def]
+def test_tracing_is_off_by_default(sample_store, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """With the default settings, even a process whose tracer provider records everything gets no newsrag span."""
+    from tests.ui_harness import copy_store
+
+    store = copy_store(sample_store, tmp_path / "store")  # this process holds the session's store
     code = ("import sys\nfrom opentelemetry import trace\nfrom opentelemetry.sdk.trace import TracerProvider\n"
             "from opentelemetry.sdk.trace.export import SimpleSpanProcessor\n"
             "from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter\n"
             "exporter = InMemorySpanExporter(); provider = TracerProvider()\n"
             "provider.add_span_processor(SimpleSpanProcessor(exporter)); trace.set_tracer_provider(provider)\n"
-            f"import rag\nrag.open(store={str(assistant.settings.store)!r}).ask({MILLEY!r})\n"
+            f"import rag\nrag.open(store={str(store)!r}).ask({MILLEY!r})\n"
             "print(sorted({s.instrumentation_scope.name for s in exporter.get_finished_spans()}))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
