@@ -5,8 +5,13 @@ from __future__ import annotations
 from rag import text as tx
 
 
+def _windowed(assistant, sentences: int = 2):  # type: ignore[no-untyped-def]
+    return type(assistant.retriever)(assistant.store, assistant.embedder,
+                                     assistant.settings.with_overrides(passage_window=sentences))
+
+
 def test_passages_are_widened_exactly_and_stay_on_their_side_of_the_comments(assistant) -> None:
-    narrow = assistant.retriever.retrieve("What did Milley say about ISIS-K?", mode="hybrid")
+    narrow = _windowed(assistant).retrieve("What did Milley say about ISIS-K?", mode="hybrid")
     store = assistant.store
     for source in narrow:
         _, text = store.article(source.article_id)
@@ -17,10 +22,8 @@ def test_passages_are_widened_exactly_and_stay_on_their_side_of_the_comments(ass
 
 
 def test_a_window_adds_whole_sentences_around_the_matching_chunk(assistant) -> None:
-    wide = assistant.retriever.retrieve("What did Milley say about ISIS-K?")
-    plain = type(assistant.retriever)(assistant.store, assistant.embedder,
-                                      assistant.settings.with_overrides(passage_window=0))
-    narrow = plain.retrieve("What did Milley say about ISIS-K?")
+    wide = _windowed(assistant).retrieve("What did Milley say about ISIS-K?")
+    narrow = _windowed(assistant, 0).retrieve("What did Milley say about ISIS-K?")
     assert sum(len(p.text) for p in wide) > sum(len(p.text) for p in narrow)
     for source in wide:
         _, text = assistant.store.article(source.article_id)
