@@ -33,6 +33,11 @@ class QuestionShape:
     words: frozenset[str]  # lower-case words of the question
     asks: str | None  # "number", "date", "name" or None
 
+    def coverage(self, terms: frozenset[str] | set[str]) -> float:
+        """The weighted share of the question's key terms found in `terms` (0 for a question without any)."""
+        total = sum(self.weights.values())
+        return sum(w for t, w in self.weights.items() if t in terms) / total if total else 0.0
+
 
 def question_shape(question: str) -> QuestionShape:
     asks = ("number" if _ASKS_NUMBER.search(question) else "date" if _ASKS_DATE.search(question)

@@ -36,20 +36,22 @@ def passage_features(shape: QuestionShape, hits: Sequence[ChunkHit], dense_ranks
     n = len(hits) + 1
     idf = {t: math.log(1 + n / (1 + sum(t in ts for ts in term_sets))) for t in shape.weights}
     idf_total = sum(w * idf[t] for t, w in shape.weights.items()) or 1.0
-    total = sum(shape.weights.values()) or 1.0
+    titles: dict[str, set[str]] = {}  # article id -> its title's terms (several candidates share an article)
     rows = []
     for h, terms in zip(hits, term_sets):
-        title_terms = set(tx.terms(str(h.meta.get("title", ""))))
+        if h.article_id not in titles:
+            titles[h.article_id] = set(tx.terms(str(h.meta.get("title", ""))))
+        title_terms = titles[h.article_id]
         both = terms | title_terms
         rows.append({
             "cosine": h.score if not math.isnan(h.score) else 0.0,
             "bm25": bm25.get(h.chunk_id, 0.0) / top_bm25,
             "dense_rank": 1.0 / (1 + dense_ranks[h.chunk_id]) if h.chunk_id in dense_ranks else 0.0,
             "bm25_rank": 1.0 / (1 + bm25_ranks[h.chunk_id]) if h.chunk_id in bm25_ranks else 0.0,
-            "coverage": sum(w for t, w in shape.weights.items() if t in terms) / total,
+            "coverage": shape.coverage(terms),
             "coverage_idf": sum(w * idf[t] for t, w in shape.weights.items() if t in terms) / idf_total,
             "sentence_coverage": _best_sentence_coverage(shape, h.text),
-            "title_coverage": sum(w for t, w in shape.weights.items() if t in title_terms) / total,
+            "title_coverage": shape.coverage(title_terms),
             "names": (sum(tx.phrase_present(p, both) for p in shape.phrases) / len(shape.phrases)) if shape.phrases else 0.0,
             "type_fit": type_fit(shape, h.text),
             "article_candidates": min(per_article[h.article_id], 5) / 5,
@@ -62,12 +64,8 @@ def passage_features(shape: QuestionShape, hits: Sequence[ChunkHit], dense_ranks
 
 def _best_sentence_coverage(shape: QuestionShape, text: str) -> float:
     """The largest share of the question's key terms held by one sentence (a cheap split on . ! ?)."""
-    total = sum(shape.weights.values()) or 1.0
-    best = 0.0
-    for sentence in text.replace("!", ".").replace("?", ".").split(". "):
-        terms = set(tx.terms(sentence))
-        best = max(best, sum(w for t, w in shape.weights.items() if t in terms) / total)
-    return best
+    return max((shape.coverage(set(tx.terms(s))) for s in text.replace("!", ".").replace("?", ".").split(". ")),
+               default=0.0)
 
 
 class PassageRanker:

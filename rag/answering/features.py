@@ -63,11 +63,6 @@ def candidates(question: str, passages: Sequence[Source]) -> tuple[QuestionShape
     return shape, found
 
 
-def _coverage(weights: dict[str, float], terms: frozenset[str] | set[str]) -> float:
-    total = sum(weights.values())
-    return sum(w for t, w in weights.items() if t in terms) / total if total else 0.0
-
-
 def _cheap_features(shape: QuestionShape, cand: Candidate, context: frozenset[str], passage: Source,
                     rank: int) -> dict[str, float]:
     sentence = cand.text
@@ -77,10 +72,10 @@ def _cheap_features(shape: QuestionShape, cand: Candidate, context: frozenset[st
     phrases = shape.phrases
     names = (sum(tx.phrase_present(p, cand.terms) for p in phrases) / len(phrases)) if phrases else 0.0
     return {
-        "coverage": _coverage(shape.weights, cand.terms),
+        "coverage": shape.coverage(cand.terms),
         "coverage_idf": 0.0,  # filled by _add_corpus_features
-        "context_coverage": _coverage(shape.weights, context),
-        "title_coverage": _coverage(shape.weights, set(tx.terms(passage.title))),
+        "context_coverage": shape.coverage(context),
+        "title_coverage": shape.coverage(set(tx.terms(passage.title))),
         "names": names,
         "type_fit": type_fit(shape, sentence),
         "asks_type": float(shape.asks is not None),
