@@ -160,7 +160,11 @@ def _plain_baseline(qset: QuestionSet, settings: Settings, view: CorpusView, qui
 
     if not qset.corpus:
         raise ConfigError("--plain-baseline needs a question set that brings its corpus (RealTimeQA, RGB)")
-    ids = {url: view.resolve([url])[0].pop() for a in qset.corpus for url in [a.url] if view.resolve([url])[0]}
+    ids = {}
+    for article in qset.corpus:
+        found, _ = view.resolve([article.url])
+        if found:
+            ids[article.url] = found.pop()
     plain = PlainLlamaIndex(settings, qset.corpus, ids, quiet)
     return {NAME: lambda question, depth: plain.retrieve(question.question, depth)}
 
