@@ -119,22 +119,24 @@ class HeuristicRewriter:
         if not answered:
             return message
         previous, answer = answered[-1]
-        return self._rewrite_one(message, previous, answer)
+        return rewrite_with(message, previous, answer)
 
-    def _rewrite_one(self, message: str, previous: str, answer: str) -> str:
-        topic = _WHAT_ABOUT.match(message)
-        frame = _FRAME_ABOUT.match(previous)
-        if topic and frame:
-            return f"{frame.group('frame')}{topic.group('topic')}?"
-        context = [n for n in names_in(previous) + names_in(answer[:300]) if n.lower() not in message.lower()]
-        person = context[0] if context else None
-        if person and _PERSON_PRONOUN.search(message):
-            return _PERSON_PRONOUN.sub(person, message, count=1)
-        if not context:
-            context = [w for w in tx.words(previous) if w not in tx.STOPWORDS and w not in message.lower()][:4]
-        if not context:
-            return message
-        return f"{message.rstrip(' ?.!')} (about {', '.join(dict.fromkeys(context[:4]))})?"
+
+def rewrite_with(message: str, previous: str, answer: str) -> str:
+    """`message` made standalone with the frame and names of the answered `previous` question and its answer."""
+    topic = _WHAT_ABOUT.match(message)
+    frame = _FRAME_ABOUT.match(previous)
+    if topic and frame:
+        return f"{frame.group('frame')}{topic.group('topic')}?"
+    context = [n for n in names_in(previous) + names_in(answer[:300]) if n.lower() not in message.lower()]
+    person = context[0] if context else None
+    if person and _PERSON_PRONOUN.search(message):
+        return _PERSON_PRONOUN.sub(person, message, count=1)
+    if not context:
+        context = [w for w in tx.words(previous) if w not in tx.STOPWORDS and w not in message.lower()][:4]
+    if not context:
+        return message
+    return f"{message.rstrip(' ?.!')} (about {', '.join(dict.fromkeys(context[:4]))})?"
 
 
 def is_refusal(text: str) -> bool:
@@ -159,7 +161,7 @@ def answered_exchanges(history: Sequence[Turn]) -> list[tuple[str, str]]:
         if turn.role == "user" and turn.content.strip():
             message = turn.content.strip()
             if is_follow_up(message) and answered:
-                message = HeuristicRewriter()._rewrite_one(message, *answered[-1])
+                message = rewrite_with(message, *answered[-1])
             pending = message
         elif turn.role == "assistant" and pending is not None:
             if not is_refusal(turn.content):
