@@ -61,6 +61,8 @@ def as_of_moment(value: object, tz: tzinfo) -> datetime:
         return datetime.now(tz)
     if isinstance(value, str):
         value = _parse_iso(value.strip())
+    if isinstance(value, date) and not 1000 <= value.year <= 9000:
+        raise QueryError(f"as_of {value.isoformat()} is out of range; give a date between the years 1000 and 9000")
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=tz)
     if isinstance(value, date):
@@ -82,7 +84,10 @@ def read_time(question: str, as_of: object, tz: tzinfo) -> TimeQuery:
     """The question's time intent, read against `as_of` (None: now, and no date filter)."""
     moment = as_of_moment(as_of, tz)
     day = moment.astimezone(tz).date()
-    window = resolve_window(question, day)
+    try:
+        window = resolve_window(question, day)
+    except (OverflowError, ValueError):  # "999 years ago" near the edge of the calendar: no window
+        window = None
     recency = _RECENCY.search(question) is not None
     cutoff = None if as_of is None or as_of == "" else day
     return TimeQuery(moment, day, window, recency, search_text(question, window), cutoff)

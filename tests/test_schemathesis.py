@@ -34,7 +34,8 @@ def api_schema(sample_store: Path, assistant, tmp_path_factory: pytest.TempPathF
         yield schemathesis.openapi.from_url(f"{base}/openapi.json")
 
 
-OPERATIONS = ["POST /v1/ask", "POST /v1/chat", "POST /v1/chat/completions", "GET /v1/models", "GET /v1/health",
+OPERATIONS = ["POST /v1/ask", "POST /v1/chat", "POST /v1/chat/completions", "POST /v1/timeline", "GET /v1/models",
+              "GET /v1/health",
               "GET /v1/articles", "POST /v1/admin/ingest", "POST /v1/admin/upload", "DELETE /v1/articles/{article_id}"]
 
 

@@ -125,10 +125,15 @@ def test_a_given_as_of_filters_now_does_not() -> None:
     assert read_time("q", None, zone("UTC")).cutoff is None
 
 
-@pytest.mark.parametrize("bad", ["2025-13-01", "yesterday", "28/03/2025", 20250328, True])
+@pytest.mark.parametrize("bad", ["2025-13-01", "yesterday", "28/03/2025", 20250328, True, "0001-01-01T00:00:00+01:00"])
 def test_bad_as_of_is_one_clear_error(bad: object) -> None:
     with pytest.raises(QueryError, match="as_of"):
         as_of_moment(bad, zone("UTC"))
+
+
+def test_windows_near_the_edge_of_the_calendar() -> None:
+    assert read_time("What happened 999 years ago?", "1000-06-01", zone("UTC")).window.start == D(1, 1, 1)  # type: ignore[union-attr]
+    assert read_time("What happened yesterday?", "9000-01-01", zone("UTC")).window is not None
 
 
 def test_bad_time_zone() -> None:
