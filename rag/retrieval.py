@@ -20,7 +20,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from . import tracing
-from .asof import TimeQuery, apply_time, cutoff_filters, window_pool
+from .asof import ArticleDates, TimeQuery, apply_time, cutoff_filters, window_pool
 from .embedder import Embedder
 from .errors import QueryError
 from .lexical import LexicalIndex
@@ -66,6 +66,7 @@ class Retriever:
         self.lexical = lexical or LexicalIndex(settings)
         self.reranker = reranker or make_reranker(settings)
         self.ranker: PassageRanker | None = None  # the learned ranking, loaded on first use
+        self.dates = ArticleDates(store)  # applies an as-of cutoff to dense search (rag.asof)
         self.first_read: int | None = None  # candidates read in the first round (default 2 x passages wanted)
 
     def retrieve(
@@ -100,13 +101,14 @@ class Retriever:
             raise QueryError(f"bad retrieval option ({problems})") from None
         top_k = top_k or opts.top_k
         k = max(opts.candidates, top_k)
-        filters, window = cutoff_filters(filters, when), when.window if when else None
+        given, filters, window = filters, cutoff_filters(filters, when), when.window if when else None
         with _timed(timings, "embed"):
             vector = self.embedder.embed_query(question)
         with self.store.one_view():  # one revision read for dense, BM25 and the chunk lookups
             versions = self.store.versions()  # one commit state for every read: an article is seen whole
             lexical = self._lexical(question, filters, k, opts, timings)
-            fused, cosines = self._fused(vector, lexical, filters, k, opts, timings, versions)
+            dense_filters, versions = self.dates.dense_view(given, when, versions)
+            fused, cosines = self._fused(vector, lexical, dense_filters, k, opts, timings, versions)
             with _timed(timings, "fuse"):
                 pool = max(top_k, opts.rerank_candidates, window_pool(top_k, window)) if self.reranker else window_pool(top_k, window)
                 if opts.retrieval_mode == "hybrid":
