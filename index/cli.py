@@ -52,7 +52,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
-    from .rebuild import rebuild
+    from .rebuilding import rebuild
 
     display = ProgressDisplay("off" if args.json else args.progress)
     try:

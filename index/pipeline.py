@@ -102,7 +102,7 @@ def _ingest_here(targets: list[str], feed_urls: list[str], settings: Settings, p
 def _rebuild_first(chroma: Store, settings: Settings, embedder: Embedder, report: IngestReport,
                    progress: Progress | None) -> None:
     """Stored articles built with other settings are rebuilt before anything new is written (index.rebuild)."""
-    from .rebuild import rebuild_stale
+    from .rebuilding import rebuild_stale
 
     rebuilt = rebuild_stale(chroma, settings, embedder, progress)
     if rebuilt is not None:

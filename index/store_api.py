@@ -95,7 +95,7 @@ def store_router() -> APIRouter:
 
     @router.post("/rebuild")
     def rebuild(request: Request) -> Any:
-        from .rebuild import rebuild as run_rebuild
+        from .rebuilding import rebuild as run_rebuild
 
         assistant = request.app.state.assistant
         return run_rebuild(settings=assistant.settings, embedder=assistant.embedder).to_dict()

@@ -102,12 +102,15 @@ def rebuild_stale(chroma: Store, settings: Settings, embedder: Embedder,
     running = build_record(settings, embedder.dimension)
     report = RebuildReport(store=chroma.location, changes=state.changes, build=running,
                            chunks_before=chroma.count_chunks())
-    if state.built is None:
+    if state.target is not None:
+        log.warning("the store at %s holds an unfinished rebuild (it was cut short); finishing it with the running "
+                    "settings (%s)", chroma.location, "; ".join(state.changes) or "the recorded build")
+    elif state.built is None:
         log.warning("the store at %s does not record the settings it was built with; checking every article "
                     "against the running settings", chroma.location)
     else:
         log.warning("the store at %s was built with other settings (%s); rebuilding its chunks and vectors from "
-                    "the stored article text", chroma.location, "; ".join(state.changes) or "an unfinished rebuild")
+                    "the stored article text", chroma.location, "; ".join(state.changes))
     chroma.mark_build(target=running)
     stale = _stale_articles(chroma, settings, report)
     if stale:
