@@ -18,10 +18,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag.build import build_record
+from rag.build import build_record, differences
 from rag.embedder import Embedder, token_counter
 from rag.lexical import sync as sync_lexical
-from rag.owner_client import routed
+from rag.owner_client import OwnerClient, routed
 from rag.rows import PAGE, ArticleRow
 from rag.settings import Settings
 from rag.store import Store
@@ -72,7 +72,17 @@ def rebuild(store: str | Path | None = None, settings: Settings | None = None, p
     """
     settings = (settings or Settings()).with_overrides(store=store)
     return routed(settings, lambda: _rebuild_here(settings, progress, embedder),
-                  lambda owner: RebuildReport(**{**owner.rebuild(), "store": f"{settings.store} (through {owner.describe()})"}))
+                  lambda owner: _rebuild_there(owner, settings))
+
+
+def _rebuild_there(owner: OwnerClient, settings: Settings) -> RebuildReport:
+    """The owner rebuilds with the settings it was started with; say so when they are not the caller's."""
+    report = RebuildReport(**{**owner.rebuild(), "store": f"{settings.store} (through {owner.describe()})"})
+    ignored = differences(build_record(settings), report.build)
+    if ignored:
+        log.warning("%s builds with the settings it was started with (%s); restart it with the new settings to "
+                    "rebuild with them", owner.describe(), "; ".join(ignored))
+    return report
 
 
 def _rebuild_here(settings: Settings, progress: Progress | None, embedder: Embedder | None) -> RebuildReport:
