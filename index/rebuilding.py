@@ -110,8 +110,8 @@ def rebuild_stale(chroma: Store, settings: Settings, embedder: Embedder,
         return None
     started = time.perf_counter()
     running = build_record(settings, embedder.dimension)
-    report = RebuildReport(store=chroma.location, changes=state.changes, build=running,
-                           chunks_before=chroma.count_chunks())
+    report = RebuildReport(store=chroma.location, changes=state.changes if state.built else ["build not recorded"],
+                           build=running, chunks_before=chroma.count_chunks())
     if state.target is not None:
         log.warning("the store at %s holds an unfinished rebuild (it was cut short); finishing it with the running "
                     "settings (%s)", chroma.location, "; ".join(state.changes) or "the recorded build")

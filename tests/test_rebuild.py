@@ -123,6 +123,7 @@ def test_a_store_without_a_build_record_is_checked_and_recorded(sample_store: Pa
     assert chroma.build_state().built is None and not chroma.build_state().current
     report = index.ingest([SAMPLES], store=store)
     assert (report.rebuilt, report.unchanged, report.chunks) == (0, 8, 0)
+    assert report.summary().startswith("0 stored articles rebuilt (build not recorded)")
     after = _state(store)
     assert after["chunks"] == original["chunks"] and after["build"].current
 
