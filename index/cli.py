@@ -1,4 +1,4 @@
-"""Command-line edge of ingestion: `ingest`, `list`, `remove`."""
+"""Command-line edge of ingestion: `ingest`, `rebuild`, `list`, `remove`."""
 
 from __future__ import annotations
 
@@ -49,6 +49,21 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(report.summary())
     return 0 if report.ok else 1
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    from .rebuilding import rebuild
+
+    display = ProgressDisplay("off" if args.json else args.progress)
+    try:
+        report = rebuild(settings=settings_from(args), progress=display)
+    finally:
+        display.close()
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        print(report.summary())
+    return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -120,6 +135,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ingest.add_argument("--json", action="store_true", help="print the report as JSON")
     ingest.add_argument("--quiet", action="store_true", help="print only errors")
     ingest.set_defaults(func=cmd_ingest)
+
+    rebuild = sub.add_parser("rebuild", help="chunk and embed the stored articles again after a build setting changed",
+                             description="Rebuilds every stored article whose chunks were made with other build "
+                                         "settings (chunk_tokens, chunk_overlap_sentences, embed_title, "
+                                         "max_seq_length, the chunker) from the article text the store keeps; "
+                                         "`newsrag status` shows the store's build. `newsrag ingest` does the "
+                                         "same first. Safe to interrupt: the next run finishes it.")
+    add_store_options(rebuild)
+    rebuild.add_argument("--progress", choices=MODES, default="auto",
+                         help="a progress bar (auto: when stderr is a terminal), one line per article, or none")
+    rebuild.add_argument("--json", action="store_true", help="print the report as JSON")
+    rebuild.set_defaults(func=cmd_rebuild)
 
     listing = sub.add_parser("list", help="list stored articles")
     add_store_options(listing)

@@ -79,6 +79,7 @@ def _ingest_here(targets: list[str], feed_urls: list[str], settings: Settings, p
     tracing.configure(settings)
     with chroma.write_lock("ingest"), tracing.stage("ingest", **{"newsrag.targets": len(targets)}):
         report.repaired = chroma.repair()
+        _rebuild_first(chroma, settings, embedder, report, progress)
         planner = Planner(chroma, settings, report, progress)
         raws = read_sources(targets, feed_urls, load_options(settings), report)
         batches = _background(lambda: planner.batches(raws))
@@ -96,6 +97,18 @@ def _ingest_here(targets: list[str], feed_urls: list[str], settings: Settings, p
                                       updated=report.updated, unchanged=report.unchanged, failed=len(report.failed),
                                       chunks=report.chunks, seconds=round(report.seconds, 2)))
     return report
+
+
+def _rebuild_first(chroma: Store, settings: Settings, embedder: Embedder, report: IngestReport,
+                   progress: Progress | None) -> None:
+    """Stored articles built with other settings are rebuilt before anything new is written (index.rebuild)."""
+    from .rebuilding import rebuild_stale
+
+    rebuilt = rebuild_stale(chroma, settings, embedder, progress)
+    if rebuilt is not None:
+        report.rebuilt, report.build_changes = rebuilt.rebuilt, rebuilt.changes
+        report.chunks += rebuilt.chunks
+        report.embed_seconds += rebuilt.embed_seconds
 
 
 def embedding_text(title: str, chunk_text: str, settings: Settings) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.build import CHUNKER_VERSION
 from rag.embedder import token_counter
 from rag.errors import IngestError
 from rag.rows import ArticleRow, ChunkRow
@@ -28,7 +29,6 @@ from .dedup import DuplicateIndex, fingerprint
 from .loading import RawArticle
 from .report import IngestReport
 
-CHUNKER_VERSION = "2"
 EMBED_BATCH_CHUNKS = 256
 
 
@@ -96,10 +96,17 @@ def _sha(text: str) -> str:
 
 
 def content_hash(clean: CleanArticle, settings: Settings) -> str:
-    parts = [clean.title, clean.text, clean.url or "", clean.date or "", clean.site or "", clean.author or "",
-             str(clean.comments_start), CHUNKER_VERSION, str(settings.chunk_tokens),
-             str(settings.chunk_overlap_sentences), str(settings.max_seq_length), settings.embedding_model,
-             *(["embed_title"] if settings.embed_title else [])]
+    """The hash of a cleaned article and the build settings its chunks are made with (rag.build)."""
+    return article_hash(clean.title, clean.text, clean.url, clean.date, clean.site, clean.author,
+                        clean.comments_start, settings)
+
+
+def article_hash(title: str, text: str, url: str | None, date: str | None, site: str | None, author: str | None,
+                 comments_start: int | None, settings: Settings) -> str:
+    """`content_hash` from an article's parts (a rebuild computes it from the stored record)."""
+    parts = [title, text, url or "", date or "", site or "", author or "", str(comments_start), CHUNKER_VERSION,
+             str(settings.chunk_tokens), str(settings.chunk_overlap_sentences), str(settings.max_seq_length),
+             settings.embedding_model, *(["embed_title"] if settings.embed_title else [])]
     return _sha("\x1f".join(parts))
 
 
@@ -162,7 +169,8 @@ class Planner:
             urls.insert(0, clean.url)
         row = ArticleRow(article_id=article_id, title=clean.title, text=clean.text, content_hash=digest,
                          url=clean.url, date=clean.date, site=clean.site, author=clean.author, origin=raw.origin,
-                         urls=tuple(urls), fingerprint=signature, copies=tuple(stored.copies) if stored else ())
+                         urls=tuple(urls), fingerprint=signature, copies=tuple(stored.copies) if stored else (),
+                         comments_start=clean.comments_start)
         self.known[article_id] = Known(digest, clean.title, urls, list(row.copies))
         if stored is None:
             self.duplicates.add(article_id, signature)

@@ -17,6 +17,8 @@ class IngestReport:
     removed: int = 0
     chunks: int = 0  # chunks written (embedded) by this run
     repaired: int = 0  # orphan chunks of an interrupted earlier run, removed
+    rebuilt: int = 0  # stored articles chunked and embedded again because the build settings changed (index.rebuild)
+    build_changes: list[str] = field(default_factory=list)  # what changed, "chunk_tokens 120 -> 60"
     seconds: float = 0.0
     embed_seconds: float = 0.0  # time spent in the embedding model
     skipped: list[tuple[str, str]] = field(default_factory=list)
@@ -36,7 +38,7 @@ class IngestReport:
     @property
     def done(self) -> int:
         """Articles dealt with so far, whatever the outcome (for progress)."""
-        return self.articles + len(self.skipped)
+        return self.articles + len(self.skipped) + self.rebuilt
 
     @property
     def articles_per_second(self) -> float:
@@ -59,6 +61,8 @@ class IngestReport:
         )
         if self.removed:
             line = f"{self.removed} removed; " + line
+        if self.rebuilt or self.build_changes:
+            line = f"{self.rebuilt} stored articles rebuilt ({'; '.join(self.build_changes) or 'unfinished rebuild'}); " + line
         return line
 
     def to_dict(self) -> dict[str, Any]:
@@ -69,6 +73,8 @@ class IngestReport:
             "removed": self.removed,
             "chunks": self.chunks,
             "repaired_orphans": self.repaired,
+            "rebuilt": self.rebuilt,
+            "build_changes": list(self.build_changes),
             "seconds": round(self.seconds, 3),
             "embed_seconds": round(self.embed_seconds, 3),
             "articles_per_second": round(self.articles_per_second, 2),
@@ -88,7 +94,8 @@ def report_from_dict(data: dict[str, Any], store: str) -> IngestReport:
     return IngestReport(
         added=int(data.get("added", 0)), updated=int(data.get("updated", 0)), unchanged=int(data.get("unchanged", 0)),
         removed=int(data.get("removed", 0)), chunks=int(data.get("chunks", 0)),
-        repaired=int(data.get("repaired_orphans", 0)), seconds=float(data.get("seconds", 0.0)),
+        repaired=int(data.get("repaired_orphans", 0)), rebuilt=int(data.get("rebuilt", 0)),
+        build_changes=[str(c) for c in data.get("build_changes") or []], seconds=float(data.get("seconds", 0.0)),
         embed_seconds=float(data.get("embed_seconds", 0.0)), skipped=pairs("skipped"), failed=pairs("failed"),
         store=store,
     )

@@ -93,6 +93,13 @@ def store_router() -> APIRouter:
         report = run_ingest(body.paths, settings=settings, feeds=body.feeds, embedder=assistant.embedder)
         return report.to_dict()
 
+    @router.post("/rebuild")
+    def rebuild(request: Request) -> Any:
+        from .rebuilding import rebuild as run_rebuild
+
+        assistant = request.app.state.assistant
+        return run_rebuild(settings=assistant.settings, embedder=assistant.embedder).to_dict()
+
     @router.post("/remove")
     def remove(body: RemoveBody, request: Request) -> Any:
         from .pipeline import remove as run_remove

@@ -12,6 +12,7 @@ from typing import Any
 from . import tracing
 from .answering import Answerer, Finding, make_answerer
 from .asof import TimeQuery, cutoff_filters, newest_answering, read_time, time_preamble, zone
+from .build import shown
 from .citations import CitationVerifier, Verified
 from .conversation import HeuristicRewriter, LLMRewriter, Rewriter, as_turns
 from .embedder import Embedder
@@ -43,6 +44,7 @@ class Assistant:
         self.retriever = Retriever(store, embedder, settings)
         self.timelines = TimelineBuilder(self.retriever, embedder)
         self.summary = CollectionSummary(store)
+        warn_if_stale(store)
 
     def ask(self, question: str, filters: Filters | None = None, top_k: int | None = None, as_of: object = None) -> Answer:
         """Answer one question; every sentence of the answer cites a passage, or `refused` is set.
@@ -274,7 +276,8 @@ class Assistant:
         return self.store.articles()
 
     def status(self) -> dict[str, Any]:
-        """What is stored and how it is searched."""
+        """What is stored, what it was built with (rag.build), and how it is searched."""
+        build = self.store.build_state()
         return {
             "store": str(self.store.location),
             "collection": self.settings.collection,
@@ -282,7 +285,17 @@ class Assistant:
             "chunks": self.store.count_chunks(),
             "model": self.embedder.name,
             "answerer": self.answerer.name,
+            "build": shown(build.built),
+            "build_state": build.describe(),
         }
+
+
+def warn_if_stale(store: Store) -> None:
+    """Say once, when an Assistant opens a store, that its chunks were built with other settings than the running
+    ones (answers use the stored chunks; a store of another embedding model is refused when it is opened)."""
+    build = store.build_state()
+    if not build.current:
+        log.warning("the store at %s: build %s", store.location, build.describe())
 
 
 @dataclass(frozen=True)

@@ -114,7 +114,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     else:
         width = max(len(k) for k in status)
         for key, value in status.items():
-            print(f"{key:<{width}}  {value}")
+            shown = ", ".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else value
+            print(f"{key:<{width}}  {shown}")
     return 0
 
 
@@ -187,7 +188,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_filter_options(timeline)
     timeline.set_defaults(func=cmd_timeline)
 
-    status = sub.add_parser("status", help="articles, chunks, model and store path")
+    status = sub.add_parser("status", help="articles, chunks, model, build settings and store path")
     add_store_options(status)
     status.add_argument("--json", action="store_true")
     status.set_defaults(func=cmd_status)

@@ -50,6 +50,9 @@ class OwnerClient:
     def remove(self, targets: list[str], missing: bool) -> dict[str, Any]:
         return dict(self.call("POST", "/v1/store/remove", {"targets": targets, "missing": missing}))
 
+    def rebuild(self) -> dict[str, Any]:
+        return dict(self.call("POST", "/v1/store/rebuild", {}))
+
     def backup(self, target: str) -> dict[str, Any]:
         return dict(self.call("POST", "/v1/store/backup", {"target": target}))
 

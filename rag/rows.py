@@ -44,6 +44,7 @@ class ArticleRow:
     urls: tuple[str, ...] = ()
     fingerprint: str = ""  # near-duplicate signature of the story (index.dedup)
     copies: tuple[str, ...] = ()  # origins of near-duplicates stored as this article
+    comments_start: int | None = None  # where the reader comments begin in `text` (part of the content hash)
 
 
 @dataclass(frozen=True)

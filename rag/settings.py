@@ -51,15 +51,15 @@ class Settings(BaseSettings):
     embedding_backend: str = Field("openvino-bf16", description="How the model runs: torch, torch-bf16, onnx, onnx-int8, openvino, openvino-bf16 (see docs/benchmarks.md).")
     model_cache: Path = Field(default_factory=default_model_cache, description="Where local ONNX/OpenVINO exports of the model are cached (outside the repo).")
     embed_batch_size: int = Field(32, ge=1, description="Chunks per embedding batch.")
-    max_seq_length: int = Field(128, ge=16, le=512, description="Model input length in tokens (MiniLM was trained at 128).")
+    max_seq_length: int = Field(128, ge=16, le=512, description="Model input length in tokens (MiniLM was trained at 128). A build setting: a store built with another value is rebuilt by the next ingest or `newsrag rebuild`.")
     threads: int = Field(0, ge=0, description="CPU threads for the model when ingesting; 0 means all cores.")
     query_backend: str | None = Field("onnx-int8", description="Embedding backend when answering (the question, citation checks); unset: embedding_backend. onnx-int8 embeds one question 2.5x faster than openvino-bf16 and retrieves as well against bf16/fp32 chunk vectors (docs/benchmarks.md).")
     query_threads: int = Field(1, ge=0, description="CPU threads for the model when answering (the question, citation checks); 0 means all cores. One thread is as fast for one question and much faster when other work keeps the cores busy (docs/benchmarks.md).")
 
     # --- chunking
-    chunk_tokens: int = Field(120, ge=16, description="Target chunk size in model tokens (kept under max_seq_length).")
-    chunk_overlap_sentences: int = Field(0, ge=0, le=5, description="Sentences repeated at the start of the next chunk.")
-    embed_title: bool = Field(False, description="Embed each chunk with its article's title before it (contextual chunks); changing it re-embeds on the next ingest.")
+    chunk_tokens: int = Field(120, ge=16, description="Target chunk size in model tokens (kept under max_seq_length). A build setting: a store built with another value is rebuilt by the next ingest or `newsrag rebuild`.")
+    chunk_overlap_sentences: int = Field(0, ge=0, le=5, description="Sentences repeated at the start of the next chunk. A build setting (see chunk_tokens).")
+    embed_title: bool = Field(False, description="Embed each chunk with its article's title before it (contextual chunks); a build setting: changing it re-embeds the stored articles at the next ingest or `newsrag rebuild`.")
     max_article_bytes: int = Field(20_000_000, ge=1, description="Files (and fetched pages) larger than this are not read.")
 
     # --- ingest sources

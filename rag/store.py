@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import ownership
+from .build import BuildState
 from .embedder import canonical_model_name
 from .errors import StoreError
 from .journal import WriteJournal
@@ -194,6 +195,10 @@ class Store(StoreWrites):
 
     def dimension(self) -> int:
         return int((self.chunks.metadata or {}).get("dimension", 0))
+
+    def build_state(self) -> BuildState:
+        """The settings the stored chunks were built with, against the running ones (rag.build)."""
+        return BuildState.of(self.store_metadata(), self.settings)
 
     def articles(self) -> list[ArticleInfo]:
         """Every stored article, newest first."""

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from . import ownership, store_files
+from .build import BUILD_KEY, build_record, encode
 from .diskspace import disk_full, is_disk_full
 from .errors import StoreError
 from .journal import WriteJournal
@@ -98,7 +99,8 @@ def open_collections(client: Any, settings: Settings, model: str, journal: Write
             raise StoreError(f"no newsrag collection {name!r} at {location}; "
                              "ingest articles first: newsrag ingest PATH --store DIR")
         meta = {"embedding_model": model, "dimension": dimension or 0,
-                "schema_version": SCHEMA_VERSION, "created_at": utc_now()}
+                "schema_version": SCHEMA_VERSION, "created_at": utc_now(),
+                BUILD_KEY: encode(build_record(settings, dimension))}
         chunks = client.create_collection(
             name, embedding_function=None, metadata=meta,
             configuration={"hnsw": {"space": "cosine", "ef_search": settings.hnsw_ef_search}},

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .build import BUILD_KEY, TARGET_KEY, encode
 from .diskspace import DiskFull, disk_full, ensure_space, is_disk_full, write_estimate
 from .errors import StoreError
 from .journal import WriteJournal
@@ -143,7 +144,8 @@ class StoreWrites:
             records.append({**chunk_meta(article, article.content_hash[:16]), "chunks": len(chunks),
                             "chars": len(article.text), "content_hash": article.content_hash, "origin": article.origin,
                             "urls": json.dumps(urls), "copies": json.dumps(list(article.copies)),
-                            "fingerprint": article.fingerprint, "ingested_at": utc_now()})
+                            "fingerprint": article.fingerprint, "ingested_at": utc_now(),
+                            "comments_start": -1 if article.comments_start is None else article.comments_start})
         self.registry.upsert(ids=[a.article_id for a, _, _ in items], embeddings=np.asarray(means),
                              documents=[a.text for a, _, _ in items], metadatas=records)
 
@@ -164,6 +166,23 @@ class StoreWrites:
         self.chunks.delete(where={"article_id": article_id})
         self._bump()
         return True
+
+    def store_metadata(self) -> dict[str, Any]:
+        """The chunk collection's metadata, read afresh: schema version, model, dimension, build record (rag.build)."""
+        return dict(self._client.get_collection(self.settings.collection, embedding_function=None).metadata or {})
+
+    def mark_build(self, *, target: dict[str, Any] | None = None, built: dict[str, Any] | None = None) -> None:
+        """Record a rebuild under way (`target`), or the build every article now has (`built`, ending the rebuild).
+
+        Call it under `write_lock`: the rebuild's target is written before its first article, the build after its last.
+        """
+        meta = self.store_metadata()
+        if target is not None:
+            meta[TARGET_KEY] = encode(target)
+        if built is not None:
+            meta[BUILD_KEY] = encode(built)
+            meta.pop(TARGET_KEY, None)
+        self.chunks.modify(metadata=meta)
 
     def registry_records(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """(article_id, registry metadata) of every stored article, page by page."""

@@ -88,7 +88,7 @@ def _articles(store: Path) -> int:
 def test_commands_beside_a_serving_owner_go_through_it_and_a_backup_is_whole(
     sample_store: Path, tmp_path: Path,
 ) -> None:
-    """list, remove and backup while `newsrag serve` owns the store; the backup restores into a new store."""
+    """list, rebuild, remove and backup while `newsrag serve` owns the store; the backup restores into a new store."""
     store = copy_store(sample_store, tmp_path / "store")
     port = free_port()
     with running(["serve", "--store", str(store), "--port", str(port)], f"http://127.0.0.1:{port}/v1/health",
@@ -99,6 +99,8 @@ def test_commands_beside_a_serving_owner_go_through_it_and_a_backup_is_whole(
         assert listed.returncode == 0, listed.stderr
         rows = json.loads(listed.stdout)
         assert len(rows) == _articles(sample_store) and all(r["origin"] for r in rows)
+        rebuilt = run_cli("rebuild", "--store", str(store))  # the owner's build is the store's: nothing to do
+        assert rebuilt.returncode == 0 and "nothing to rebuild" in rebuilt.stdout, rebuilt.stderr
         backup = run_cli("backup", str(tmp_path / "backup"), "--store", str(store))
         assert backup.returncode == 0 and "backed up" in backup.stdout, backup.stderr
         removed = run_cli("remove", rows[0]["article_id"], "--store", str(store))
