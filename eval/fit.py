@@ -15,6 +15,7 @@ questions; the short-answer model is fitted on the spans of the best sentences.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -40,7 +41,7 @@ from .matching import contains, short_answer_matches
 from .questions import Question
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "realtimeqa" / "2025-q1"  # ../shared beside the repo
-SHORTLIST = 6
+SHORTLIST = int(os.environ.get("NEWSRAG_FIT_SHORTLIST", "6"))  # sentences re-scored with their embedding similarity
 MAX_FALSE_REFUSAL = 0.05
 FAMILIES = {
     "semantic": (SEMANTIC,),
@@ -244,6 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"dev: {len(dev)} questions; sentence models fitted", file=sys.stderr)
     threshold, refusal = choose_refusal(first, second, dev)
     second.thresholds["refuse_below"] = round(threshold, 4)
+    second.thresholds["shortlist"] = SHORTLIST
     second.about["dev_refusal"] = refusal
     short = fit_short(first, second, dev, about)
     first.save(args.out / "sentence_first.json")
