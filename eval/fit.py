@@ -46,7 +46,7 @@ MAX_FALSE_REFUSAL = 0.05
 FAMILIES = {
     "semantic": (SEMANTIC,),
     "lexical": ("coverage", "coverage_idf", "context_coverage", "title_coverage", "names"),
-    "answer type": ("type_fit", "asks_type", "type_cover", "name_capital"),
+    "answer type": ("type_fit", "asks_type"),
     "novelty": ("novel", "novel_capital", "repeated"),
     "position": ("passage_rank", "passage_score", "lede"),
     "form": ("length", "pronoun_start", "quote"),

@@ -2,9 +2,8 @@
 
 Every sentence of the retrieved passages is a candidate. Its features say how much of the question
 it covers (stemmed terms, names, with and without its neighbours), whether it holds the kind of
-thing the question asks for (a number, a date, a name) that the question does not already say, both
-at once (`type_cover`: a linear model cannot form that AND itself), and where it sits (passage rank
-and score, the article's lede). Semantic similarity to the question is
+thing the question asks for (a number, a date, a name) that the question does not already say, and
+where it sits (passage rank and score, the article's lede). Semantic similarity to the question is
 added for the few best candidates only (`SEMANTIC`), because embedding sentences is the costly part.
 The same code builds the training rows (`eval/fit.py`) and scores at answer time.
 """
@@ -28,7 +27,7 @@ _QUOTE = re.compile(r"[\"“”]")
 # Stage-one features (every candidate) and the semantic one added for the best few (stage two).
 CHEAP = ("coverage", "coverage_idf", "context_coverage", "title_coverage", "names", "type_fit", "asks_type",
          "novel", "novel_capital", "passage_rank", "passage_score", "lede", "length", "pronoun_start", "quote",
-         "repeated", "name_capital", "type_cover")
+         "repeated")
 SEMANTIC = "semantic"
 
 
@@ -89,8 +88,6 @@ def _cheap_features(shape: QuestionShape, cand: Candidate, context: frozenset[st
         "pronoun_start": float(bool(_PRONOUN_START.search(sentence))),
         "quote": float(bool(_QUOTE.search(sentence))),
         "repeated": 0.0,  # filled by _add_corpus_features
-        "name_capital": float(bool(capitals) and shape.asks == "name"),  # a new name, for a who/which question
-        "type_cover": 0.0,  # type_fit x coverage_idf: on the question's topic and holding what it asks for
     }
 
 
@@ -105,7 +102,6 @@ def _add_corpus_features(shape: QuestionShape, found: list[Candidate]) -> None:
     total = sum(w * idf[t] for t, w in shape.weights.items()) or 1.0
     for cand in found:
         cand.features["coverage_idf"] = sum(w * idf[t] for t, w in shape.weights.items() if t in cand.terms) / total
-        cand.features["type_cover"] = cand.features["type_fit"] * cand.features["coverage_idf"]
         novel = cand.terms - set(shape.weights)
         if not novel:
             continue
