@@ -3,9 +3,8 @@
 Dense search and BM25 each propose candidates; fusing their ranks (RRF) throws away how strong each
 match is and everything the text says. Here every candidate of the fused pool is described by
 retrieval signals (cosine, BM25 score relative to the best, both ranks) and text signals (how much
-of the question the chunk, its best sentence and its title cover, the question's names, the rarest
-question term it holds (a code or name few candidates share), whether it holds the kind of thing
-asked for, how many candidates its article has) and time signals (how close the
+of the question the chunk, its best sentence and its title cover, the question's names, whether it
+holds the kind of thing asked for, how many candidates its article has) and time signals (how close the
 article's date is to the as-of day and to the question's window, `rag.asof.time_features`), and a logistic regression
 fitted on RealTimeQA 2025-Q1 weeks 1-9 (`rag/models/passage.json`, refit by `python -m eval.fit`)
 orders them.
@@ -25,7 +24,7 @@ from .rows import ChunkHit
 
 PASSAGE_FEATURES = ("cosine", "bm25", "dense_rank", "bm25_rank", "coverage", "coverage_idf", "sentence_coverage",
                     "title_coverage", "names", "type_fit", "article_candidates", "article_best", "lede", "comment",
-                    "rare_match", *TIME_FEATURES)
+                    *TIME_FEATURES)
 
 
 def passage_features(shape: QuestionShape, hits: Sequence[ChunkHit], dense_ranks: Mapping[str, int],
@@ -41,7 +40,6 @@ def passage_features(shape: QuestionShape, hits: Sequence[ChunkHit], dense_ranks
     n = len(hits) + 1
     idf = {t: math.log(1 + n / (1 + sum(t in ts for ts in term_sets))) for t in shape.weights}
     idf_total = sum(w * idf[t] for t, w in shape.weights.items()) or 1.0
-    idf_top = math.log(1 + n)  # the IDF of a question term only one candidate holds
     titles: dict[str, set[str]] = {}  # article id -> its title's terms (several candidates share an article)
     rows = []
     for h, terms in zip(hits, term_sets):
@@ -64,7 +62,6 @@ def passage_features(shape: QuestionShape, hits: Sequence[ChunkHit], dense_ranks
             "article_best": best_cosine[h.article_id],
             "lede": float(int(h.meta.get("chunk_index", 1)) == 0),
             "comment": float(h.kind == "comment"),
-            "rare_match": max((idf[t] for t in shape.weights if t in terms), default=0.0) / idf_top,
             **time_features(h.meta.get("date"), when),
         })
     return rows
