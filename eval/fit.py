@@ -15,14 +15,13 @@ questions; the short-answer model is fitted on the spans of the best sentences.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from rag.answering.features import CHEAP, SEMANTIC, Candidate, candidates
 from rag.answering.short import SPAN_FEATURES, ShortAnswerer
@@ -34,12 +33,15 @@ from rag.ranking import PASSAGE_FEATURES, PassageRanker, passage_features
 from rag.records import Source
 
 from .adapters import load_question_set
+from .choices import MODEL as CHOICE_MODEL
 from .corpus import CorpusView
+from .fit_choices import fit_choice_model
+from .fitting import fit_linear
 from .matching import contains, short_answer_matches
 from .questions import Question
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "realtimeqa" / "2025-q1"  # ../shared beside the repo
-SHORTLIST = 6
+SHORTLIST = int(os.environ.get("NEWSRAG_FIT_SHORTLIST", "6"))  # sentences re-scored with their embedding similarity
 MAX_FALSE_REFUSAL = 0.05
 FAMILIES = {
     "semantic": (SEMANTIC,),
@@ -68,8 +70,9 @@ def gather(assistant: Assistant, questions: Sequence[Question], view: CorpusView
     out = []
     for q in questions:
         q = view.with_article_ids(q)
-        passages = assistant.retriever.retrieve(q.question, q.filters)
-        shape, cands = candidates(q.question, passages)
+        when = assistant.when(q.question, q.as_of)  # as `newsrag eval` asks: as of the question's date
+        passages = assistant.retriever.retrieve(when.search, q.filters, when=when)
+        shape, cands = candidates(when.search, passages)
         answers = q.answers if q.answerable else ()
         labels = [int(bool(answers) and contains(c.text, answers)) for c in cands]
         held = bool(answers) and any(contains(p.text, answers) for p in passages[:5])
@@ -81,19 +84,6 @@ def gather(assistant: Assistant, questions: Sequence[Question], view: CorpusView
             for c, sim in zip(item.cands, vectors[1:] @ vectors[0]):
                 c.features[SEMANTIC] = float(sim)
     return out
-
-
-def fit_linear(rows: list[dict[str, float]], labels: list[int], features: Sequence[str], about: dict[str, Any],
-               c: float = 1.0) -> LinearModel:
-    from sklearn.linear_model import LogisticRegression
-
-    x = np.array([[r.get(f, 0.0) for f in features] for r in rows], dtype=float)
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale == 0] = 1.0
-    clf = LogisticRegression(C=c, max_iter=2000).fit((x - mean) / scale, labels)
-    return LinearModel(tuple(features), tuple(map(float, mean)), tuple(map(float, scale)),
-                       tuple(map(float, clf.coef_[0])), float(clf.intercept_[0]), {},
-                       {**about, "rows": len(rows), "positives": int(sum(labels))})
 
 
 def fit_selector(data: list[Asked], cheap: Sequence[str], about: dict[str, Any]) -> tuple[LinearModel, LinearModel]:
@@ -193,8 +183,10 @@ def fit_passages(assistant: Assistant, questions: Sequence[Question], view: Corp
         if not q.answerable or not q.answers:
             continue
         q = view.with_article_ids(q)
-        pool = assistant.retriever.candidate_pool(q.question, q.filters)
-        rows += passage_features(question_shape(q.question), pool.hits, pool.dense_ranks, pool.bm25, pool.bm25_ranks)
+        when = assistant.when(q.question, q.as_of)
+        pool = assistant.retriever.candidate_pool(when.search, q.filters, when)
+        rows += passage_features(question_shape(when.search), pool.hits, pool.dense_ranks, pool.bm25, pool.bm25_ranks,
+                                 when)
         labels += [int(contains(h.text, q.answers)) for h in pool.hits]
     return fit_linear(rows, labels, PASSAGE_FEATURES, about)
 
@@ -203,8 +195,11 @@ def answer_recall(assistant: Assistant, questions: Sequence[Question], view: Cor
                   k: int = 5) -> float:
     """Share of questions with answers whose top-k passages (in `mode`) hold one."""
     judged = [view.with_article_ids(q) for q in questions if q.answerable and q.answers]
-    hits = sum(any(contains(p.text, q.answers) for p in
-                   assistant.retriever.retrieve(q.question, q.filters, k, mode=mode)) for q in judged)
+    hits = 0
+    for q in judged:
+        when = assistant.when(q.question, q.as_of)
+        passages = assistant.retriever.retrieve(when.search, q.filters, k, mode=mode, when=when)
+        hits += any(contains(p.text, q.answers) for p in passages)
     return round(hits / max(1, len(judged)), 4)
 
 
@@ -223,6 +218,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DATA, help="the RealTimeQA 2025-Q1 folder")
     parser.add_argument("--keep-passage", action="store_true",
                         help="keep the passage ranking model as it is; refit only the answering models")
+    parser.add_argument("--choices-only", action="store_true",
+                        help="refit only the multiple-choice option model (eval/models/choice.json)")
+    parser.add_argument("--choice-out", type=Path, default=CHOICE_MODEL, help="where the option model goes")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     assistant = open_assistant(store=args.store)
@@ -231,6 +229,10 @@ def main(argv: Sequence[str] | None = None) -> int:
              "retrieval": {k: getattr(assistant.settings, k) for k in ("retrieval_mode", "top_k", "chunk_tokens",
                                                                         "rank_pool", "candidates", "passage_window")}}
     dev_questions = [q for q in load_question_set(args.data, "realtimeqa", "dev").questions if q.group == "qa"]
+    if args.choices_only:
+        fit_choice_model(assistant, args, view, about)
+        print(f"done in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        return 0
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.keep_passage:
         passage = fit_passages(assistant, dev_questions, view, about)
@@ -243,6 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"dev: {len(dev)} questions; sentence models fitted", file=sys.stderr)
     threshold, refusal = choose_refusal(first, second, dev)
     second.thresholds["refuse_below"] = round(threshold, 4)
+    second.thresholds["shortlist"] = SHORTLIST
     second.about["dev_refusal"] = refusal
     short = fit_short(first, second, dev, about)
     first.save(args.out / "sentence_first.json")
@@ -250,6 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     short.save(args.out / "short_answer.json")
     print(f"dev: {len(dev)} questions; refuse below {threshold:.3f}: {refusal}", file=sys.stderr)
     print("dev:", top_sentence_metrics(first, second, dev, threshold), file=sys.stderr)
+    fit_choice_model(assistant, args, view, about)
     if args.ablation:
         test = load(assistant, args.data, "test", view)
         print("test (all features):", top_sentence_metrics(first, second, test, threshold))

@@ -70,7 +70,7 @@ def evaluate(
     baselines: bool = True,
     ingest: bool = True,
     limit: int | None = None,
-    abstain_below: float = ABSTAIN_BELOW,
+    abstain_below: float | None = ABSTAIN_BELOW,
     quiet: bool = True,
     as_of: str = "both",
     split: str | None = None,
@@ -175,7 +175,7 @@ def _gold_notes(results: Sequence[QuestionResult]) -> list[str]:
 
 
 def _meta(qset: QuestionSet, settings: Settings, assistant: Any, depth: int, asked: int,
-          ingested: dict[str, Any] | None, abstain_below: float) -> dict[str, Any]:
+          ingested: dict[str, Any] | None, abstain_below: float | None) -> dict[str, Any]:
     status = assistant.status()
     return {
         "name": qset.name, "format": qset.fmt, "source": qset.source, "questions": asked,

@@ -45,7 +45,7 @@ def ranked_passages(assistant: Assistant, question: Question, depth: int, mode: 
 
 
 def judge_ranking(passages: Sequence[Source], relevance: Relevance, question: Question, top_k: int,
-                  abstain_below: float = ABSTAIN_BELOW) -> Ranking:
+                  abstain_below: float | None = ABSTAIN_BELOW) -> Ranking:
     """Mark each ranked passage and article relevant or not; pick the multiple-choice option from the top k."""
     ranking = Ranking(relevant_articles=len(relevance.articles), relevant_chunks=relevance.chunk_count)
     seen: list[str] = []
@@ -106,7 +106,7 @@ def ask_question(question: Question, assistant: Assistant, depth: int, baselines
 
 
 def evaluate_question(question: Question, assistant: Assistant, view: CorpusView, depth: int,
-                      baselines: Sequence[str] = (), abstain_below: float = ABSTAIN_BELOW,
+                      baselines: Sequence[str] = (), abstain_below: float | None = ABSTAIN_BELOW,
                       asked: dict[Any, Asked] | None = None, use_as_of: bool = True,
                       others: dict[str, Baseline] | None = None) -> QuestionResult:
     """Ask one question and check everything about the answer; an exception marks it failed.
@@ -158,7 +158,7 @@ def evaluate_question(question: Question, assistant: Assistant, view: CorpusView
 
 
 def run_questions(questions: Sequence[Question], assistant: Assistant, view: CorpusView, depth: int = 20,
-                  with_baselines: bool = True, abstain_below: float = ABSTAIN_BELOW,
+                  with_baselines: bool = True, abstain_below: float | None = ABSTAIN_BELOW,
                   progress: Progress | None = None, use_as_of: bool = True,
                   others: dict[str, Baseline] | None = None) -> tuple[list[QuestionResult], list[str]]:
     """Evaluate every question (a repeated question text is asked once), as of its date unless

@@ -190,27 +190,30 @@ def window_pool(top_k: int, window: TimeWindow | None) -> int:
     return 2 * top_k if window is not None and not window.hard else top_k
 
 
-TIME_FEATURES = ("dated", "has_window", "in_window", "window_gap_days", "age_days", "recency")
+TIME_FEATURES = ("dated", "in_window", "near_window", "fresh", "fresh_latest")
 
 
-def time_features(source: Source, when: TimeQuery | None) -> dict[str, float]:
-    """A passage's date against the question's time, as numbers for a learned ranker (`TIME_FEATURES`):
-    `dated` 1 when the article has a date; `has_window` 1 when the question names days (soft or hard);
-    `in_window` 1 inside them (never for an undated article); `window_gap_days` days from the article
-    date to the nearest day of the window (0 inside, without a window or a date); `age_days` days from the
-    article date to the as-of day (0 when undated); `recency` 1 when the question asks for the latest state.
+def time_features(iso: str | None, when: TimeQuery | None) -> dict[str, float]:
+    """An article date against the question's time, as bounded numbers for the learned passage ranking
+    (`TIME_FEATURES`; all 0 for an undated article or without `when`):
+    `dated` 1 when the article has a date; `in_window` 1 inside the question's window ("this week");
+    `near_window` 1 inside it, falling as 7 / (7 + days outside); `fresh` 7 / (7 + days from the article
+    to the as-of day), 1 on the day, 0.5 a week before, near 0 for any article a year old, so that asked
+    long after the news, no article is preferred for its age; `fresh_latest` is `fresh` for a question
+    asking for the latest state, else 0.
     """
-    day = _day(source.date)
-    window = when.window if when else None
+    day = _day(iso)
+    if when is None or day is None:
+        return dict.fromkeys(TIME_FEATURES, 0.0)
+    window = when.window
+    inside = window is not None and window.contains(day)
     gap = 0.0
-    if window is not None and day is not None and not window.contains(day):
-        gap = float((window.start - day).days if window.start and day < window.start else (day - window.end).days)
-    return {
-        "dated": float(day is not None), "has_window": float(window is not None),
-        "in_window": float(window is not None and window.contains(day)), "window_gap_days": gap,
-        "age_days": float((when.day - day).days) if when and day else 0.0,
-        "recency": float(bool(when and when.recency)),
-    }
+    if window is not None and not inside:
+        gap = float((window.start - day).days if window.start and day < window.start else
+                    (day - window.end).days if window.end else 0)
+    fresh = 7.0 / (7.0 + max(0, (when.day - day).days))
+    return {"dated": 1.0, "in_window": float(inside), "near_window": 7.0 / (7.0 + abs(gap)) if window else 0.0,
+            "fresh": fresh, "fresh_latest": fresh if when.recency else 0.0}
 
 
 def _day(iso: str | None) -> date | None:

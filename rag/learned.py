@@ -65,7 +65,11 @@ def model_from_dict(data: Mapping[str, Any], where: str = "model") -> LinearMode
 @lru_cache(maxsize=8)
 def load_model(name: str) -> LinearModel:
     """The model `rag/models/NAME.json`."""
-    path = MODELS / f"{name}.json"
+    return load_model_file(MODELS / f"{name}.json")
+
+
+def load_model_file(path: Path) -> LinearModel:
+    """The model stored at `path`; ConfigError when it is missing or not a model file."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

@@ -4,7 +4,8 @@ Dense search and BM25 each propose candidates; fusing their ranks (RRF) throws a
 match is and everything the text says. Here every candidate of the fused pool is described by
 retrieval signals (cosine, BM25 score relative to the best, both ranks) and text signals (how much
 of the question the chunk, its best sentence and its title cover, the question's names, whether it
-holds the kind of thing asked for, how many candidates its article has), and a logistic regression
+holds the kind of thing asked for, how many candidates its article has) and time signals (how close the
+article's date is to the as-of day and to the question's window, `rag.asof.time_features`), and a logistic regression
 fitted on RealTimeQA 2025-Q1 weeks 1-9 (`rag/models/passage.json`, refit by `python -m eval.fit`)
 orders them.
 """
@@ -17,16 +18,19 @@ from collections.abc import Mapping, Sequence
 
 from . import text as tx
 from .asks import QuestionShape, question_shape, type_fit
+from .asof import TIME_FEATURES, TimeQuery, time_features
 from .learned import LinearModel, load_model
 from .rows import ChunkHit
 
 PASSAGE_FEATURES = ("cosine", "bm25", "dense_rank", "bm25_rank", "coverage", "coverage_idf", "sentence_coverage",
-                    "title_coverage", "names", "type_fit", "article_candidates", "article_best", "lede", "comment")
+                    "title_coverage", "names", "type_fit", "article_candidates", "article_best", "lede", "comment",
+                    *TIME_FEATURES)
 
 
 def passage_features(shape: QuestionShape, hits: Sequence[ChunkHit], dense_ranks: Mapping[str, int],
-                     bm25: Mapping[str, float], bm25_ranks: Mapping[str, int]) -> list[dict[str, float]]:
-    """One feature row per hit (in the order given)."""
+                     bm25: Mapping[str, float], bm25_ranks: Mapping[str, int],
+                     when: TimeQuery | None = None) -> list[dict[str, float]]:
+    """One feature row per hit (in the order given); `when` (the question's time) gives the date features."""
     top_bm25 = max(bm25.values(), default=0.0) or 1.0
     per_article = Counter(h.article_id for h in hits)
     best_cosine: dict[str, float] = {}
@@ -58,6 +62,7 @@ def passage_features(shape: QuestionShape, hits: Sequence[ChunkHit], dense_ranks
             "article_best": best_cosine[h.article_id],
             "lede": float(int(h.meta.get("chunk_index", 1)) == 0),
             "comment": float(h.kind == "comment"),
+            **time_features(h.meta.get("date"), when),
         })
     return rows
 
@@ -75,7 +80,8 @@ class PassageRanker:
         self.model = model or load_model("passage")
 
     def rank(self, question: str, hits: Sequence[ChunkHit], dense_ranks: Mapping[str, int],
-             bm25: Mapping[str, float], bm25_ranks: Mapping[str, int]) -> list[tuple[ChunkHit, float]]:
-        rows = passage_features(question_shape(question), hits, dense_ranks, bm25, bm25_ranks)
+             bm25: Mapping[str, float], bm25_ranks: Mapping[str, int],
+             when: TimeQuery | None = None) -> list[tuple[ChunkHit, float]]:
+        rows = passage_features(question_shape(question), hits, dense_ranks, bm25, bm25_ranks, when)
         scored = list(zip(hits, self.model.probabilities(rows)))
         return sorted(scored, key=lambda pair: -pair[1])

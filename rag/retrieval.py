@@ -112,7 +112,7 @@ class Retriever:
             with _timed(timings, "fuse"):
                 pool = max(top_k, opts.rerank_candidates, window_pool(top_k, window)) if self.reranker else window_pool(top_k, window)
                 if opts.retrieval_mode == "hybrid":
-                    ranked = self.learned_order(question, vector, fused, cosines, lexical or [], opts, versions)
+                    ranked = self.learned_order(question, vector, fused, cosines, lexical or [], opts, versions, when)
                     groups, _ = self._select([hit for hit, _ in ranked], pool)
                 else:
                     groups = self._select_reading(question, vector, fused, cosines, pool, opts, versions)
@@ -129,22 +129,24 @@ class Retriever:
 
     def learned_order(self, question: str, vector: np.ndarray, fused: Sequence[tuple[str, float]],
                       cosines: dict[str, float], lexical: Sequence[tuple[str, float]], opts: Settings,
-                      versions: dict[str, str]) -> list[tuple[ChunkHit, float]]:
+                      versions: dict[str, str], when: TimeQuery | None = None) -> list[tuple[ChunkHit, float]]:
         """The first `rank_pool` fused candidates, read and ordered by the learned passage ranking."""
         if self.ranker is None:
             self.ranker = PassageRanker()
         pool = self._pool(vector, fused, cosines, lexical, opts, versions)
-        return self.ranker.rank(question, pool.hits, pool.dense_ranks, pool.bm25, pool.bm25_ranks)
+        return self.ranker.rank(question, pool.hits, pool.dense_ranks, pool.bm25, pool.bm25_ranks, when)
 
-    def candidate_pool(self, question: str, filters: Filters | None = None) -> Pool:
-        """The candidates the learned ranking would score for `question` (for fitting it: `eval/fit.py`)."""
+    def candidate_pool(self, question: str, filters: Filters | None = None, when: TimeQuery | None = None) -> Pool:
+        """The candidates the learned ranking would score for `question` as of `when` (for fitting it:
+        `eval/fit.py`)."""
         opts = self.settings
         k = max(opts.candidates, opts.top_k)
         vector = self.embedder.embed_query(question)
         with self.store.one_view():
             versions = self.store.versions()
-            lexical = self._lexical(question, filters, k, opts, {}) or []
-            fused, cosines = self._fused(vector, lexical, filters, k, opts, {}, versions)
+            lexical = self._lexical(question, cutoff_filters(filters, when), k, opts, {}) or []
+            dense_filters, versions = self.dates.dense_view(filters, when, versions)
+            fused, cosines = self._fused(vector, lexical, dense_filters, k, opts, {}, versions)
             return self._pool(vector, fused, cosines, lexical, opts, versions)
 
     def _pool(self, vector: np.ndarray, fused: Sequence[tuple[str, float]], cosines: dict[str, float],

@@ -329,12 +329,14 @@ class Store(StoreWrites):
             )
         return sorted(hits, key=lambda h: (h.article_id, int(h.meta.get("chunk_index", 0))))
 
-    def article_texts(self, article_ids: Sequence[str]) -> dict[str, str]:
-        """article_id -> cleaned article text (the text chunk offsets point into)."""
+    def article_texts(self, article_ids: Sequence[str], versions: dict[str, str] | None = None) -> dict[str, str]:
+        """article_id -> cleaned article text (the text chunk offsets point into); with `versions`, only
+        articles whose stored text is still that version (text and version are read in one get)."""
         if not article_ids:
             return {}
-        got = self.registry.get(ids=list(article_ids), include=["documents"])
-        return {i: d or "" for i, d in zip(got["ids"], got["documents"])}
+        got = self.registry.get(ids=list(article_ids), include=["documents", "metadatas"])
+        return {i: d or "" for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])
+                if versions is None or str((m or {}).get("version")) == versions.get(i)}
 
     def chunks_of(self, article_id: str) -> list[ChunkHit]:
         """The committed chunks of one article in order."""

@@ -4,7 +4,8 @@ Chunks are small so that their vectors stay sharp; the sentence that answers oft
 or after the chunk that matched (the attribution, the number, the name). Each passage is widened to
 `passage_window` sentences into its neighbouring chunks of the same kind (a story passage never
 grows into the reader comments), its text still `article_text[start:end]`. Passages of one article
-that come to overlap are merged.
+that come to overlap are merged. A window is cut only from the article version the search read: when
+the article was re-ingested since, the passage stays as retrieved.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def widen(store: Store, passages: Sequence[Source], sentences: int, versions: di
     ids += [n for p in passages if len(p.chunk_ids) > 1 for n in (neighbour_ids(p.chunk_ids[-1]) or ())]
     ids = list(dict.fromkeys(ids))
     found = {h.chunk_id: h for h in store.hits_by_ids(ids, np.zeros(1, dtype=np.float32), versions=versions, known=dict.fromkeys(ids, 0.0))}
-    texts = store.article_texts(sorted({p.article_id for p in passages}))
+    texts = store.article_texts(sorted({p.article_id for p in passages}), versions)  # the version searched, or none
     out: list[Source] = []
     for first_id, passage in wanted.items():
         text = texts.get(passage.article_id, "")
@@ -79,7 +80,8 @@ def _merge_overlaps(passages: list[Source], texts: dict[str, str]) -> list[Sourc
         for i, kept in enumerate(out):
             text = texts.get(kept.article_id, "")
             gap = text[min(kept.end, passage.end) : max(kept.start, passage.start)]
-            if kept.article_id == passage.article_id and kept.kind == passage.kind and not gap.strip():
+            exact = all(text[p.start : p.end] == p.text for p in (kept, passage))  # both cut from this text
+            if kept.article_id == passage.article_id and kept.kind == passage.kind and exact and not gap.strip():
                 start, end = min(kept.start, passage.start), max(kept.end, passage.end)  # overlapping or touching
                 ids = sorted(set(kept.chunk_ids + passage.chunk_ids), key=lambda c: int(c.rsplit(":", 1)[1]))
                 out[i] = replace(kept, start=start, end=end, text=text[start:end], chunk_ids=tuple(ids))

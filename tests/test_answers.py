@@ -68,7 +68,7 @@ def test_off_topic_question_is_refused(assistant) -> None:
 
 
 @pytest.mark.xfail(strict=True, reason="the learned selector, fitted on RealTimeQA weeks 1-9 (no reader comments), "
-                   "rates the comment sentence at 0.045, under the 0.074 refusal threshold: a known regression")
+                   "rates the comment sentence under its refusal threshold: a known regression")
 def test_comment_answer_says_a_reader_commented(assistant) -> None:
     answer = assistant.ask("What phrase does one commenter want to re-introduce into the American consciousness?")
     assert not answer.refused
@@ -77,7 +77,7 @@ def test_comment_answer_says_a_reader_commented(assistant) -> None:
 
 
 @pytest.mark.xfail(strict=True, reason="'position' (a job title) is asked in words the sentence does not use; the "
-                   "learned selector rates it 0.066, under the 0.074 refusal threshold: a known regression")
+                   "learned selector rates it under its refusal threshold: a known regression")
 def test_article_body_ranks_before_comments(assistant) -> None:
     answer = assistant.ask("What is Milley's position?")
     assert answer.cited_sources and all(s.kind == "body" for s in answer.cited_sources)

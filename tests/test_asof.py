@@ -158,16 +158,18 @@ def test_time_features_for_a_ranker(dated) -> None:  # type: ignore[no-untyped-d
     from rag.asof import TIME_FEATURES, time_features
 
     when = dated.when("What is the latest on rates since 1 November?", "2021-12-01")
-    inside = Source("a:v:0", "a", "t", None, "2021-11-03", "x", 0, 1, 0.5)
-    before = Source("b:v:0", "b", "t", None, "2021-09-22", "x", 0, 1, 0.5)
-    undated = Source("c:v:0", "c", "t", None, None, "x", 0, 1, 0.5)
-    assert tuple(time_features(inside, when)) == TIME_FEATURES
-    assert time_features(inside, when) == {"dated": 1.0, "has_window": 1.0, "in_window": 1.0, "window_gap_days": 0.0,
-                                           "age_days": 28.0, "recency": 1.0}
-    assert time_features(before, when)["window_gap_days"] == 40.0 and time_features(before, when)["in_window"] == 0.0
-    assert time_features(undated, when) == {"dated": 0.0, "has_window": 1.0, "in_window": 0.0, "window_gap_days": 0.0,
-                                            "age_days": 0.0, "recency": 1.0}
-    assert time_features(inside, None)["has_window"] == 0.0
+    assert tuple(time_features("2021-11-03", when)) == TIME_FEATURES
+    assert time_features("2021-11-03", when) == {"dated": 1.0, "in_window": 1.0, "near_window": 1.0,
+                                                 "fresh": 0.2, "fresh_latest": 0.2}  # 28 days before 1 December
+    before = time_features("2021-09-22", when)  # 40 days before the window opens
+    assert before["in_window"] == 0.0 and before["near_window"] == 7 / 47
+    assert time_features(None, when) == dict.fromkeys(TIME_FEATURES, 0.0)  # undated: never preferred
+    assert time_features("2021-11-03", None) == dict.fromkeys(TIME_FEATURES, 0.0)
+    plain = dated.when("What happened to rates?", "2021-12-01")  # no window, no recency
+    assert time_features("2021-12-01", plain) == {"dated": 1.0, "in_window": 0.0, "near_window": 0.0, "fresh": 1.0,
+                                                  "fresh_latest": 0.0}
+    asked_later = dated.when("What happened to rates?", "2026-12-01")  # asked years later: age no longer tells
+    assert time_features("2021-11-03", asked_later)["fresh"] < 0.01
 
 
 def test_cli_as_of_and_timeline(dated_store: Path) -> None:

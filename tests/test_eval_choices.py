@@ -47,3 +47,22 @@ def test_no_passages_means_abstaining_or_the_first_option() -> None:
     assert choose_option(with_nota, []).index == 1
     without = Question(id="q", question="Who won?", choices=("Red team", "Blue team"), correct=(1,))
     assert choose_option(without, []).index == 0
+
+
+def test_the_option_named_in_the_best_passages_beats_one_named_in_passing() -> None:
+    question = Question(id="q", question="Which store is facing a 40-day boycott?",
+                        choices=("Walmart", "Target", "Costco", "Kroger"), correct=(1,))
+    boycott = _passage("Target is facing a 40-day boycott called by pastors over its retreat from diversity "
+                       "programmes. Target said it respects the right to protest.", "Target faces 40-day boycott")
+    passing = _passage("Shoppers at Walmart and Costco saw prices rise in February.", "Prices")
+    choice = choose_option(question, [boycott, passing])
+    assert choice.index == 1 and choice.scores[1] == max(choice.scores)
+
+
+def test_the_fitted_option_model_matches_the_features_and_carries_its_threshold() -> None:
+    from eval.choices import CHOICE_FEATURES, choice_model
+
+    model = choice_model()
+    assert model.features == CHOICE_FEATURES  # refit with `python -m eval.fit` after changing the features
+    assert 0.0 < model.thresholds["abstain_below"] < 1.0
+    assert "weeks 1-9" in model.about["fitted_on"]

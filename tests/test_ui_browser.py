@@ -168,7 +168,6 @@ def test_conversation_survives_a_reload_and_new_chat_clears_it(page: Any) -> Non
     assert answers(page).count() == 0
 
 
-@pytest.mark.xfail(strict=False, reason="the learned answerer (fitted on RealTimeQA weeks 1-9) refuses some example questions the rule answerer answered; known regression, see the issue 12 note")
 def test_example_questions_are_asked_and_answered(page: Any) -> None:
     examples = page.locator("#nr-chatbot button.example")
     examples.first.wait_for()

@@ -92,7 +92,6 @@ def test_feedback_lines_hold_question_answer_sources_and_evidence(milley: Turn, 
         record_feedback(tmp_path, milley, "meh")
 
 
-@pytest.mark.xfail(strict=False, reason="the learned answerer (fitted on RealTimeQA weeks 1-9) refuses some example questions the rule answerer answered; known regression, see the issue 12 note")
 def test_example_questions_are_a_readers_questions_answered_from_their_article(assistant) -> None:  # type: ignore[no-untyped-def]
     from ui.conversation import ChatSession
 

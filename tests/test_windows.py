@@ -30,3 +30,16 @@ def test_a_window_adds_whole_sentences_around_the_matching_chunk(assistant) -> N
         starts = {a for a, _ in tx.sentence_spans(text)}
         assert source.start in starts or source.start == min(c.start for c in assistant.store.chunks_of(source.article_id)
                                                              if c.kind == source.kind)
+
+
+def test_no_window_is_cut_from_another_version_of_the_article(assistant) -> None:
+    """A passage read from one version of an article is never widened with the text of a newer one: when the
+    stored text is no longer the version the search read (a re-ingest in between), it stays as retrieved."""
+    from rag.windows import widen
+
+    narrow = _windowed(assistant, 0).retrieve("What did Milley say about ISIS-K?")
+    versions = dict(assistant.store.versions())
+    assert [p.text for p in widen(assistant.store, narrow, 2, versions)] != [p.text for p in narrow]
+    searched = {p.article_id: "an-older-version" for p in narrow}  # the search read a version since replaced
+    kept = widen(assistant.store, narrow, 2, {**versions, **searched})
+    assert [(p.start, p.end, p.text) for p in kept] == [(p.start, p.end, p.text) for p in narrow]

@@ -24,10 +24,10 @@ class SentenceSelector:
     """Scores the sentences of retrieved passages; `select` returns them best first."""
 
     def __init__(self, embed: Embed | None = None, first: LinearModel | None = None,
-                 second: LinearModel | None = None, shortlist: int = 6) -> None:
+                 second: LinearModel | None = None, shortlist: int | None = None) -> None:
         self.embed = embed
         self._first, self._second = first, second  # loaded on first use
-        self.shortlist = shortlist
+        self._shortlist = shortlist
 
     @property
     def first(self) -> LinearModel:
@@ -40,6 +40,11 @@ class SentenceSelector:
         if self._second is None:
             self._second = load_model("sentence")
         return self._second
+
+    @property
+    def shortlist(self) -> int:
+        """How many of the best sentences on cheap features are re-scored with their similarity (as fitted)."""
+        return self._shortlist or int(self.second.thresholds.get("shortlist", 6))
 
     @property
     def refuse_below(self) -> float:
