@@ -9,7 +9,7 @@ from typing import Any
 from rag.settings import Settings
 
 from . import corpus
-from .measure import machine, rate, run_worker
+from .measure import cpu, machine, rate, run_worker
 
 SMOKE_ARTICLES = 3
 
@@ -30,7 +30,7 @@ def bench_ingest(articles: int | None, settings: Settings, data: str | None = No
                             "chunk_tokens": settings.chunk_tokens,
                             "max_seq_length": settings.max_seq_length}) if baseline else None
     result: dict[str, Any] = {
-        "machine": machine(), "articles": len(rows), "characters": sum(len(r["text"]) for r in rows),
+        "machine": machine(), "cpu": cpu(), "articles": len(rows), "characters": sum(len(r["text"]) for r in rows),
         "backend": settings.embedding_backend, "chunk_tokens": settings.chunk_tokens,
         "max_seq_length": settings.max_seq_length, "newsrag": _rates(ours, len(rows)),
         "bare_model": {"chunks": ours["bare_chunks"], "seconds": ours["bare_seconds"],
