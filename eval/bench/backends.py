@@ -63,7 +63,7 @@ def chunk_corpus(rows: list[dict], chunk_tokens: int, max_seq_length: int) -> tu
             clean = clean_article(raw)
         except IngestError:
             continue
-        for chunk in chunk_article(clean.text, clean.comments_start, counter.count, min(chunk_tokens, max_seq_length - 2)):
+        for chunk in chunk_article(clean.text, clean.comments_start, counter.ids, min(chunk_tokens, max_seq_length - 2)):
             texts.append(chunk.text)
             urls.append(row["url"])
     return texts, urls
