@@ -139,7 +139,8 @@ def _write(batch: Batch, chroma: Store, report: IngestReport, progress: Progress
         assert batch.vectors is not None
         bounds = np.cumsum([0, *(len(item.chunks) for item in pending)])
         chroma.put_articles([(item.article, item.chunks, batch.vectors[lo:hi])
-                             for item, lo, hi in zip(pending, bounds[:-1], bounds[1:])])
+                             for item, lo, hi in zip(pending, bounds[:-1], bounds[1:])],
+                            replacing={item.article.article_id for item in pending if item.is_update})
     for item in batch.items:
         if isinstance(item, LinkUpdate):
             chroma.set_links(item.article_id, item.urls, item.copies)
