@@ -1,9 +1,10 @@
 """The ingest pipeline: load -> clean -> chunk -> embed -> store, idempotent and incremental.
 
-Three stages overlap: a reader thread loads, cleans, checks and chunks articles; an embedding thread
-turns batches of chunks into vectors; the calling thread writes them to the store one article at a
-time (`Store.put_article`: chunks, then the registry record as the commit point). Killing the process
-at any moment leaves committed articles whole and only invisible orphans, removed by the next run.
+Three stages overlap: a reader thread loads, cleans, checks and chunks articles (tokenising each
+sentence once; the chunks carry their token ids); an embedding thread turns batches of chunks into
+vectors from those ids; the calling thread writes each batch to the store in one call
+(`Store.put_articles`: chunks, then each article's registry record as its commit point). Killing the
+process at any moment leaves committed articles whole and only invisible orphans, removed by the next run.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from collections.abc import Callable, Generator, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
+
 from rag import tracing
-from rag.embedder import Embedder, canonical_model_name
+from rag.embedder import Embedder, canonical_model_name, token_counter
 from rag.errors import IngestError
 from rag.lexical import sync as sync_lexical
 from rag.logs import fields
@@ -118,27 +121,46 @@ def embedding_text(title: str, chunk_text: str, settings: Settings) -> str:
 
 
 def _embed(batch: Batch, embedder: Embedder, settings: Settings) -> Batch:
+    """The batch's vectors; from the ids the chunker made when every chunk has them (no second tokenising)."""
     texts = [embedding_text(item.article.title, chunk.text, settings) for item in batch.articles for chunk in item.chunks]
+    ids = _token_ids(batch, settings)
     started = time.perf_counter()
     with tracing.stage("embed_batch", **{"embedding.model_name": embedder.name, "newsrag.chunks": len(texts)}):
-        batch.vectors = embedder.embed_documents(texts) if texts else None
+        batch.vectors = embedder.embed_documents(texts, token_ids=ids) if texts else None
     batch.embed_seconds = time.perf_counter() - started
     return batch
 
 
+def _token_ids(batch: Batch, settings: Settings) -> list[tuple[int, ...]] | None:
+    """Each chunk's ids as `embedding_text` would tokenise (the title's ids first with `embed_title`), or None."""
+    if not all(chunk.token_ids for item in batch.articles for chunk in item.chunks):
+        return None
+    titled = [item for item in batch.articles if settings.embed_title and item.article.title]
+    counter = token_counter(settings.embedding_model)
+    prefix = dict(zip((i.article.article_id for i in titled),
+                      counter.ids([f"{i.article.title}." for i in titled]))) if titled else {}
+    return [(*prefix.get(item.article.article_id, ()), *chunk.token_ids)
+            for item in batch.articles for chunk in item.chunks]
+
+
 def _write(batch: Batch, chroma: Store, report: IngestReport, progress: Progress | None) -> None:
+    """Every article of the batch in one store write (chunks, then each article's record: its commit point),
+    then the new links of articles written before."""
     report.embed_seconds += batch.embed_seconds
-    offset = 0
+    pending = batch.articles
+    if pending:
+        assert batch.vectors is not None
+        bounds = np.cumsum([0, *(len(item.chunks) for item in pending)])
+        chroma.put_articles([(item.article, item.chunks, batch.vectors[lo:hi])
+                             for item, lo, hi in zip(pending, bounds[:-1], bounds[1:])],
+                            replacing={item.article.article_id for item in pending if item.is_update})
     for item in batch.items:
         if isinstance(item, LinkUpdate):
             chroma.set_links(item.article_id, item.urls, item.copies)
             continue
-        count = len(item.chunks)
-        assert batch.vectors is not None
-        chroma.put_article(item.article, item.chunks, batch.vectors[offset : offset + count])
-        log.debug("stored", extra=fields(article_id=item.article.article_id, origin=item.article.origin, chunks=count))
-        offset += count
-        report.chunks += count
+        log.debug("stored", extra=fields(article_id=item.article.article_id, origin=item.article.origin,
+                                         chunks=len(item.chunks)))
+        report.chunks += len(item.chunks)
         if item.is_update:
             report.updated += 1
         else:

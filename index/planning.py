@@ -162,8 +162,8 @@ class Planner:
             original = self.duplicates.find(signature)
             if original is not None:
                 return self._duplicate(raw, clean, original)
-        chunks = chunk_article(clean.text, clean.comments_start, self.counter.count, self.settings.chunk_tokens,
-                               self.settings.chunk_overlap_sentences)
+        chunks = chunk_article(clean.text, clean.comments_start, self.counter.ids, self.settings.chunk_tokens,
+                               self.settings.chunk_overlap_sentences, joinable=self.counter.joinable)
         urls = list(stored.urls) if stored else []
         if clean.url and clean.url not in urls:
             urls.insert(0, clean.url)

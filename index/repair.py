@@ -120,7 +120,7 @@ def _article_chunks(article_id: str, text: str | None, meta: dict[str, Any], fou
                                         "ingest its source again"))
         return None
     comments = [int(m.get("start", 0)) for _, m in mine.values() if m.get("kind") == "comment"]
-    pieces = chunk_article(text, min(comments) if comments else None, token_counter(settings.embedding_model).count,
+    pieces = chunk_article(text, min(comments) if comments else None, token_counter(settings.embedding_model).ids,
                            settings.chunk_tokens, settings.chunk_overlap_sentences)
     base = chunk_meta(_row(article_id, text, meta), version)
     report.rechunked += 1

@@ -61,11 +61,19 @@ class TokenCounter:
         self._tokenizer = Tokenizer.from_file(str(model_path(model) / "tokenizer.json"))
         self._tokenizer.no_truncation()
         self._tokenizer.no_padding()
+        spec = json.loads(self._tokenizer.to_str())
+        # BERT's normaliser works character by character and its pre-tokenizer splits at whitespace and
+        # punctuation, so the ids of two texts joined by whitespace are the ids of one, then the other
+        self.joinable = ((spec.get("normalizer") or {}).get("type") in ("BertNormalizer", None)
+                         and (spec.get("pre_tokenizer") or {}).get("type") in ("BertPreTokenizer", "Whitespace"))
 
     def count(self, texts: Sequence[str]) -> list[int]:
         """Tokens per text, without the [CLS]/[SEP] the model adds."""
-        encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
-        return [len(e.ids) for e in encodings]
+        return [len(ids) for ids in self.ids(texts)]
+
+    def ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """The token ids of each text, without the [CLS]/[SEP] the model adds."""
+        return [e.ids for e in self._tokenizer.encode_batch_fast(list(texts), add_special_tokens=False)]
 
 
 @lru_cache(maxsize=4)
@@ -111,10 +119,14 @@ class Embedder:
         go_offline()
         return make_encoder(self.settings.embedding_backend, model_path(self.settings.embedding_model), self.settings)
 
-    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        """Vectors for chunk texts, shape (n, dim)."""
+    def embed_documents(self, texts: Sequence[str], token_ids: Sequence[Sequence[int]] | None = None) -> np.ndarray:
+        """Vectors for chunk texts, shape (n, dim). `token_ids`, when given, are the texts' ids (no special
+        tokens, from `TokenCounter.ids` of this model): a backend that runs on ids skips tokenising again."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        encode_ids = getattr(self.model, "encode_ids", None)
+        if token_ids is not None and encode_ids is not None:
+            return np.asarray(encode_ids(token_ids), dtype=np.float32)
         return np.asarray(self.model.encode(list(texts)), dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:

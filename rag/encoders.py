@@ -8,7 +8,8 @@
     openvino-bf16  OpenVINO on the float32 export, bfloat16 precision where the CPU has it
 
 The ONNX and OpenVINO backends need no torch at run time; they tokenize with the model's fast
-tokenizer, sort texts by length and pad each batch only to its longest text.
+tokenizer (or take the ids the chunker already made: `encode_ids`), sort texts by length and pad each
+batch only to its longest text.
 See docs/benchmarks.md for the speed and retrieval quality of each.
 """
 
@@ -79,23 +80,42 @@ class _GraphEncoder:
         self.tokenizer.enable_truncation(max_length=max_seq_length)
         self.tokenizer.no_padding()
         self.batch_size = batch_size
+        self.max_seq_length = max_seq_length
+        probe = self.tokenizer.encode("a", add_special_tokens=False).ids
+        full = self.tokenizer.encode("a").ids
+        at = next(i for i in range(len(full)) if full[i : i + len(probe)] == probe)
+        self._prefix, self._suffix = full[:at], full[at + len(probe) :]  # [CLS] and [SEP] for BERT
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        encodings = self.tokenizer.encode_batch(list(texts))
-        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
-        out: np.ndarray | None = None
+        return self._encode([e.ids for e in self.tokenizer.encode_batch_fast(list(texts))])
+
+    def encode_ids(self, token_ids: Sequence[Sequence[int]]) -> np.ndarray:
+        """Vectors of texts given as token ids without special tokens; truncated and wrapped as `encode` would."""
+        room = self.max_seq_length - len(self._prefix) - len(self._suffix)
+        return self._encode([[*self._prefix, *list(ids)[:room], *self._suffix] for ids in token_ids])
+
+    def _encode(self, encodings: list[list[int]]) -> np.ndarray:
+        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i]))
+        batches = []
         for lo in range(0, len(order), self.batch_size):
             rows = order[lo : lo + self.batch_size]
-            width = max(len(encodings[i].ids) for i in rows)
+            width = max(len(encodings[i]) for i in rows)
             ids = np.zeros((len(rows), width), dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)
             for r, i in enumerate(rows):
-                n = len(encodings[i].ids)
-                ids[r, :n] = encodings[i].ids
+                n = len(encodings[i])
+                ids[r, :n] = encodings[i]
                 mask[r, :n] = 1
+            batches.append((rows, ids, mask))
+        return self._run_all(batches, len(encodings))
+
+    def _run_all(self, batches: list[tuple[list[int], np.ndarray, np.ndarray]], count: int) -> np.ndarray:
+        """Run every batch; row i of the result is text i's vector."""
+        out: np.ndarray | None = None
+        for rows, ids, mask in batches:
             vectors = self._run(ids, mask)
             if out is None:
-                out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+                out = np.zeros((count, vectors.shape[1]), dtype=np.float32)
             out[rows] = vectors
         return out if out is not None else np.zeros((0, 0), dtype=np.float32)
 
@@ -122,7 +142,13 @@ class OnnxEncoder(_GraphEncoder):
 
 
 class OpenVinoEncoder(_GraphEncoder):
-    """OpenVINO CPU plugin; compiled models are cached next to the export."""
+    """OpenVINO CPU plugin in throughput mode; compiled models are cached next to the export.
+
+    The cores are split into independent streams (OpenVINO picks how many: one per core on 2 cores), each
+    running its own batch; a call with several batches keeps every stream busy through an async queue.
+    A stream that loses its core to other work (reading, chunking, writing the store) slows alone, where one
+    inference spread over every core waits at each layer for its slowest thread.
+    """
 
     def __init__(self, onnx_file: Path, model_dir: Path, max_seq_length: int, batch_size: int, threads: int,
                  precision: str = "f32") -> None:
@@ -133,16 +159,32 @@ class OpenVinoEncoder(_GraphEncoder):
         if precision == "bf16" and "BF16" not in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
             log.info("this CPU has no bfloat16 support; OpenVINO runs the model in float32")
             precision = "f32"
-        config = {"INFERENCE_NUM_THREADS": cpu_threads(threads), "PERFORMANCE_HINT": "LATENCY",
+        config = {"INFERENCE_NUM_THREADS": cpu_threads(threads), "PERFORMANCE_HINT": "THROUGHPUT",
                   "INFERENCE_PRECISION_HINT": precision, "CACHE_DIR": str(onnx_file.parent / "openvino-cache")}
         self.compiled = core.compile_model(str(onnx_file), "CPU", config)
+        self.queue = ov.AsyncInferQueue(self.compiled, int(self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
         self.request = self.compiled.create_infer_request()
-        self._lock = threading.Lock()  # an infer request serves one call at a time
+        self._lock = threading.Lock()  # one call at a time uses the queue and the request
 
     def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         with self._lock:
             result = self.request.infer({"input_ids": ids, "attention_mask": mask})
             return np.array(result[self.compiled.output(0)], dtype=np.float32)
+
+    def _run_all(self, batches: list[tuple[list[int], np.ndarray, np.ndarray]], count: int) -> np.ndarray:
+        if len(batches) <= 1:
+            return super()._run_all(batches, count)
+        out = np.zeros((count, self.compiled.output(0).get_partial_shape()[-1].get_length()), dtype=np.float32)
+
+        def store(request: Any, rows: list[int]) -> None:
+            out[rows] = request.get_output_tensor(0).data
+
+        with self._lock:
+            self.queue.set_callback(store)
+            for rows, ids, mask in batches:
+                self.queue.start_async({"input_ids": ids, "attention_mask": mask}, rows)
+            self.queue.wait_all()
+        return out
 
 
 Factory = Callable[[Path, Any], Encoder]  # (model_dir, settings) -> Encoder

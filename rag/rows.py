@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .records import ArticleInfo, Filters
@@ -26,6 +26,8 @@ class ChunkRow:
     start: int
     end: int
     kind: str = "body"
+    # the model's token ids of `text` (no special tokens) when the chunker knows them; never stored
+    token_ids: tuple[int, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)

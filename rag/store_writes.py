@@ -11,7 +11,7 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -101,9 +101,12 @@ class StoreWrites:
         """Write a new version of an article: chunks first, then the registry record, then drop the old."""
         self.put_articles([(article, chunks, vectors)])
 
-    def put_articles(self, items: Sequence[tuple[ArticleRow, Sequence[ChunkRow], np.ndarray]]) -> None:
+    def put_articles(self, items: Sequence[tuple[ArticleRow, Sequence[ChunkRow], np.ndarray]],
+                     replacing: Collection[str] | None = None) -> None:
         """Write new versions of several articles: all their chunks, then their registry records (each one
-        the commit point of its article), then drop their old versions; one revision bump.
+        the commit point of its article), then drop their old versions; one revision bump. `replacing`, when
+        given, names the only articles that may have an older version stored (a writer holding the write
+        lock knows which are new), so the others' chunks are not read back to look for one.
 
         Chroma's cost is mostly per call, so writing many articles in one call is several times faster
         than writing them one by one (see docs/benchmarks.md, scale).
@@ -131,7 +134,8 @@ class StoreWrites:
                                documents=documents[lo : lo + step], metadatas=metas[lo : lo + step])
         for lo in range(0, len(items), step):
             self._commit(items[lo : lo + step])
-        self._drop_old_versions({a.article_id: a.content_hash[:16] for a, _, _ in items})
+        self._drop_old_versions({a.article_id: a.content_hash[:16] for a, _, _ in items
+                                 if replacing is None or a.article_id in replacing})
         self._bump()
 
     def _commit(self, items: Sequence[tuple[ArticleRow, Sequence[ChunkRow], np.ndarray]]) -> None:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from xml.etree import ElementTree
 
-from eval.bench.measure import write_section
+from eval.bench.measure import cpu, write_section
 from tests.conftest import run_cli, shared_path
 
 
@@ -33,10 +33,13 @@ def test_bench_smoke_runs_ingest_query_and_scale_and_writes_the_doc(tmp_path: Pa
     for row in scale["sizes"]:
         assert row["chunks"] == row["size"] == row["build"]["chunks"] and row["bm25_full_builds"] == 0
         assert row["recall"] and all(0 <= r["recall_at_10"] <= 1 for r in row["recall"])
+    machine = cpu()
+    assert ingest["cpu"] == machine and machine["model"] in ingest["machine"]
+    assert "CPU cores (" in ingest["machine"] and ", ".join(machine["instruction_sets"]) in ingest["machine"]
     text = out.read_text(encoding="utf-8")
     assert "Hand-written introduction." in text
-    for section in ("ingest", "query", "scale"):
-        assert text.count(f"<!-- bench:{section} -->") == 1
+    for section in ("ingest", "query", "scale"):  # one table per kind of CPU
+        assert text.count(f"<!-- bench:{section}@{machine['kind']} -->") == 1
     assert "(benchmarks-latency.svg)" in text
     svg = ElementTree.parse(tmp_path / "benchmarks-latency.svg").getroot()
     assert svg.tag.endswith("svg") and len(svg.findall(".//{http://www.w3.org/2000/svg}polyline")) == 4
@@ -50,6 +53,9 @@ def test_bench_backends_smoke_writes_its_section(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     text = out.read_text(encoding="utf-8")
     assert "Hand-written introduction." in text and "| OpenVINO bf16 |" in text and "recall@5" in text
-    write_section(out, "backends", "replaced table")
+    section = f"backends@{cpu()['kind']}"
+    write_section(out, section, "replaced table")
+    write_section(out, "backends@another-cpu", "another CPU's table")
     text = out.read_text(encoding="utf-8")
-    assert text.count("<!-- bench:backends -->") == 1 and "replaced table" in text and "| OpenVINO bf16 |" not in text
+    assert text.count(f"<!-- bench:{section} -->") == 1 and "replaced table" in text and "| OpenVINO bf16 |" not in text
+    assert text.index("replaced table") < text.index("another CPU's table")  # side by side, in order of first run

@@ -61,3 +61,21 @@ def test_exports_are_cached_and_reused(model_cache: Path) -> None:
 def test_unknown_backend_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="onnx-int8"):
         Embedder(Settings(embedding_backend="tensorflow"))
+
+
+@pytest.mark.parametrize("backend", ["onnx", "openvino-bf16"])
+def test_token_ids_and_many_batches_give_each_text_its_own_vector(backend: str, reference: np.ndarray,
+                                                                  model_cache: Path) -> None:
+    """The ingest hands the chunker's token ids to the encoder and sends many batches at once: every text still
+    gets its own vector (none swapped between batches), the same as from its text."""
+    from rag.embedder import token_counter
+
+    settings = Settings(embedding_backend=backend, model_cache=model_cache)
+    embedder = Embedder(settings)
+    texts = [f"{text} ({n})" if n else text for n in range(25) for text in TEXTS]  # 100 texts: 4 batches of 32
+    vectors = embedder.embed_documents(texts)
+    from_ids = embedder.embed_documents(texts, token_ids=token_counter(settings.embedding_model).ids(texts))
+    assert np.array_equal(vectors, from_ids)
+    assert ((vectors[: len(TEXTS)] * reference).sum(axis=1)).min() >= 0.999
+    alone = np.stack([embedder.embed_documents([t])[0] for t in texts[::7]])
+    assert ((vectors[::7] * alone).sum(axis=1)).min() >= 0.999

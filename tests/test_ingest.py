@@ -6,6 +6,7 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import index
@@ -240,3 +241,20 @@ def test_progress_bar_on_a_terminal_lines_for_logs_nothing_in_pipes() -> None:
             assert shown == ""
         else:
             assert "8 articles" in shown and "articles/s" in shown and "chunks/s" in shown
+
+
+@pytest.mark.parametrize("embed_title", [False, True])
+def test_stored_vectors_are_the_vectors_of_the_stored_chunks(tmp_path: Path, embed_title: bool) -> None:
+    """The ingest embeds from the token ids its chunker made (not from the texts again): every stored vector
+    is still what the model gives for that chunk's text (with its article's title first, with embed_title)."""
+    from index.pipeline import embedding_text
+    from rag.embedder import Embedder
+    from rag.settings import Settings
+
+    settings = Settings(store=tmp_path / "store", embed_title=embed_title, chunk_tokens=40)  # several batches
+    assert index.ingest([SAMPLES], settings=settings).ok
+    got = Store(settings).chunks.get(include=["documents", "embeddings", "metadatas"])
+    texts = [embedding_text(str(m["title"]), d, settings) for d, m in zip(got["documents"], got["metadatas"])]
+    again = Embedder(settings).embed_documents(texts)
+    cosines = (np.asarray(got["embeddings"]) * again).sum(axis=1)
+    assert len(texts) > 32 and cosines.min() >= 0.999, cosines.min()

@@ -21,7 +21,7 @@ from rag.embedder import token_counter
 from rag.errors import IngestError
 
 from . import corpus
-from .measure import machine, rate, run_worker
+from .measure import cpu, machine, rate, run_worker
 
 K = 5
 
@@ -63,7 +63,7 @@ def chunk_corpus(rows: list[dict], chunk_tokens: int, max_seq_length: int) -> tu
             clean = clean_article(raw)
         except IngestError:
             continue
-        for chunk in chunk_article(clean.text, clean.comments_start, counter.count, min(chunk_tokens, max_seq_length - 2)):
+        for chunk in chunk_article(clean.text, clean.comments_start, counter.ids, min(chunk_tokens, max_seq_length - 2)):
             texts.append(chunk.text)
             urls.append(row["url"])
     return texts, urls
@@ -109,7 +109,7 @@ def bench_backends(week_count: int, data: str | None = None, smoke: bool = False
                 row.update(recall(np.load(vectors), np.load(Path(tmp) / "q.npy"), texts, urls, questions))
             results.append(row)
     _compare_with_reference(results)
-    return {"machine": machine(), "weeks": chosen[:1] if smoke else chosen, "questions": len(questions),
+    return {"machine": machine(), "cpu": cpu(), "weeks": chosen[:1] if smoke else chosen, "questions": len(questions),
             "articles": len(rows), "options": results, "speed_sample": speed_sample}
 
 

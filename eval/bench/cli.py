@@ -47,9 +47,15 @@ RUNNERS = {"ingest": _ingest, "query": _query, "scale": _scale}
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run the chosen benchmark (all three by default), print or write the figures."""
+    from .measure import cpu, describe_cpu
+
     name = getattr(args, "bench_command", None) or "all"
     names = list(RUNNERS) if name == "all" else [name]
     results, sections = {}, {}
+    info = cpu()
+    if not args.json:
+        print(f"CPU: {describe_cpu(info)}; its tables in --out are marked @{info['kind']}", flush=True)
+        print(flush=True)
     for one in names:
         results[one], table = RUNNERS[one](args)
         sections.update(table)
@@ -59,16 +65,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.json:
         print_json(results if len(names) > 1 else results[names[0]])
     if args.out:
-        _write(Path(args.out), sections, results.get("scale"))
+        _write(Path(args.out), sections, results.get("scale"), info["kind"])
     return 0
 
 
-def _write(out: Path, sections: dict[str, str], scale: dict[str, Any] | None) -> None:
+def _write(out: Path, sections: dict[str, str], scale: dict[str, Any] | None, kind: str) -> None:
+    """Each table goes into its section for this kind of CPU (`<!-- bench:ingest@intel-xeon-amx -->`)."""
     from .measure import write_section
     from .report import scale_plot
 
     for name, body in sections.items():
-        write_section(out, name, body)
+        write_section(out, f"{name}@{kind}", body)
     if scale is not None:
         out.with_name(PLOT).write_text(scale_plot(scale), encoding="utf-8")
 
@@ -81,7 +88,8 @@ def cmd_backends(args: argparse.Namespace) -> int:
                             speed_sample=args.speed_only)
     print_json(result) if args.json else print(format_backends(result))
     if args.out:
-        write_section(Path(args.out), "backends-speed" if args.speed_only else "backends", format_backends(result))
+        name = "backends-speed" if args.speed_only else "backends"
+        write_section(Path(args.out), f"{name}@{result['cpu']['kind']}", format_backends(result))
     return 0
 
 

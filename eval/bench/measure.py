@@ -69,26 +69,72 @@ def rate(count: float, seconds: float) -> float:
 
 
 def write_section(path: Path, name: str, body: str) -> None:
-    """Replace (or append) the `<!-- bench:NAME -->` section of a markdown file."""
+    """Replace (or add) the `<!-- bench:NAME -->` section of a markdown file.
+
+    A new NAME of the form `base@kind` (one CPU kind's table, see `cpu_kind`) goes right after the
+    last section of the same base, so the tables of every CPU kind stay side by side; otherwise at the end.
+    """
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
     block = f"{start}\n{body.rstrip()}\n{end}"
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
-    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    if pattern.search(text):
+        text = pattern.sub(lambda _: block, text)
+    else:
+        base = name.split("@", 1)[0]
+        siblings = list(re.finditer(r"<!-- /bench:" + re.escape(base) + r"(@[\w.-]+)? -->", text))
+        if siblings:
+            at = siblings[-1].end()
+            text = text[:at] + "\n\n" + block + text[at:]
+        else:
+            text = text.rstrip() + "\n\n" + block + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
 
 
-def machine() -> str:
-    """A one-line description of the machine the figures come from."""
-    import os
+# /proc/cpuinfo flag -> the name printed; the instruction sets that change how fast the model runs
+INSTRUCTION_SETS = {"avx2": "AVX2", "avx512f": "AVX-512", "avx512_vnni": "AVX-512 VNNI", "avx512_bf16": "AVX-512 BF16",
+                    "amx_bf16": "AMX-BF16", "amx_int8": "AMX-INT8"}
+
+
+def cpu() -> dict[str, Any]:
+    """The CPU the figures come from: model name, cores this process may use, the instruction sets that
+    matter for the model (from /proc/cpuinfo flags), and a short `kind` naming its table in the docs."""
     import platform
 
-    model = ""
+    model, flags = "", set[str]()
     try:
-        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                     if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and not model:
+            model = value.strip()
+        elif key.strip() == "flags" and not flags:
+            flags = set(value.split())
+    present = [label for flag, label in INSTRUCTION_SETS.items() if flag in flags]
+    model = model or platform.machine()
+    return {"model": model, "cores": len(os.sched_getaffinity(0)), "instruction_sets": present,
+            "kind": cpu_kind(model, flags)}
+
+
+def cpu_kind(model: str, flags: set[str]) -> str:
+    """`intel-xeon-amx`, `amd-epyc-avx2`...: vendor and brand, then the widest matrix/vector unit."""
+    words = re.sub(r"\((R|TM|tm|r)\)", " ", model).replace("-", " ").split()
+    brand = [w.lower() for w in words if w.isalpha() and w.lower() not in ("cpu", "processor")][:2]
+    tier = ("amx" if "amx_bf16" in flags else "avx512" if "avx512f" in flags else "avx2" if "avx2" in flags
+            else "base")
+    return "-".join([*(brand or ["cpu"]), tier])
+
+
+def describe_cpu(info: dict[str, Any]) -> str:
+    """`2 CPU cores (Intel(R) Xeon(R) Processor; AVX2, AVX-512, ..., AMX-BF16)`."""
+    sets = ", ".join(info["instruction_sets"]) or "no AVX2"
+    return f"{info['cores']} CPU cores ({info['model']}; {sets})"
+
+
+def machine() -> str:
+    """A one-line description of the machine the figures come from."""
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    return f"{len(os.sched_getaffinity(0))} CPU cores ({model or platform.machine()}), load average {load:.1f} at start"
+    return f"{describe_cpu(cpu())}, load average {load:.1f} at start"

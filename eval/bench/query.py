@@ -20,7 +20,7 @@ from typing import Any
 from rag.settings import Settings
 
 from . import corpus, stores
-from .measure import ROOT, busy_cores, load_average, machine, run_worker, summarise
+from .measure import ROOT, busy_cores, cpu, load_average, machine, run_worker, summarise
 
 SMOKE_QUESTIONS = 4
 THREAD_QUESTIONS = 60  # per cell of the thread table
@@ -33,7 +33,7 @@ def bench_query(settings: Settings, store: str | None = None, data: str | None =
     """Measure newsrag and the llama-index baseline on the same store; figures and ratios as a dict."""
     folder = corpus.data_dir(data)
     questions = corpus.question_texts(folder, limit=SMOKE_QUESTIONS if smoke else None)
-    result: dict[str, Any] = {"machine": machine(), "questions": len(questions), "backend": settings.embedding_backend,
+    result: dict[str, Any] = {"machine": machine(), "cpu": cpu(), "questions": len(questions), "backend": settings.embedding_backend,
                               "query_backend": settings.query_backend or settings.embedding_backend,
                               "query_threads": settings.query_threads, "top_k": settings.top_k}
     with tempfile.TemporaryDirectory(prefix="newsrag-bench-") as tmp:

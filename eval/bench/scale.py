@@ -17,7 +17,7 @@ from typing import Any
 from rag.settings import Settings
 
 from . import corpus, stores
-from .measure import load_average, machine, run_worker, summarise
+from .measure import cpu, load_average, machine, run_worker, summarise
 
 SIZES = (10_000, 100_000)
 MAX_SIZES = (10_000, 100_000, 1_000_000)
@@ -32,7 +32,7 @@ def bench_scale(settings: Settings, store: str | None = None, data: str | None =
     folder = corpus.data_dir(data)
     questions = corpus.question_texts(folder, limit=6 if smoke else None)
     sizes = sizes or (SMOKE_SIZES if smoke else MAX_SIZES if largest else SIZES)
-    result: dict[str, Any] = {"machine": machine(), "questions": len(questions), "backend": settings.embedding_backend,
+    result: dict[str, Any] = {"machine": machine(), "cpu": cpu(), "questions": len(questions), "backend": settings.embedding_backend,
                               "query_backend": settings.query_backend or settings.embedding_backend,
                               "query_threads": settings.query_threads, "sizes": []}
     with tempfile.TemporaryDirectory(prefix="newsrag-scale-", dir=_scratch(cache, smoke)) as tmp:
