@@ -32,8 +32,11 @@ ingest: install
 run: ingest
 	$(VENV)/bin/newsrag ui $(STORE_FLAG) --port $(PORT)
 
+# the whole suite on pytest-xdist workers (TEST_WORKERS=0: in this process); each test module runs on one
+# worker (--dist loadfile), and tests/conftest.py hands out modules holding a `slow` test first
+TEST_WORKERS ?= 2
 test: install browser
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # refresh docs/screenshots/*.png from the browser tests
 screenshots: install browser

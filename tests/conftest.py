@@ -21,6 +21,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("NEWSRAG_CONFIG", str(ROOT / "tests" / "no-config.toml"))  # ignore a developer's newsrag.toml
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules holding a test marked `slow` run first, so under `make test` (pytest-xdist, `-n 2 --dist
+    loadfile --no-loadscope-reorder`: each module on one worker, its module fixtures made once) the longest
+    work starts at once instead of at the end. Only the order changes; nothing is skipped or deselected."""
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)  # stable: the order within and among modules is kept
+
+
 def shared_path(*parts: str) -> Path:
     """A file under ../shared/data, or skip the test with the reason."""
     path = SHARED.joinpath(*parts)
@@ -113,9 +121,10 @@ def llm_assistant(base, server, **overrides):  # type: ignore[no-untyped-def]
     return compose(settings, base.store, base.embedder)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    """Debian's chromium driven by Playwright (tests.ui_harness.chromium), one per test module."""
+    """Debian's chromium driven by Playwright (tests.ui_harness.chromium), one per session (per xdist worker).
+    Each test opens its own context (its own storage): tests share the browser process, never a page."""
     from tests.ui_harness import chromium
 
     with chromium() as browser:

@@ -6,10 +6,13 @@ import json
 from pathlib import Path
 from xml.etree import ElementTree
 
+import pytest
+
 from eval.bench.measure import cpu, write_section
 from tests.conftest import run_cli, shared_path
 
 
+@pytest.mark.slow
 def test_bench_smoke_runs_ingest_query_and_scale_and_writes_the_doc(tmp_path: Path) -> None:
     """`newsrag bench --smoke` (all benchmarks) on a tiny corpus; figures are printed, none is judged."""
     shared_path("realtimeqa", "2025-q1", "20250103_gcs.jsonl")
@@ -45,6 +48,7 @@ def test_bench_smoke_runs_ingest_query_and_scale_and_writes_the_doc(tmp_path: Pa
     assert svg.tag.endswith("svg") and len(svg.findall(".//{http://www.w3.org/2000/svg}polyline")) == 4
 
 
+@pytest.mark.slow
 def test_bench_backends_smoke_writes_its_section(tmp_path: Path) -> None:
     shared_path("realtimeqa", "2025-q1", "20250110_qa.jsonl")
     out = tmp_path / "benchmarks.md"

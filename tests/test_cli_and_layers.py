@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT, run_cli
 
 
@@ -17,6 +19,7 @@ def test_import_contracts_hold() -> None:
     assert "Contracts: 3 kept, 0 broken" in result.stdout
 
 
+@pytest.mark.slow
 def test_the_code_type_checks() -> None:
     """mypy (with the pydantic plugin, so Settings calls are checked) finds no error in the packages."""
     result = subprocess.run([sys.executable, "-m", "mypy", "rag", "index", "ui", "eval"], cwd=ROOT,

@@ -27,6 +27,7 @@ def _ask(base: str, question: str) -> dict:
     return response.json()
 
 
+@pytest.mark.slow
 def test_a_dense_only_server_sees_what_another_process_ingests_edits_and_removes(
     sample_store: Path, tmp_path: Path,
 ) -> None:

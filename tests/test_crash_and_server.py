@@ -43,6 +43,7 @@ def _ingest_command(corpus: Path, store: Path) -> list[str]:
     return [sys.executable, "-m", "ui.cli", "ingest", str(corpus), "--store", str(store), "--progress", "lines"]
 
 
+@pytest.mark.slow
 def test_sigkill_mid_ingest_then_rerun_equals_a_clean_run(tmp_path: Path) -> None:
     corpus = _synthetic_corpus(tmp_path / "corpus")
     killed_store, clean_store = tmp_path / "killed", tmp_path / "clean"
@@ -71,6 +72,7 @@ def test_sigkill_mid_ingest_then_rerun_equals_a_clean_run(tmp_path: Path) -> Non
     assert len(_snapshot(clean_store)[1]) == 20
 
 
+@pytest.mark.slow
 def test_ingest_ask_list_remove_against_a_chroma_server(chroma_url: str, tmp_path: Path) -> None:
     args = ["--chroma-url", chroma_url, "--store", str(tmp_path), "--collection", "server-test"]
     first = run_cli("ingest", str(SAMPLES), *args, "--json")

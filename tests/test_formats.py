@@ -103,6 +103,7 @@ def test_pdf_text_and_document_info(tmp_path: Path) -> None:
     assert "a two-day strike that held up 41 cargo ships" in text  # wrapped lines re-joined
 
 
+@pytest.mark.slow
 def test_realtimeqa_search_results_are_expanded(tmp_path: Path) -> None:
     source = shared_path("realtimeqa", "2025-q1", "20250103_gcs.jsonl")
     lines = source.read_text(encoding="utf-8").splitlines()[:2]

@@ -178,6 +178,7 @@ def test_a_filter_that_excludes_the_article_makes_the_assistant_refuse(assistant
     assert all(s.title != ISIS_K_TITLE for s in answer.sources)
 
 
+@pytest.mark.slow
 def test_cli_filters_end_to_end(sample_store: Path) -> None:
     question = "What did Milley say about ISIS-K?"
     kept = run_cli("ask", question, "--store", str(sample_store), "--json", "--since", "2021-08-01",

@@ -16,6 +16,8 @@ from rag.auth import Access  # noqa: E402
 from tests.servers import uvicorn_server  # noqa: E402
 from tests.ui_harness import copy_store  # noqa: E402
 
+pytestmark = pytest.mark.slow  # generated requests against a real server
+
 ADMIN = "schemathesis-admin-key"
 
 

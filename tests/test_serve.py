@@ -35,6 +35,7 @@ def _wait_for(url: str, process: subprocess.Popen[str]) -> None:
             time.sleep(0.2)
 
 
+@pytest.mark.slow
 def test_serve_answers_then_the_next_start_finishes_an_upload_it_was_killed_in(sample_store: Path, tmp_path: Path) -> None:
     """`serve` answers the chat at / and the API at /v1; SIGKILLed in the middle of a two-file upload, the next
     start (`newsrag ui` here, so both commands run for real) ingests the complete file and deletes the other."""

@@ -15,6 +15,8 @@ import pytest
 from tests.servers import free_port
 from tests.ui_harness import copy_store, running
 
+pytestmark = pytest.mark.slow  # a real `newsrag serve` per module
+
 READER, ADMIN = "reader-key-31c8e2", "admin-key-7d04aa"
 WRONG_KEY, WRONG_PASSWORD = "wrong-key-5d1e90", "wrong-pass-88ab1"
 QUESTION = "What did Milley say about ISIS-K and the zebracorn?"

@@ -17,6 +17,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT, run_cli, shared_path
 
 CORPUS = ("realtimeqa", "2025-q1", "20250103_gcs.jsonl")  # ~80 articles, ~1,400 chunks: more than 6 MB stored
@@ -35,6 +37,7 @@ def small_disk(folder: Path, megabytes: int) -> Iterator[bool]:
             subprocess.run(["umount", "-l", str(folder)], capture_output=True)
 
 
+@pytest.mark.slow
 def test_a_full_disk_during_ingest_is_one_error_naming_the_space_needed(tmp_path: Path) -> None:
     corpus = shared_path(*CORPUS)
     with small_disk(tmp_path / "disk", 6) as mounted:
@@ -58,6 +61,7 @@ def test_a_full_disk_during_ingest_is_one_error_naming_the_space_needed(tmp_path
         assert stored["articles"] == len(listed) and stored["chunks"] == sum(r["chunks"] for r in listed)
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_ingest_exits_130_with_the_recovery_line(tmp_path: Path) -> None:
     corpus = shared_path(*CORPUS)
     store = tmp_path / "store"

@@ -37,6 +37,7 @@ def _ferry(round_: int) -> str:
     return FERRY.format(round=round_, hour=6 + round_, minutes=20 + round_, colour=COLOURS[round_ - 1])
 
 
+@pytest.mark.slow
 def test_serve_under_load_while_another_process_ingests_updates_three_rounds(
     sample_store: Path, sample_questions: list[dict], tmp_path: Path,
 ) -> None:
@@ -85,6 +86,7 @@ def _articles(store: Path) -> int:
     return _counts(store / "chroma")["articles"]
 
 
+@pytest.mark.slow
 def test_commands_beside_a_serving_owner_go_through_it_and_a_backup_is_whole(
     sample_store: Path, tmp_path: Path,
 ) -> None:
@@ -146,6 +148,7 @@ def test_a_command_waits_for_a_short_lived_holder_then_says_who(sample_store: Pa
     assert "in use by `pytest" in result.stderr and "stayed busy for 1 s" in result.stderr, result.stderr
 
 
+@pytest.mark.slow
 def test_two_processes_creating_a_new_store_at_the_same_moment_both_succeed(tmp_path: Path) -> None:
     """Store creation is serialised by the store lock: no "table collections already exists"."""
     article = ROOT / "samples" / "articles"

@@ -58,6 +58,7 @@ def test_a_damaged_index_is_one_error_naming_repair_not_a_segfault(broken: Path,
         assert "level-1 link" in line
 
 
+@pytest.mark.slow
 def test_repair_rebuilds_the_broken_fixture_and_answers_cite_its_articles(broken: Path, tmp_path: Path) -> None:
     store = copy_store(broken, tmp_path / "store")
     articles = _registry_count(store)

@@ -32,6 +32,8 @@ from tests.ui_harness import (
     settle_scroll,
 )
 
+pytestmark = pytest.mark.slow  # a real server and chromium
+
 UPLOAD_LIMIT = 30_000
 LIGHTHOUSE = """Title: Zorbland Lighthouse Reopens After Restoration
 Date: 2021-11-02

@@ -16,6 +16,8 @@ from tests.llm_server import ScriptedLLM
 from tests.servers import free_port
 from tests.ui_harness import MILLEY, ask, copy_store, running
 
+pytestmark = pytest.mark.slow  # a real server and chromium
+
 SCRIPTED = ("Gen. Mark Milley said Wednesday that “it’s possible” the US could coordinate with the Taliban "
             "on the Afghanistan ISIS affiliate [1].")
 
