@@ -64,9 +64,10 @@ def test_a_full_disk_during_ingest_is_one_error_naming_the_space_needed(tmp_path
 @pytest.mark.slow
 def test_ctrl_c_during_ingest_exits_130_with_the_recovery_line(tmp_path: Path) -> None:
     corpus = shared_path(*CORPUS)
+    second = shared_path("realtimeqa", "2025-q1", "20250110_gcs.jsonl")  # still being read when the first is done
     store = tmp_path / "store"
     process = subprocess.Popen(
-        [sys.executable, "-m", "ui.cli", "ingest", str(corpus), "--store", str(store), "--progress", "lines"],
+        [sys.executable, "-m", "ui.cli", "ingest", str(corpus), str(second), "--store", str(store), "--progress", "lines"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ},
     )
     assert process.stderr is not None
