@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +20,10 @@ ISIS_K_TITLE = "US Could Coordinate With the Taliban on ISIS-K"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("NEWSRAG_CONFIG", str(ROOT / "tests" / "no-config.toml"))  # ignore a developer's newsrag.toml
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    # started in the background by a shell without job control (CI, `cmd &`), pytest and its xdist workers
+    # ignore Ctrl-C, and so would every newsrag process a test starts: the Ctrl-C test needs a user's terminal
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -121,10 +126,11 @@ def llm_assistant(base, server, **overrides):  # type: ignore[no-untyped-def]
     return compose(settings, base.store, base.embedder)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's chromium driven by Playwright (tests.ui_harness.chromium), one per session (per xdist worker).
-    Each test opens its own context (its own storage): tests share the browser process, never a page."""
+    """Debian's chromium driven by Playwright (tests.ui_harness.chromium), one per test module. Not one per
+    session: Playwright's sync API keeps an asyncio loop running while it is open, and later tests that run
+    their own loop (MCP, llama-index agents) would fail ("cannot be called from a running event loop")."""
     from tests.ui_harness import chromium
 
     with chromium() as browser:

@@ -77,10 +77,11 @@ def test_dates_are_normalised() -> None:
 def test_chunks_have_exact_offsets_and_never_mix_comments() -> None:
     article = _clean(shared_path("sample", "us-could-coordinate-with-the-taliban-on-isis-k.txt"))
     counter = token_counter("all-MiniLM-L6-v2")
-    chunks = chunk_article(article.text, article.comments_start, counter.count, 120)
-    assert [c.index for c in chunks] == list(range(len(chunks)))
+    chunks = chunk_article(article.text, article.comments_start, counter.ids, 120, joinable=counter.joinable)
+    assert counter.joinable and [c.index for c in chunks] == list(range(len(chunks)))
     for chunk in chunks:
         assert article.text[chunk.start : chunk.end] == chunk.text
+        assert list(chunk.token_ids) == counter.ids([chunk.text])[0]  # what the encoder gets instead of the text
         assert counter.count([chunk.text])[0] <= 120 or "." not in chunk.text[:-1]
         in_comments = chunk.start >= article.comments_start
         assert chunk.kind == ("comment" if in_comments else "body")
@@ -94,6 +95,6 @@ def test_chunks_have_exact_offsets_and_never_mix_comments() -> None:
 def test_overlong_sentence_is_split() -> None:
     counter = token_counter("all-MiniLM-L6-v2")
     text = "word " * 500
-    chunks = chunk_article(text.strip(), None, counter.count, 50)
+    chunks = chunk_article(text.strip(), None, counter.ids, 50)
     assert len(chunks) > 5
     assert all(counter.count([c.text])[0] <= 60 for c in chunks)

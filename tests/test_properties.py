@@ -20,7 +20,8 @@ from rag.errors import IngestError
 
 PROPERTIES = settings(max_examples=60, deadline=None, derandomize=True, database=None,
                       suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-COUNT = token_counter("all-MiniLM-L6-v2").count
+COUNTER = token_counter("all-MiniLM-L6-v2")
+COUNT = COUNTER.count
 
 WORD = st.text(alphabet=string.ascii_letters + "éüß数字", min_size=1, max_size=14)
 LONG_WORD = st.text(alphabet=string.ascii_lowercase, min_size=80, max_size=400)  # one 'word' of many tokens
@@ -32,11 +33,12 @@ ANY_TEXT = st.text(min_size=1, max_size=3000)
 
 
 def _check_chunks(text: str, comments_start: int | None, limit: int, overlap: int) -> None:
-    chunks = chunk_article(text, comments_start, COUNT, limit, overlap)
+    chunks = chunk_article(text, comments_start, COUNTER.ids, limit, overlap, joinable=COUNTER.joinable)
     story_end = len(text) if comments_start is None else comments_start
     assert [c.index for c in chunks] == list(range(len(chunks)))
     for chunk in chunks:
         assert chunk.text == text[chunk.start : chunk.end] and chunk.text.strip()
+        assert list(chunk.token_ids) == COUNTER.ids([chunk.text])[0]  # the encoder embeds these ids
         lo, hi = (0, story_end) if chunk.kind == "body" else (story_end, len(text))
         assert lo <= chunk.start < chunk.end <= hi, (chunk, lo, hi)
         if COUNT([chunk.text])[0] > limit:  # only a single unbreakable word may exceed the limit
