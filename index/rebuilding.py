@@ -193,7 +193,8 @@ def _batches(chroma: Store, settings: Settings, stale: list[tuple[str, int | Non
             if article_id not in records:
                 continue  # removed meanwhile (cannot happen under the write lock; nothing to rebuild then)
             meta, text = records[article_id]
-            chunks = chunk_article(text, comments, counter.count, settings.chunk_tokens, settings.chunk_overlap_sentences)
+            chunks = chunk_article(text, comments, counter.ids, settings.chunk_tokens, settings.chunk_overlap_sentences,
+                                   joinable=counter.joinable)  # as ingest chunks: the encoder gets these ids
             batch.items.append(Pending(_row(article_id, meta, text, comments, digest), chunks, is_update=True))
             if batch.chunk_count >= EMBED_BATCH_CHUNKS:
                 yield batch
