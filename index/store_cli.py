@@ -29,7 +29,8 @@ def cmd_repair(args: argparse.Namespace) -> int:
           f"chunks kept; {report.salvaged_vectors} vectors salvaged, {report.embedded} embedded again, "
           f"{report.rechunked} articles chunked again from their text")
     for where in dict.fromkeys(report.unreadable):
-        print(f"unreadable in SQLite: {where}", file=sys.stderr)
+        print(f"lost what SQLite could not read: {where}; the articles held there are not in the repaired store: "
+              "ingest their sources again, or `newsrag restore` a backup", file=sys.stderr)
     for article_id, reason in report.lost:
         print(f"lost {article_id}: {reason}", file=sys.stderr)
     if report.damaged_copy:
