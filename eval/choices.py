@@ -53,15 +53,21 @@ def choice_model() -> LinearModel:
 def choose_option(question: Question, passages: Sequence[Source], abstain_below: float | None = ABSTAIN_BELOW,
                   model: LinearModel | None = None) -> Choice:
     """The index of the most probable option (ties go to the earlier option)."""
-    model = model or choice_model()
+    return pick(question, option_features(question, passages) if passages else {}, model or choice_model(),
+                abstain_below)
+
+
+def pick(question: Question, rows: dict[int, dict[str, float]], model: LinearModel,
+         abstain_below: float | None = None) -> Choice:
+    """The choice among options described by `rows` (`option_features`): the most probable, or "None of the
+    above" when none reaches `abstain_below` (default: the model's fitted threshold)."""
     threshold = model.thresholds.get("abstain_below", 0.0) if abstain_below is None else abstain_below
-    nota = question.abstain_choice
-    rows = option_features(question, passages)
     scores = [0.0] * len(question.choices)
     for i, row in rows.items():
-        scores[i] = model.probability(row) if passages else 0.0
+        scores[i] = model.probability(row)
     options = list(rows)
     best = max(options, key=lambda i: (scores[i], -i)) if options else 0
+    nota = question.abstain_choice
     if nota is not None and (not options or scores[best] < threshold):
         return Choice(nota, tuple(round(s, 4) for s in scores), True)
     return Choice(best, tuple(round(s, 4) for s in scores), False)

@@ -16,7 +16,7 @@ from rag.assistant import Assistant
 from rag.learned import LinearModel
 
 from .adapters import load_question_set
-from .choices import CHOICE_FEATURES, option_features
+from .choices import CHOICE_FEATURES, option_features, pick
 from .corpus import CorpusView
 from .fitting import fit_linear
 from .questions import Question
@@ -50,14 +50,7 @@ def fit_choices(data: Rows, about: dict[str, Any]) -> LinearModel:
 def choice_accuracy(model: LinearModel, data: Rows,
                     threshold: float | None = None) -> float:
     """Share of questions whose most probable option (or "None of the above" under the threshold) is right."""
-    threshold = model.thresholds.get("abstain_below", 0.0) if threshold is None else threshold
-    right = 0
-    for q, options in data:
-        probs = {i: model.probability(row) for i, row in options.items()}
-        best = max(probs, key=lambda i: (probs[i], -i)) if probs else None
-        if q.abstain_choice is not None and (best is None or probs[best] < threshold):
-            best = q.abstain_choice
-        right += best in q.correct
+    right = sum(pick(q, options, model, threshold).index in q.correct for q, options in data)
     return round(right / max(1, len(data)), 4)
 
 
