@@ -125,8 +125,6 @@ def traced_stream(name: str, stream: Iterator[Any], question: str, **attributes:
 
 def _traced(name: str, stream: Iterator[Any], question: str, attributes: dict[str, Any]) -> Iterator[Any]:
     from opentelemetry import context, trace
-    from opentelemetry.trace import Status, StatusCode
-
     span = _state["tracer"].start_span(name, attributes={KIND: KINDS.get(name, "CHAIN")})
     traced, parent = Span(span), trace.set_span_in_context(span)
     traced.text("input.value", question)
@@ -144,14 +142,21 @@ def _traced(name: str, stream: Iterator[Any], question: str, attributes: dict[st
                 traced.answer(item)
             yield item
     except Exception as exc:
-        span.record_exception(exc)
-        span.set_status(Status(StatusCode.ERROR, str(exc)))
+        _failed(span, exc)
         raise
     finally:
         span.end()
 
 
 _END = object()
+
+
+def _failed(span: Any, exc: Exception) -> None:
+    """Mark a span failed with the exception that ended it."""
+    from opentelemetry.trace import Status, StatusCode
+
+    span.record_exception(exc)
+    span.set_status(Status(StatusCode.ERROR, str(exc)))
 
 
 def traced_pieces(name: str, pieces: Iterable[Any], **attributes: Any) -> Iterator[Any]:
@@ -162,8 +167,6 @@ def traced_pieces(name: str, pieces: Iterable[Any], **attributes: Any) -> Iterat
 
 
 def _traced_pieces(name: str, pieces: Iterable[Any], attributes: dict[str, Any]) -> Iterator[Any]:
-    from opentelemetry.trace import Status, StatusCode
-
     span = _state["tracer"].start_span(name, attributes={KIND: attributes.pop("kind", KINDS.get(name, "CHAIN"))})
     traced, written = Span(span), []
     traced.set(**attributes)
@@ -173,8 +176,7 @@ def _traced_pieces(name: str, pieces: Iterable[Any], attributes: dict[str, Any])
             yield piece
         traced.text("output.value", "".join(p for p in written if isinstance(p, str)))  # not a Finding
     except Exception as exc:
-        span.record_exception(exc)
-        span.set_status(Status(StatusCode.ERROR, str(exc)))
+        _failed(span, exc)
         raise
     finally:
         span.end()
