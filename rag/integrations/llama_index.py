@@ -49,14 +49,18 @@ def source_node(source: Source) -> NodeWithScore:
     return NodeWithScore(node=node, score=float(source.score))
 
 
+def _bound(assistant: Assistant, filters: Filters | dict[str, Any] | None,
+           top_k: int | None) -> tuple[Assistant, Filters | None, int | None]:
+    """What a retriever or query engine is bound to; a bad filter is a QueryError now, not at the first query."""
+    return assistant, as_filters(filters), top_k
+
+
 class NewsragRetriever(BaseRetriever):
     """The passages newsrag's hybrid retrieval finds for a query, as `NodeWithScore`s, best first."""
 
     def __init__(self, assistant: Assistant, filters: Filters | dict[str, Any] | None = None,
                  top_k: int | None = None, callback_manager: CallbackManager | None = None) -> None:
-        self.assistant = assistant
-        self.filters = as_filters(filters)  # a bad filter is a QueryError now, not at the first query
-        self.top_k = top_k
+        self.assistant, self.filters, self.top_k = _bound(assistant, filters, top_k)
         super().__init__(callback_manager=callback_manager)
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
@@ -77,9 +81,7 @@ class NewsragQueryEngine(BaseQueryEngine):
 
     def __init__(self, assistant: Assistant, filters: Filters | dict[str, Any] | None = None,
                  top_k: int | None = None, callback_manager: CallbackManager | None = None) -> None:
-        self.assistant = assistant
-        self.filters = as_filters(filters)  # a bad filter is a QueryError now, not at the first query
-        self.top_k = top_k
+        self.assistant, self.filters, self.top_k = _bound(assistant, filters, top_k)
         super().__init__(callback_manager=callback_manager)
 
     def _query(self, query_bundle: QueryBundle) -> Response:
