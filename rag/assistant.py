@@ -83,7 +83,7 @@ class Assistant:
         as_of: object,
     ) -> Iterator[str | Answer]:
         started = time.perf_counter()
-        question, filters = self._checked(question, filters, top_k)
+        question, filters = self.checked(question, filters, top_k)
         timings: dict[str, float] = {}
         query, rewritten = self._standalone(question, history, timings)
         when = self.when(query, as_of, timings)
@@ -147,7 +147,7 @@ class Assistant:
         Reads the `top_k` (default 30) passages best matching `topic` under the filters, as of `as_of`.
         """
         started = time.perf_counter()
-        topic, filters = self._checked(topic, filters, top_k)
+        topic, filters = self.checked(topic, filters, top_k)
         timings: dict[str, float] = {}
         when = self.when(topic, as_of, timings)
         timeline = self.timelines.build(timeline_topic(topic) or topic, filters, when, timings, top_k)
@@ -175,7 +175,7 @@ class Assistant:
             timings["time"] = _ms(mark)
         return when
 
-    def _checked(self, question: str, filters: Filters | None, top_k: int | None) -> tuple[str, Filters | None]:
+    def checked(self, question: str, filters: Filters | None, top_k: int | None) -> tuple[str, Filters | None]:
         """The question and filters after the checks every path makes; QueryError for bad ones."""
         question = check_question(question, self.settings.max_question_chars)
         if top_k is not None and not (isinstance(top_k, int) and not isinstance(top_k, bool) and 1 <= top_k <= 50):

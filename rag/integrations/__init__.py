@@ -11,7 +11,7 @@ import importlib
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BackendError, QueryError
+from ..errors import BackendError
 
 if TYPE_CHECKING:
     from ..assistant import Assistant
@@ -31,14 +31,7 @@ def require(module: str, what: str) -> ModuleType:
 
 def search_passages(assistant: Assistant, query: str, filters: Any = None, top_k: int | None = None) -> list[Source]:
     """The passages retrieval finds for `query`, best first, with the same checks as a question (QueryError)."""
-    from ..validation import as_filters, check_filters, check_question
-
-    query = check_question(query, assistant.settings.max_question_chars)
-    if top_k is not None and not (isinstance(top_k, int) and not isinstance(top_k, bool) and 1 <= top_k <= 50):
-        raise QueryError(f"top_k must be a whole number from 1 to 50, not {top_k!r}")
-    checked = as_filters(filters)
-    if checked is not None and (checked.sources or checked.article_ids):
-        check_filters(checked, assistant.summary.get().all_sites, assistant.store.versions())
+    query, checked = assistant.checked(query, filters, top_k)
     return assistant.retriever.retrieve(query, checked, top_k)
 
 
