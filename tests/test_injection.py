@@ -8,6 +8,7 @@ sentences, never evaluates anything, and the chat shows markup and template synt
 
 from __future__ import annotations
 
+import html as html_lib
 import os
 import re
 from pathlib import Path
@@ -207,7 +208,8 @@ def test_extractive_answer_executes_nothing_and_the_chat_shows_it_as_text(poison
     html = answer_html(0, turn) + turn_sources_html(0, turn, active=True)
     assert "<script" not in html and "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in html
     assert "<img" not in html and 'href="javascript' not in html
-    assert "![x](http://evil.example/x.png)" in html and 'src="http://evil' not in html and 'href="http://evil' not in html
+    shown_text = html_lib.unescape(re.sub(r"<[^>]+>", "", html))  # a highlight may cut the literal with <mark>
+    assert "![x](http://evil.example/x.png)" in shown_text and 'src="http://evil' not in html and 'href="http://evil' not in html
     assert "{{7*7}}" in html and "${HOME}" in html
 
     shown = run_cli("ask", BAKERY_QUESTION, "--store", str(poisoned.settings.store))
