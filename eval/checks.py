@@ -1,6 +1,6 @@
 """Checks of one answer: answer scores, citation validity/support/coverage, and the pass/fail verdict.
 
-Citation support is judged independently of rag.citations (which repairs markers with its own scorer):
+Citation support is judged independently of rag.citing.citations (which repairs markers with its own scorer):
 a sentence is supported when at least `SUPPORT_SHARE` of its content words occur in the cited passage
 and every number in it does.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from rag.citations import split_claims
+from rag.citing.citations import split_claims
 from rag.records import Answer
 from rag.text import STOPWORDS
 

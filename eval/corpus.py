@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.settings import Settings
-from rag.store import Store
+from rag.store.collection import Store
 
 from .matching import find_spans, needle_words
 from .questions import CorpusArticle, Question, QuestionSet

@@ -29,8 +29,8 @@ from rag.asks import question_shape
 from rag.assistant import Assistant
 from rag.assistant import open as open_assistant
 from rag.learned import MODELS, LinearModel
-from rag.ranking import PASSAGE_FEATURES, PassageRanker, passage_features
 from rag.records import Source
+from rag.retrieval.ranking import PASSAGE_FEATURES, PassageRanker, passage_features
 
 from .adapters import load_question_set
 from .choices import MODEL as CHOICE_MODEL

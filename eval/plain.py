@@ -40,7 +40,7 @@ class PlainLlamaIndex:
         from llama_index.core.node_parser import SentenceSplitter
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
-        from rag.embedder import Embedder
+        from rag.embedding.embedder import Embedder
 
         from .bench.worker import llama_embedding
 

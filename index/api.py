@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rag.api import require_admin
 from rag.api_schemas import ErrorOut
 from rag.errors import IngestError
-from rag.store import Store
+from rag.store.collection import Store
 
 from . import uploads
 from .pipeline import ingest

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from rag import text as tx
-from rag.rows import ChunkRow
+from rag.store.rows import ChunkRow
 
 TokenIds = Callable[[Sequence[str]], list[list[int]]]  # the model's ids of each text, no special tokens
 Span = tuple[int, int]

@@ -67,8 +67,8 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from rag.owner_client import routed
-    from rag.store import Store
+    from rag.store.collection import Store
+    from rag.store.owner_client import routed
 
     settings = settings_from(args)
     rows = routed(settings, lambda: [list_row(i, meta) for i, meta in Store(settings).registry_records()],

@@ -22,13 +22,13 @@ from typing import Any, TypeVar
 import numpy as np
 
 from rag import tracing
-from rag.embedder import Embedder, canonical_model_name, token_counter
+from rag.embedding.embedder import Embedder, canonical_model_name, token_counter
 from rag.errors import IngestError
-from rag.lexical import sync as sync_lexical
 from rag.logs import fields
-from rag.owner_client import OwnerClient, routed
+from rag.retrieval.lexical import sync as sync_lexical
 from rag.settings import Settings
-from rag.store import Store
+from rag.store.collection import Store
+from rag.store.owner_client import OwnerClient, routed
 
 from .planning import Batch, LinkUpdate, Planner
 from .report import IngestReport, report_from_dict
@@ -54,7 +54,7 @@ def ingest(
     stored articles add their url to that article. Problems are in the report, never raised, except
     when nothing at all was given. Pass the `embedder` a server already loaded to save loading it again
     (it must run the store's embedding model). When a serving process owns the store, it does the
-    ingest (rag.owner_client); the report is its report.
+    ingest (rag.store.owner_client); the report is its report.
     """
     settings = (settings or Settings()).with_overrides(store=store)
     started = time.perf_counter()

@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from rag.build import CHUNKER_VERSION
-from rag.embedder import token_counter
+from rag.embedding.embedder import token_counter
 from rag.errors import IngestError
-from rag.rows import ArticleRow, ChunkRow
 from rag.settings import Settings
-from rag.store import Store
+from rag.store.build import CHUNKER_VERSION
+from rag.store.collection import Store
+from rag.store.rows import ArticleRow, ChunkRow
 
 from .chunking import chunk_article
 from .cleaning import CleanArticle, clean_article
@@ -96,7 +96,7 @@ def _sha(text: str) -> str:
 
 
 def content_hash(clean: CleanArticle, settings: Settings) -> str:
-    """The hash of a cleaned article and the build settings its chunks are made with (rag.build)."""
+    """The hash of a cleaned article and the build settings its chunks are made with (rag.store.build)."""
     return article_hash(clean.title, clean.text, clean.url, clean.date, clean.site, clean.author,
                         clean.comments_start, settings)
 

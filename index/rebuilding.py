@@ -1,6 +1,6 @@
 """Re-embedding as a first-class operation: rebuild every stored article's chunks and vectors from its stored text.
 
-When the build settings (rag.build: chunker, model, max_seq_length, chunk_tokens, chunk_overlap_sentences,
+When the build settings (rag.store.build: chunker, model, max_seq_length, chunk_tokens, chunk_overlap_sentences,
 embed_title) differ from the store's recorded build, each article is chunked again from the cleaned text in
 its registry record and embedded again; its new version is written like any update (chunks, then the registry
 record as the commit point, then the old chunks dropped), so readers see every article whole, in its old or its
@@ -18,13 +18,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag.build import build_record, differences
-from rag.embedder import Embedder, token_counter
-from rag.lexical import sync as sync_lexical
-from rag.owner_client import OwnerClient, routed
-from rag.rows import PAGE, ArticleRow
+from rag.embedding.embedder import Embedder, token_counter
+from rag.retrieval.lexical import sync as sync_lexical
 from rag.settings import Settings
-from rag.store import Store
+from rag.store.build import build_record, differences
+from rag.store.collection import Store
+from rag.store.owner_client import OwnerClient, routed
+from rag.store.rows import PAGE, ArticleRow
 
 from .chunking import chunk_article
 from .pipeline import _background, _embed

@@ -4,7 +4,7 @@ Articles come from the registry's records in SQLite (title, text, metadata, comm
 chunks from the chunk records, or, when those are lost or incomplete, from chunking the article text
 again. Vectors are salvaged from the write log and the index files where they check out (index.salvage)
 and embedded again otherwise, with progress. The new Chroma directory is built beside the old one and
-swapped in whole (rag.store_files), so an interrupted repair leaves the damaged store as it was and a
+swapped in whole (rag.store.files), so an interrupted repair leaves the damaged store as it was and a
 second run starts again; the damaged directory is kept beside the repaired one.
 """
 
@@ -19,14 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from rag import ownership, store_files
-from rag.chroma_sqlite import SqliteDamaged
-from rag.embedder import Embedder, token_counter
+from rag.embedding.embedder import Embedder, token_counter
 from rag.errors import StoreError
-from rag.journal import WriteJournal
-from rag.rows import ArticleRow, chunk_meta
 from rag.settings import Settings
-from rag.store_check import CHECK_FILE, find_problem
+from rag.store.check import CHECK_FILE, find_problem
+from rag.store.chroma_sqlite import SqliteDamaged
+from rag.store import files as store_files
+from rag.store import ownership
+from rag.store.journal import WriteJournal
+from rag.store.rows import ArticleRow, chunk_meta
 
 from .chunking import chunk_article
 from .pipeline import embedding_text

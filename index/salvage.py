@@ -1,6 +1,6 @@
 """What survives in a damaged store: records from SQLite (after the write log), vectors from the log and the index.
 
-Only Python reads the damaged files (rag.chroma_sqlite, rag.hnsw_files); Chroma's native code never
+Only Python reads the damaged files (rag.store.chroma_sqlite, rag.store.hnsw_files); Chroma's native code never
 touches them. A stored vector is used only when it is finite, unit length, and the vectors of a sample
 of chunks agree with the embedding model; every other chunk is embedded again.
 """
@@ -13,9 +13,17 @@ from typing import Any
 
 import numpy as np
 
-from rag.chroma_sqlite import ADD, DELETE, UPDATE, UPSERT, ChromaSqlite, CollectionInfo, SqliteDamaged
 from rag.errors import StoreError
-from rag.hnsw_files import SegmentDamaged, read_segment, segment_vectors
+from rag.store.chroma_sqlite import (
+    ADD,
+    DELETE,
+    UPDATE,
+    UPSERT,
+    ChromaSqlite,
+    CollectionInfo,
+    SqliteDamaged,
+)
+from rag.store.hnsw_files import SegmentDamaged, read_segment, segment_vectors
 
 Record = tuple[str | None, dict[str, Any]]  # (document, metadata)
 SAMPLE = 8  # salvaged vectors compared with the model's before any is trusted

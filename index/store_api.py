@@ -1,8 +1,8 @@
 """The owner's API (`/v1/store/...`): other newsrag processes on this machine send their store commands here.
 
-`newsrag serve` owns its embedded store (rag.ownership). `newsrag ingest`, `remove`, `ask`, `status`,
+`newsrag serve` owns its embedded store (rag.store.ownership). `newsrag ingest`, `remove`, `ask`, `status`,
 `list` and `backup` run in another process find its address and token in `<store>/owner.json` and call
-these routes instead of opening Chroma beside it (rag.owner_client). The token proves that the caller
+these routes instead of opening Chroma beside it (rag.store.owner_client). The token proves that the caller
 can read the store directory, so the routes may name local paths (files to ingest, a backup folder):
 they do what the caller could have done to the store files itself. They are not in the public docs;
 remote clients use /v1/ask and the admin routes with their keys.
@@ -18,12 +18,11 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from rag.errors import AccessError, ConfigError
-from rag.owner_client import TOKEN_HEADER
 from rag.records import Filters
-from rag.store import Store
+from rag.store.collection import Store
+from rag.store.owner_client import TOKEN_HEADER
 
 from .pipeline import INGEST_OPTIONS
-
 
 
 def require_owner_token(request: Request) -> None:
@@ -108,7 +107,7 @@ def store_router() -> APIRouter:
 
     @router.post("/backup")
     def backup(body: BackupBody, request: Request) -> Any:
-        from rag.backup import backup as run_backup
+        from rag.store.backup import backup as run_backup
 
         return run_backup(Store(request.app.state.assistant.settings), Path(body.target))
 

@@ -39,9 +39,9 @@ def cmd_repair(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from rag.backup import backup
-    from rag.owner_client import routed
-    from rag.store import Store
+    from rag.store.backup import backup
+    from rag.store.collection import Store
+    from rag.store.owner_client import routed
 
     settings = settings_from(args)
     target = str(Path(args.target).expanduser().resolve())
@@ -52,7 +52,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from rag.backup import restore
+    from rag.store.backup import restore
 
     done = restore(settings_from(args), Path(args.source))
     previous = f"; the replaced store is kept in {done['previous']}" if done.get("previous") else ""

@@ -107,7 +107,7 @@ def discard_unused(saved: Sequence[Path], records: dict[str, dict[str, Any]], st
 
 def remove_articles(article_ids: Sequence[str], settings: Any) -> Any:
     """Remove articles (`index.remove`) and the uploaded files they came from that no other article uses."""
-    from rag.store import Store
+    from rag.store.collection import Store
 
     from .pipeline import _source_path, remove
 
@@ -135,7 +135,7 @@ def recover_uploads(settings: Any, embedder: Any = None) -> tuple[Any, list[Path
     Half-written files of processes that are gone are deleted; complete uploads no stored article came from
     are ingested (with `embedder` when given), and those whose ingest fails are deleted as usual.
     """
-    from rag.store import Store
+    from rag.store.collection import Store
 
     from .pipeline import ingest, match_articles
 

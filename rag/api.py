@@ -43,8 +43,8 @@ from .api_schemas import (
     TimelineRequest,
 )
 from .assistant import Assistant, collect_answer
-from .embedder import token_counter
 from .auth import Access
+from .embedding.embedder import token_counter
 from .errors import AccessError, NewsragError, QueryError
 from .integrations.mcp_http import mount_mcp
 from .logs import fields

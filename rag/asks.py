@@ -1,6 +1,6 @@
 """What a question asks for (a number, a date, a name) and whether a text holds such a thing it does not say.
 
-Shared by passage ranking (`rag.ranking`) and sentence selection (`rag.answering`).
+Shared by passage ranking (`rag.retrieval.ranking`) and sentence selection (`rag.answering`).
 """
 
 from __future__ import annotations

@@ -11,20 +11,27 @@ from typing import Any
 
 from . import tracing
 from .answering import Answerer, Finding, make_answerer
-from .asof import TimeQuery, cutoff_filters, newest_answering, read_time, time_preamble, zone
-from .build import shown
-from .citations import CitationVerifier, Verified
-from .conversation import HeuristicRewriter, LLMRewriter, Rewriter, as_turns
-from .embedder import Embedder
+from .answering.followups import HeuristicRewriter, LLMRewriter, Rewriter, as_turns
+from .answering.refusal import CollectionSummary, refusal_message
+from .answering.timeline import Timeline, TimelineBuilder, timeline_topic
+from .citing.citations import CitationVerifier, Verified
+from .citing.support import SupportScorer
+from .embedding.embedder import Embedder
 from .errors import QueryError
 from .logs import fields
 from .records import Answer, ArticleInfo, Filters, Source
-from .refusal import CollectionSummary, refusal_message
-from .retrieval import Retriever
+from .retrieval.asof import (
+    TimeQuery,
+    cutoff_filters,
+    newest_answering,
+    read_time,
+    time_preamble,
+    zone,
+)
+from .retrieval.retriever import Retriever
 from .settings import Settings
-from .store import Store
-from .support import SupportScorer
-from .timeline import Timeline, TimelineBuilder, timeline_topic
+from .store.build import shown
+from .store.collection import Store
 from .validation import as_filters, check_filters, check_question
 
 log = logging.getLogger(__name__)
@@ -276,7 +283,7 @@ class Assistant:
         return self.store.articles()
 
     def status(self) -> dict[str, Any]:
-        """What is stored, what it was built with (rag.build), and how it is searched."""
+        """What is stored, what it was built with (rag.store.build), and how it is searched."""
         build = self.store.build_state()
         return {
             "store": str(self.store.location),

@@ -18,7 +18,7 @@ from .errors import ConfigError, NewsragError, QueryError
 from .records import Answer, Filters
 
 if TYPE_CHECKING:
-    from .timeline import Timeline
+    from .answering.timeline import Timeline
 
 Register = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg]
 
@@ -64,7 +64,7 @@ def filters_from(args: argparse.Namespace) -> Filters | None:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from .assistant import open as open_assistant
-    from .owner_client import OwnerClient, answer_from_dict, routed
+    from .store.owner_client import OwnerClient, answer_from_dict, routed
 
     settings = settings_from(args).with_overrides(answerer=args.answerer, retrieval_mode=args.retrieval)
     filters = filters_from(args)
@@ -105,7 +105,7 @@ def format_answer(answer: Answer) -> str:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from .assistant import open as open_assistant
-    from .owner_client import routed
+    from .store.owner_client import routed
 
     settings = settings_from(args)
     status = routed(settings, lambda: open_assistant(settings=settings).status(), lambda owner: owner.status())

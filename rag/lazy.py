@@ -1,4 +1,5 @@
-"""Package attributes imported on first use, so `import rag` (and `newsrag --help`) loads no heavy library.
+"""Package attributes imported on first use, so `import rag` (and `newsrag --help`) loads no heavy library;
+and `require`, which imports an optional extra or says in one line how to install it.
 
     __getattr__, __dir__ = lazy_exports(__name__, {"ingest": "pipeline"}, __all__)
 """
@@ -8,7 +9,10 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from types import ModuleType
 from typing import Any
+
+from .errors import BackendError
 
 
 def lazy_exports(package: str, homes: Mapping[str, str],
@@ -27,3 +31,15 @@ def lazy_exports(package: str, homes: Mapping[str, str],
         return sorted([*vars(sys.modules[package]), *exported])
 
     return __getattr__, __dir__
+
+
+EXTRAS = {"mcp": "mcp", "llama_index.core": "llama-index", "opentelemetry.sdk": "otel"}
+
+
+def require(module: str, what: str) -> ModuleType:
+    """Import `module`, or raise one BackendError line naming the extra that provides it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        extra = EXTRAS[module]
+        raise BackendError(f"{what} needs the {extra} extra: pip install 'newsrag[{extra}]'") from None

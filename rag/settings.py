@@ -90,7 +90,7 @@ class Settings(BaseSettings):
     reranker_model: str | None = Field(None, description="Local sentence-transformers CrossEncoder directory to rerank passages; off when unset.")
     rerank_candidates: int = Field(12, ge=1, le=200, description="Passages scored by the reranker before keeping top_k.")
 
-    # --- time (rag.asof, rag.timewindow)
+    # --- time (rag.retrieval.asof, rag.timewindow)
     time_zone: str | None = Field(None, description="IANA time zone in which 'today', 'this week' and the as-of day are read, e.g. Europe/Berlin; unset: the machine's.")
     time_window_weight: float = Field(50.0, ge=0, description="Places a passage dated inside the question's soft time window ('last week', 'in March') moves up among the 2 x top_k read; 0 turns the preference off, 2 x top_k or more puts those inside first. Tuned on RealTimeQA weeks 1-9 (docs/evaluation.md): 0, 1, 3, 7 and 99 gave multiple-choice accuracy 0.535, 0.535, 0.541, 0.547 and 0.553, article hit@5 0.880 throughout.")
     recency_margin: float = Field(0.1, ge=0, le=1, description="Questions for the latest state ('latest', 'currently', 'still'): passages within this cosine similarity of the best one count as answering, and the newest of them is used.")

@@ -39,7 +39,7 @@ def configure(settings: Settings) -> None:
     """Turn spans on as the settings say (`tracing`, `otlp_endpoint`); leaves them as they are when both are off."""
     if not (settings.tracing or settings.otlp_endpoint):
         return
-    from .integrations import require
+    from .lazy import require
 
     require("opentelemetry.sdk", "tracing (NEWSRAG_TRACING / NEWSRAG_OTLP_ENDPOINT)")
     trace = _trace()

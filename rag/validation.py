@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from .errors import QueryError
 from .records import Filters
-from .rows import site_key
+from .store.rows import site_key
 
 EXAMPLE = "What did Milley say about ISIS-K?"
 _WHITESPACE_CONTROLS = frozenset("\t\n\r\x0b\x0c")

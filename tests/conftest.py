@@ -70,7 +70,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180)
     """Run `newsrag ARGS` in a fresh process (as a user would).
 
     This test process first lets go of the stores it holds (one process at a time has an embedded store
-    open: rag.ownership); its Store objects open them again when next used.
+    open: rag.store.ownership); its Store objects open them again when next used.
     """
     let_go()
     full_env = {**os.environ, **(env or {})}
@@ -82,7 +82,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180)
 
 def let_go() -> None:
     """Let go of every embedded store this test process holds, so that a newsrag process can open it."""
-    from rag.store_open import release_all
+    from rag.store.opening import release_all
 
     release_all()
 

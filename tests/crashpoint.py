@@ -8,7 +8,7 @@ Points:
   bm25-half        halfway through writing the new BM25 index file
   upload-second    (serve) an upload of several files: the first is kept, the second received but not yet
                    renamed into place, nothing ingested
-  swap-rename:N    just before the N-th rename of a Chroma directory swap (repair, restore; rag.store_files)
+  swap-rename:N    just before the N-th rename of a Chroma directory swap (repair, restore; rag.store.files)
 The process kills itself with SIGKILL: no `finally`, no atexit, no flush, as with `kill -9` or a power cut.
 """
 
@@ -42,9 +42,9 @@ def _kill_at_chunk_delete(nth: int, collection: str) -> None:
 
 
 def _kill_before_bm25_rename() -> None:
-    import rag.lexical
+    import rag.retrieval.lexical
 
-    real_os = rag.lexical.os
+    real_os = rag.retrieval.lexical.os
 
     class _Os:
         def __getattr__(self, name: str) -> Any:
@@ -56,13 +56,13 @@ def _kill_before_bm25_rename() -> None:
                 _die()
             real_os.replace(src, dst)
 
-    rag.lexical.os = _Os()  # type: ignore[assignment]
+    rag.retrieval.lexical.os = _Os()  # type: ignore[assignment]
 
 
 def _kill_halfway_through_bm25_write() -> None:
     import builtins
 
-    import rag.lexical
+    import rag.retrieval.lexical
 
     class _HalfWriter:
         def __init__(self, handle: Any) -> None:
@@ -85,7 +85,7 @@ def _kill_halfway_through_bm25_write() -> None:
         handle = builtins.open(path, mode, *args, **kwargs)  # noqa: SIM115 - closed by the caller or the wrapper
         return _HalfWriter(handle) if str(path).endswith(".tmp") and "w" in mode else handle
 
-    rag.lexical.open = half_open  # type: ignore[attr-defined]
+    rag.retrieval.lexical.open = half_open  # type: ignore[attr-defined]
 
 
 def _kill_at_second_upload() -> None:
@@ -104,9 +104,9 @@ def _kill_at_second_upload() -> None:
 
 
 def _kill_at_swap_rename(nth: int) -> None:
-    import rag.store_files
+    import rag.store.files
 
-    real_os = rag.store_files.os
+    real_os = rag.store.files.os
     calls = [0]
 
     class _Os:
@@ -120,7 +120,7 @@ def _kill_at_swap_rename(nth: int) -> None:
                 _die()
             real_os.replace(src, dst)
 
-    rag.store_files.os = _Os()  # type: ignore[assignment]
+    rag.store.files.os = _Os()  # type: ignore[assignment]
 
 
 def main(argv: list[str]) -> int:

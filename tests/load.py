@@ -133,7 +133,7 @@ def reingest_loop(store: str, article: str, versions: Sequence[str], seconds: fl
     Prints "ready" after the first ingest and the number of ingests at the end.
     """
     import index
-    from rag.embedder import Embedder
+    from rag.embedding.embedder import Embedder
     from rag.settings import Settings
 
     settings = Settings(store=store)

@@ -13,7 +13,7 @@ import pytest
 
 from rag.auth import Access
 from rag.settings import Settings
-from rag.store import Store
+from rag.store.collection import Store
 from tests.conftest import ROOT, run_cli
 from tests.servers import uvicorn_server
 from tests.ui_harness import copy_store

@@ -140,7 +140,7 @@ def test_window_outside_the_filters_is_one_clear_error(dated) -> None:  # type: 
 
 
 def test_recency_never_prefers_undated_and_windows_never_contain_them() -> None:
-    from rag.asof import newest_answering, prefer_window
+    from rag.retrieval.asof import newest_answering, prefer_window
     from rag.timewindow import resolve_window
 
     def source(article: str, day: str | None, score: float) -> Source:
@@ -155,7 +155,7 @@ def test_recency_never_prefers_undated_and_windows_never_contain_them() -> None:
 
 
 def test_time_features_for_a_ranker(dated) -> None:  # type: ignore[no-untyped-def]
-    from rag.asof import TIME_FEATURES, time_features
+    from rag.retrieval.asof import TIME_FEATURES, time_features
 
     when = dated.when("What is the latest on rates since 1 November?", "2021-12-01")
     assert tuple(time_features("2021-11-03", when)) == TIME_FEATURES

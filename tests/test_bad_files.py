@@ -16,7 +16,7 @@ import pytest
 
 import index
 from rag.settings import Settings
-from rag.store import Store
+from rag.store.collection import Store
 from tests.conftest import run_cli
 from tests.servers import uvicorn_server
 from tests.ui_harness import copy_store

@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from rag.errors import QueryError
-from rag.lexical import index_path
 from rag.records import Answer, Filters
+from rag.retrieval.lexical import index_path
 from tests.conftest import run_cli
 from tests.servers import uvicorn_server
 

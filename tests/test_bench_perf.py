@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.rows import ArticleRow, ChunkRow
 from rag.settings import Settings
-from rag.store import Store
+from rag.store.collection import Store
+from rag.store.rows import ArticleRow, ChunkRow
 from tests.conftest import ROOT
 
 DIM = 384
@@ -71,9 +71,9 @@ def test_search_still_finds_k_committed_chunks_behind_many_uncommitted_ones(stor
                         documents=[f"in flight {i}" for i in range(30)],
                         metadatas=[{"article_id": "a", "version": "inflight", "chunk_index": i, "start": 0, "end": 1}
                                    for i in range(30)])
-    hits = store.search(query, 5)
-    assert len(hits) == 5 and all(":inflight:" not in h.chunk_id for h in hits)
-    assert hits[0].chunk_id == f"a:{row.content_hash[:16]}:0"
+    hits = store.search_ids(query, 5)
+    assert len(hits) == 5 and all(":inflight:" not in chunk_id for chunk_id, _ in hits)
+    assert hits[0][0] == f"a:{row.content_hash[:16]}:0"
 
 
 def test_one_view_reads_the_revision_once_and_follows_own_writes(store: Store) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.citations import split_claims, verify_citations
+from rag.citing.citations import split_claims, verify_citations
 from rag.records import Source
 
 
@@ -51,7 +51,7 @@ def test_markers_are_renumbered_in_order_of_use() -> None:
 
 
 def test_split_claims_handles_marker_placement() -> None:
-    from rag.citations import normalize_markers
+    from rag.citing.citations import normalize_markers
 
     claims = split_claims(normalize_markers("First claim [1]. Second claim, uncited. Third claim [2, 3]"))
     assert [(c.text, c.markers) for c in claims] == [
@@ -60,7 +60,7 @@ def test_split_claims_handles_marker_placement() -> None:
 
 
 def test_other_marker_styles_are_normalized() -> None:
-    from rag.citations import normalize_markers
+    from rag.citing.citations import normalize_markers
 
     assert normalize_markers("a [Passage 1]. b [1, 2]. c [1-3]. d [source 2; source 3]") == "a [1]. b [1][2]. c [1][2][3]. d [2][3]"
     result = verify_citations("The ferry carried 84 passengers on Friday [Passage 1].", SOURCES)
@@ -73,8 +73,8 @@ def test_negated_claim_is_not_supported() -> None:
 
 
 def test_streamed_in_small_pieces_gives_the_same_answer() -> None:
-    from rag.citations import CitationVerifier
-    from rag.support import SupportScorer
+    from rag.citing.citations import CitationVerifier
+    from rag.citing.support import SupportScorer
 
     text = ("Here is what the articles say. The council voted 5-2 to build bike lanes [1]. "
             "The ferry crossed the lake in 22 minutes [2][9]. Nothing else is known.")
@@ -89,8 +89,8 @@ def test_streamed_in_small_pieces_gives_the_same_answer() -> None:
 
 
 def test_nothing_is_shown_before_the_first_supported_claim() -> None:
-    from rag.citations import CitationVerifier
-    from rag.support import SupportScorer
+    from rag.citing.citations import CitationVerifier
+    from rag.citing.support import SupportScorer
 
     verifier = CitationVerifier(SupportScorer(SOURCES))
     assert verifier.feed("Aliens landed in the lake [1]. They left at dawn [2]. More ") == ""

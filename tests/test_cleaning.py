@@ -7,7 +7,7 @@ from pathlib import Path
 from index.chunking import chunk_article
 from index.cleaning import clean_article, looks_like_title, normalize_date
 from index.loading import RawArticle, load
-from rag.embedder import token_counter
+from rag.embedding.embedder import token_counter
 from tests.conftest import ISIS_K_TITLE, SAMPLES, shared_path
 
 

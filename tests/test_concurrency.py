@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from rag.settings import Settings
-from rag.store import Store
+from rag.store.collection import Store
 from tests.conftest import run_cli
 from tests.servers import uvicorn_server
 from tests.ui_harness import copy_store
@@ -32,11 +32,11 @@ def test_a_dense_only_server_sees_what_another_process_ingests_edits_and_removes
     sample_store: Path, tmp_path: Path,
 ) -> None:
     """A serving process owns its embedded store: another process's ingest and remove go through its API
-    (rag.owner_client), and its dense index, BM25 and answers show each change at once."""
+    (rag.store.owner_client), and its dense index, BM25 and answers show each change at once."""
     import rag
     from index.store_api import store_router
-    from rag import ownership
     from rag.api import create_app
+    from rag.store import ownership
 
     store = copy_store(sample_store, tmp_path / "store")
     settings = Settings(store=store, retrieval_mode="dense")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.conversation import HeuristicRewriter, Turn, as_turns, is_follow_up
+from rag.answering.followups import HeuristicRewriter, Turn, as_turns, is_follow_up
 from rag.errors import QueryError
 from tests.conftest import llm_assistant
 

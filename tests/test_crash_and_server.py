@@ -14,7 +14,7 @@ import pytest
 
 import index
 from rag.settings import Settings
-from rag.store import Store
+from rag.store.collection import Store
 from tests.conftest import ISIS_K_TITLE, ROOT, SAMPLES, let_go, run_cli
 
 WORDS = sorted({w.strip(".,;:!?\"“”’'()").lower() for p in SAMPLES.iterdir()

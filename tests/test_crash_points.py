@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from rag.bm25 import BM25Index
-from rag.lexical import LexicalIndex, index_path
+from rag.retrieval.bm25 import BM25Index
+from rag.retrieval.lexical import LexicalIndex, index_path
 from rag.settings import Settings
-from rag.store import Store
+from rag.store.collection import Store
 from tests.conftest import ISIS_K_TITLE, ROOT, let_go, run_cli
 from tests.ui_harness import copy_store
 

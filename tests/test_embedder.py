@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.embedder import Embedder, model_path
+from rag.embedding.embedder import Embedder, model_path
 from rag.errors import ConfigError
 from rag.settings import Settings
 
@@ -47,7 +47,7 @@ def test_backend_matches_the_torch_reference(backend: str, min_cosine: float, re
 
 
 def test_exports_are_cached_and_reused(model_cache: Path) -> None:
-    from rag.model_export import exported_model
+    from rag.embedding.model_export import exported_model
 
     path = model_path("all-MiniLM-L6-v2")
     first = exported_model(path, model_cache, "int8", name="all-MiniLM-L6-v2")
@@ -68,7 +68,7 @@ def test_token_ids_and_many_batches_give_each_text_its_own_vector(backend: str, 
                                                                   model_cache: Path) -> None:
     """The ingest hands the chunker's token ids to the encoder and sends many batches at once: every text still
     gets its own vector (none swapped between batches), the same as from its text."""
-    from rag.embedder import token_counter
+    from rag.embedding.embedder import token_counter
 
     settings = Settings(embedding_backend=backend, model_cache=model_cache)
     embedder = Embedder(settings)

@@ -9,7 +9,7 @@ import pytest
 
 import index
 from rag.settings import Settings
-from rag.store import Store
+from rag.store.collection import Store
 from tests.conftest import ROOT, run_cli, shared_path
 
 DATA = ROOT / "tests" / "data"

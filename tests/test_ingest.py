@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import index
-from rag.store import Store
+from rag.store.collection import Store
 from tests.conftest import SAMPLES, run_cli
 
 
@@ -248,7 +248,7 @@ def test_stored_vectors_are_the_vectors_of_the_stored_chunks(tmp_path: Path, emb
     """The ingest embeds from the token ids its chunker made (not from the texts again): every stored vector
     is still what the model gives for that chunk's text (with its article's title first, with embed_title)."""
     from index.pipeline import embedding_text
-    from rag.embedder import Embedder
+    from rag.embedding.embedder import Embedder
     from rag.settings import Settings
 
     settings = Settings(store=tmp_path / "store", embed_title=embed_title, chunk_tokens=40)  # several batches

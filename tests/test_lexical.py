@@ -10,10 +10,10 @@ import pytest
 
 import index
 from rag import Filters, Settings
-from rag.bm25 import BM25Index, ChunkDoc, lexical_terms
-from rag.lexical import LexicalIndex, index_path
-from rag.rows import ArticleRow, ChunkRow
-from rag.store import Store
+from rag.retrieval.bm25 import BM25Index, ChunkDoc, lexical_terms
+from rag.retrieval.lexical import LexicalIndex, index_path
+from rag.store.collection import Store
+from rag.store.rows import ArticleRow, ChunkRow
 from rag.text import stem
 from tests.conftest import run_cli
 

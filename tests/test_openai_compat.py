@@ -74,7 +74,7 @@ def test_a_stream_without_include_usage_has_no_usage_chunk(client) -> None:  # t
 
 
 def test_usage_counts_the_prompt_and_the_content_in_tokens(client, assistant) -> None:  # type: ignore[no-untyped-def]
-    from rag.embedder import token_counter
+    from rag.embedding.embedder import token_counter
 
     completion = _ask(client)
     count = token_counter(assistant.settings.embedding_model).count
@@ -137,7 +137,7 @@ def hostile_api(assistant, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     import index
     from rag.api import create_app
     from rag.assistant import compose
-    from rag.store import Store
+    from rag.store.collection import Store
 
     folder = tmp_path_factory.mktemp("hostile")
     (folder / "lighthouse.txt").write_text(HOSTILE, encoding="utf-8")

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from index.chunking import chunk_article
 from index.cleaning import clean_article
 from index.loading import LoadOptions, Problem, RawArticle, decode_text, load_items
-from rag.embedder import token_counter
+from rag.embedding.embedder import token_counter
 from rag.errors import IngestError
 
 PROPERTIES = settings(max_examples=60, deadline=None, derandomize=True, database=None,

@@ -1,4 +1,4 @@
-"""Re-embedding as a first-class operation (index.rebuild, rag.build), on copies of the sample store.
+"""Re-embedding as a first-class operation (index.rebuild, rag.store.build), on copies of the sample store.
 
 A store records the build settings its chunks were made with and `status` shows them; a change of chunk_tokens
 rebuilds every stored article from its stored text (same articles and ids, other chunks) through the Python API,
@@ -21,7 +21,7 @@ import pytest
 
 import index
 from rag.settings import Settings
-from rag.store import Store
+from rag.store.collection import Store
 from tests.conftest import ISIS_K_TITLE, ROOT, SAMPLES, let_go, run_cli
 from tests.servers import uvicorn_server
 from tests.ui_harness import copy_store

@@ -22,7 +22,7 @@ def tiny_cross_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import torch
     from sentence_transformers import CrossEncoder
 
-    from rag.embedder import model_path
+    from rag.embedding.embedder import model_path
 
     encoder = tmp_path_factory.mktemp("encoder")
     for name in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.txt",
@@ -55,7 +55,7 @@ def test_passages_follow_the_reranker_scores(sample_store: Path, tiny_cross_enco
 
 def test_a_path_that_is_not_a_model_is_one_clear_error(sample_store: Path, tmp_path: Path) -> None:
     import rag
-    from rag.embedder import model_path
+    from rag.embedding.embedder import model_path
 
     with pytest.raises(BackendError, match="not a model directory"):
         rag.open(store=sample_store, reranker_model=str(tmp_path))

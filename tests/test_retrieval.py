@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from rag import Filters
-from rag.retrieval import STAGES, reciprocal_rank_fusion
+from rag.retrieval.retriever import STAGES, reciprocal_rank_fusion
 from tests.conftest import ISIS_K_TITLE, run_cli
 
 MODES = ("hybrid", "dense", "bm25")

@@ -26,7 +26,7 @@ def api_schema(sample_store: Path, assistant, tmp_path_factory: pytest.TempPathF
     from index.api import admin_router
     from rag.api import create_app
     from rag.assistant import compose
-    from rag.store import Store
+    from rag.store.collection import Store
 
     store = copy_store(sample_store, tmp_path_factory.mktemp("schemathesis") / "store")
     app_settings = assistant.settings.with_overrides(store=store, max_article_bytes=20_000)

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from rag.settings import Settings
-from rag.store import Store
+from rag.store.collection import Store
 from tests.conftest import ROOT, run_cli
 from tests.servers import free_port
 from tests.ui_harness import copy_store, running

@@ -47,7 +47,7 @@ def test_a_full_disk_during_ingest_is_one_error_naming_the_space_needed(tmp_path
             result = run_cli(*command, timeout=600)
         else:  # simulated: the free space the pre-write check reads is 1 MB
             result = subprocess.run(
-                [sys.executable, "-c", "import sys, rag.diskspace as d; d.free_bytes = lambda path: 1 << 20; "
+                [sys.executable, "-c", "import sys, rag.store.diskspace as d; d.free_bytes = lambda path: 1 << 20; "
                  "from ui.cli import main; sys.exit(main(sys.argv[1:]))", *command],
                 cwd=ROOT, capture_output=True, text=True, timeout=600)
         assert result.returncode == 3, (result.returncode, result.stderr[-2000:])  # not 134 (abort) nor a traceback

@@ -18,9 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from rag import ownership
 from rag.settings import Settings
-from rag.store import Store
+from rag.store.collection import Store, ownership
 from tests.conftest import ROOT, run_cli, shared_path
 from tests.load import run_load
 from tests.servers import free_port
@@ -82,7 +81,7 @@ def test_serve_under_load_while_another_process_ingests_updates_three_rounds(
 
 
 def _articles(store: Path) -> int:
-    from rag.backup import _counts
+    from rag.store.backup import _counts
 
     return _counts(store / "chroma")["articles"]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.chroma_sqlite import ChromaSqlite
+from rag.store.chroma_sqlite import ChromaSqlite
 from tests.conftest import ROOT, run_cli, shared_path
 from tests.ui_harness import copy_store
 

@@ -14,7 +14,7 @@ import pytest
 
 from rag.errors import StoreError
 from rag.settings import Settings
-from rag.store import SCHEMA_VERSION, Store
+from rag.store.collection import SCHEMA_VERSION, Store
 from tests.conftest import ISIS_K_TITLE, run_cli
 
 MILLEY = "What did Milley say about ISIS-K?"
@@ -105,7 +105,7 @@ def test_an_older_store_is_migrated_in_place_once(old_store: Path, current, assi
 
 
 def test_a_migration_cut_short_runs_again(old_store: Path, current, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
-    from rag import migrations
+    from rag.store import migrations
 
     caplog.set_level(logging.WARNING, logger="rag")
     step = migrations.MIGRATIONS[0]

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from rag.asof import as_of_moment, read_time, search_text, zone
 from rag.errors import ConfigError, QueryError
+from rag.retrieval.asof import as_of_moment, read_time, search_text, zone
 from rag.timewindow import resolve_window
 
 FRI = date(2025, 3, 28)  # a Friday

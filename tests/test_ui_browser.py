@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-
-import httpx
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.conftest import ISIS_K_TITLE

@@ -11,7 +11,7 @@ import pytest
 
 import index
 from rag.settings import Settings
-from rag.store import Store
+from rag.store.collection import Store
 from tests.conftest import run_cli
 from tests.servers import SiteHandler, http_site
 from tests.test_formats import PAGE

@@ -35,7 +35,7 @@ def test_a_window_adds_whole_sentences_around_the_matching_chunk(assistant) -> N
 def test_no_window_is_cut_from_another_version_of_the_article(assistant) -> None:
     """A passage read from one version of an article is never widened with the text of a newer one: when the
     stored text is no longer the version the search read (a re-ingest in between), it stays as retrieved."""
-    from rag.windows import widen
+    from rag.retrieval.windows import widen
 
     narrow = _windowed(assistant, 0).retrieve("What did Milley say about ISIS-K?")
     versions = dict(assistant.store.versions())

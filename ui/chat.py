@@ -16,8 +16,8 @@ from . import library
 from .assets import asset_text
 from .conversation import ChatSession, browser_secret
 from .library_tab import build_library_tab
-from .timeline_tab import build_timeline_tab
 from .render import esc
+from .timeline_tab import build_timeline_tab
 
 CHAT_HEIGHT = "max(380px, calc(100vh - 340px))"
 
@@ -139,7 +139,7 @@ def _wire_chat(gr: Any, demo: Any, session: ChatSession, ui: dict[str, Any], sav
 
 def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, insecure: bool = False) -> None:
     """Serve the chat alone and block; prints the URL. Keys and exposure rules as for `newsrag serve`."""
-    from rag import ownership
+    from rag.store import ownership
 
     from .server import chat_login, check_exposure, finish_interrupted_uploads, local_url
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from index import uploads
-from rag.embedder import Embedder
+from rag.embedding.embedder import Embedder
 from rag.records import ArticleInfo
 from rag.settings import Settings
 
@@ -104,7 +104,7 @@ def add_articles(targets: Sequence[str], settings: Settings, progress: Progress 
     Saved uploads whose ingest failed are deleted again, so a refused file leaves nothing behind.
     """
     import index
-    from rag.store import Store
+    from rag.store.collection import Store
 
     total = max(1, len(targets))
     if progress:

@@ -10,18 +10,18 @@ checked before anything loads.
 from __future__ import annotations
 
 import argparse
+import errno
+import socket
 import threading
 import time
 from pathlib import Path
-import errno
-import socket
 from typing import TYPE_CHECKING, Any
 
-from rag import ownership
 from rag.auth import Access, is_loopback
 from rag.cli import add_store_options, settings_from
 from rag.errors import ConfigError
 from rag.runtime import go_offline
+from rag.store import ownership
 
 if TYPE_CHECKING:
     from rag import Assistant
@@ -153,7 +153,7 @@ def local_url(host: str, port: int) -> str:
 
 
 def claim_when_listening(server: Any, store: Path, url: str, token: str | None) -> None:
-    """Advertise this process as the store's owner (rag.ownership) once uvicorn accepts connections."""
+    """Advertise this process as the store's owner (rag.store.ownership) once uvicorn accepts connections."""
     def wait() -> None:
         while not server.started and not server.should_exit:
             time.sleep(0.05)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from rag.answering.timeline import Timeline
 from rag.errors import NewsragError
 from rag.records import Source
-from rag.timeline import Timeline
 from rag.timewindow import describe_days
 
 from .assets import asset_text

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.embedder import token_counter
+from rag.embedding.embedder import token_counter
 from rag.errors import IngestError
 
 from . import corpus

@@ -21,7 +21,7 @@ from .worker import _sentence_transformer_embedding, current_rss_mb, llama_embed
 
 def _newsrag_embedding(settings: Any) -> Any:
     """newsrag's Embedder behind llama-index's embedding interface."""
-    from rag.embedder import Embedder
+    from rag.embedding.embedder import Embedder
 
     return llama_embedding(Embedder(settings).embed_documents)
 
@@ -51,7 +51,7 @@ def run_llamaindex_query(spec: dict[str, Any]) -> dict[str, Any]:
     from llama_index.core.llms import MockLLM
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
-    from rag.embedder import model_path
+    from rag.embedding.embedder import model_path
     from rag.runtime import go_offline
     from rag.settings import Settings
 

@@ -25,7 +25,7 @@ WRITE_BATCH = 1000  # chunks per Store.put_articles call
 
 def run_export(spec: dict[str, Any]) -> dict[str, Any]:
     from rag.settings import Settings
-    from rag.store import Store
+    from rag.store.collection import Store
 
     started = time.perf_counter()
     chunks = export_source(Store(Settings(store=spec["store"])), Path(spec["out"]))
@@ -90,10 +90,10 @@ class ScaleWriter:
 def run_build(spec: dict[str, Any]) -> dict[str, Any]:
     """Write a scale store of spec['size'] chunks; ingest and BM25 build times, disk use, exact top 10."""
     from rag.assistant import query_settings
-    from rag.embedder import Embedder
-    from rag.lexical import sync
+    from rag.embedding.embedder import Embedder
+    from rag.retrieval.lexical import sync
     from rag.settings import Settings
-    from rag.store import Store
+    from rag.store.collection import Store
 
     settings = Settings(store=spec["store"], **spec.get("settings", {}))
     source = load_source(Path(spec["source"]))

@@ -81,7 +81,7 @@ def apply_index_settings(store: Path, settings: Settings) -> None:
     Opening it as a writer does that (`Store._apply_search_breadth`); the store is let go afterwards, so the
     benchmark's worker processes can open it.
     """
-    from rag.store import Store
+    from rag.store.collection import Store
 
     Store(settings.with_overrides(store=str(store)), create=True).close()
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.rows import ArticleRow, ChunkRow
-from rag.store import Store
+from rag.store.collection import Store
+from rag.store.rows import ArticleRow, ChunkRow
 
 NEIGHBOURS = 20
 _SENTENCE_END = re.compile(r"[.!?] ")

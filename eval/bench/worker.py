@@ -39,9 +39,9 @@ def _timed(work: Any) -> tuple[Any, float, float]:
 
 def run_newsrag(spec: dict[str, Any]) -> dict[str, Any]:
     import index
-    from rag.embedder import Embedder
+    from rag.embedding.embedder import Embedder
     from rag.settings import Settings
-    from rag.store import Store
+    from rag.store.collection import Store
 
     settings = Settings(store=spec["store"], embedding_backend=spec["backend"], **spec.get("settings", {}))
     report, wall, cpu = _timed(lambda: index.ingest([spec["corpus"]], settings=settings))
@@ -66,7 +66,7 @@ def run_llamaindex(spec: dict[str, Any]) -> dict[str, Any]:
     from llama_index.core.node_parser import SentenceSplitter
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
-    from rag.embedder import model_path
+    from rag.embedding.embedder import model_path
     from rag.runtime import go_offline
 
     go_offline()
@@ -119,7 +119,7 @@ def _sentence_transformer_embedding(path: Path, max_seq_length: int) -> tuple[An
 
 def run_encode(spec: dict[str, Any]) -> dict[str, Any]:
     """A backend on the texts of spec['texts'] (JSON list); vectors and question vectors saved as .npy."""
-    from rag.embedder import Embedder
+    from rag.embedding.embedder import Embedder
     from rag.settings import Settings
 
     settings = Settings(embedding_backend=spec["backend"], **spec.get("settings", {}))

@@ -1,4 +1,11 @@
-"""Answerers behind one interface, chosen by name (`Settings.answerer`) and imported lazily."""
+"""The answering room: answerers behind one interface, chosen by name (`Settings.answerer`) and imported lazily.
+
+`extractive` (the default, no LLM) quotes the sentences a fitted selector rates most likely to answer
+(`selector`, `features`) and leads with a short answer (`short`); `llm` asks a language model through
+`llm_clients`, with article text defused by `injection`. Around them: follow-up rewriting
+(`followups`), the refusal message (`refusal`) and timelines (`timeline`). It may use the retrieval,
+store and embedding rooms and the shared modules, never citing or the assistant.
+"""
 
 from __future__ import annotations
 

@@ -19,11 +19,11 @@ from typing import Any
 
 from .. import text as tx
 from ..asks import type_fit
-from ..injection import instruction_like
 from ..records import Source
 from ..settings import Settings
 from .base import REFUSAL, Finding
 from .features import Candidate
+from .injection import instruction_like
 from .selector import SentenceSelector
 from .short import ShortAnswerer
 

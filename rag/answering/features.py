@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 from .. import text as tx
 from ..asks import CAPITAL, QuestionShape, question_shape, type_fit
-from ..injection import instruction_like
 from ..records import Source
+from .injection import instruction_like
 
 _PRONOUN_START = re.compile(r"^\W*(he|she|it|they|this|that|these|those|his|her|their|its|the company|the group|"
                             r"but|and|also|however|meanwhile)\b", re.IGNORECASE)

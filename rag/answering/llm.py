@@ -1,7 +1,7 @@
 """The LLM answerer: numbered passages in a prompt (rag/prompts/answer_*.txt), the LLM's streamed answer out.
 
 The passages are wrapped in <passage n="..."> tags and the article text inside is defused
-(`rag.injection.quote_as_data`: no tag, chat-template token or citation-like marker survives), so
+(`rag.answering.injection.quote_as_data`: no tag, chat-template token or citation-like marker survives), so
 article text stays data; the prompt tells the model to ignore instructions in it. Whatever the model
 writes is checked afterwards by citation verification, like every answerer, and a sentence that
 instructs a model never supports a claim.
@@ -13,11 +13,11 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from .. import prompts
-from ..injection import quote_as_data
-from ..llms import LLMClient
 from ..records import Source
 from ..settings import Settings
 from .base import REFUSAL
+from .injection import quote_as_data
+from .llm_clients import LLMClient
 
 _PROMPT_OVERHEAD_TOKENS = 450  # the instructions and the example around the passages
 

@@ -7,27 +7,13 @@ retriever and query engine (`llama_index`). Each needs an optional extra; import
 from __future__ import annotations
 
 import argparse
-import importlib
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BackendError
+from ..lazy import EXTRAS, require  # noqa: F401  (re-exported: integrations name their extra)
 
 if TYPE_CHECKING:
     from ..assistant import Assistant
     from ..records import Source
-
-EXTRAS = {"mcp": "mcp", "llama_index.core": "llama-index", "opentelemetry.sdk": "otel"}
-
-
-def require(module: str, what: str) -> ModuleType:
-    """Import `module`, or raise one BackendError line naming the extra that provides it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        extra = EXTRAS[module]
-        raise BackendError(f"{what} needs the {extra} extra: pip install 'newsrag[{extra}]'") from None
-
 
 def search_passages(assistant: Assistant, query: str, filters: Any = None, top_k: int | None = None) -> list[Source]:
     """The passages retrieval finds for `query`, best first, with the same checks as a question (QueryError)."""

@@ -20,13 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from . import text as tx
-from .asof import TimeQuery
-from .embedder import Embedder
+from .. import text as tx
+from ..embedding.embedder import Embedder
+from ..records import Answer, Citation, Filters, Source
+from ..retrieval.asof import TimeQuery
+from ..retrieval.retriever import Retriever
+from ..timewindow import TimeWindow, describe_days
 from .injection import instruction_like
-from .records import Answer, Citation, Filters, Source
-from .retrieval import Retriever
-from .timewindow import TimeWindow, describe_days
 
 PASSAGES = 30  # passages a timeline reads
 MAX_EVENTS = 12

@@ -14,10 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from . import errors, ownership
-from .errors import StoreError
-from .records import Answer, Citation, Filters, Source
-from .settings import Settings
+import rag.errors as errors
+
+from ..errors import StoreError
+from ..records import Answer, Citation, Filters, Source
+from ..settings import Settings
+from . import ownership
 
 TOKEN_HEADER = "X-Newsrag-Owner-Token"
 T = TypeVar("T")

@@ -3,7 +3,7 @@
 Chroma 1.5 crashes the process (SIGSEGV, exit 139) on some damaged vector indexes and prints tracebacks
 on a damaged SQLite file. Before Chroma touches a store, this module checks, with plain Python:
   - `chroma.sqlite3` opens and passes SQLite's `quick_check`;
-  - each HNSW segment's files are whole and its graph is consistent (`rag.hnsw_files`);
+  - each HNSW segment's files are whole and its graph is consistent (`rag.store.hnsw_files`);
   - each collection's vector index, with the writes its log still has to apply, holds exactly the
     records SQLite holds.
 A store that passed is not checked again until one of its files changes (`<store>/store-check.json`).
@@ -17,8 +17,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..errors import StoreError
 from .chroma_sqlite import ADD, DELETE, UPSERT, ChromaSqlite, CollectionInfo, SqliteDamaged
-from .errors import StoreError
 from .hnsw_files import SegmentDamaged, check_segment, exists, read_segment
 
 log = logging.getLogger(__name__)

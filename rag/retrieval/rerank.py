@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import BackendError
-from .runtime import go_offline
-from .settings import Settings
+from ..errors import BackendError
+from ..runtime import go_offline
+from ..settings import Settings
 
 
 def check_cross_encoder_dir(name: str) -> Path:

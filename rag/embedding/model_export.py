@@ -20,8 +20,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import BackendError
-from .runtime import go_offline
+from ..errors import BackendError
+from ..runtime import go_offline
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .errors import BackendError, ConfigError
-from .runtime import go_offline
+from ..errors import BackendError, ConfigError
+from ..runtime import go_offline
 
 log = logging.getLogger(__name__)
 

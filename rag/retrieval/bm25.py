@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from . import text as tx
-from .records import Filters
-from .rows import date_number, source_keys
+from .. import text as tx
+from ..records import Filters
+from ..store.rows import date_number, source_keys
 
 FORMAT = 1
 TOKENIZER = "terms-v1"  # bump when `lexical_terms` changes: stored indexes are then rebuilt

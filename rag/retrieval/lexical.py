@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from ..errors import StoreError
+from ..records import Filters
+from ..settings import Settings
+from ..store.collection import Store
+from ..store.rows import ChunkHit
 from .bm25 import BM25Index, ChunkDoc, lexical_terms
-from .errors import StoreError
-from .records import Filters
-from .rows import ChunkHit
-from .settings import Settings
-from .store import Store
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The writing half of `rag.store.Store`: journaled, locked writes whose registry record is the commit point.
+"""The writing half of `rag.store.collection.Store`: journaled, locked writes whose registry record is the commit point.
 
 A new article version is written as chunks first, then its registry record (from then on readers see it),
 then its old chunks are dropped; a write cut short is repaired by `recover` (at the next open or write).
@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..errors import StoreError
+from ..settings import Settings
 from .build import BUILD_KEY, TARGET_KEY, encode
 from .diskspace import DiskFull, disk_full, ensure_space, is_disk_full, write_estimate
-from .errors import StoreError
 from .journal import WriteJournal
 from .rows import PAGE, ArticleRow, ChunkRow, chunk_meta, pages, utc_now
-from .settings import Settings
 
 log = logging.getLogger("rag.store")
 
@@ -172,7 +172,7 @@ class StoreWrites:
         return True
 
     def store_metadata(self) -> dict[str, Any]:
-        """The chunk collection's metadata, read afresh: schema version, model, dimension, build record (rag.build)."""
+        """The chunk collection's metadata, read afresh: schema version, model, dimension, build record (rag.store.build)."""
         return dict(self._client.get_collection(self.settings.collection, embedding_function=None).metadata or {})
 
     def mark_build(self, *, target: dict[str, Any] | None = None, built: dict[str, Any] | None = None) -> None:

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import BackendError, ConfigError
-from .runtime import go_offline
-from .settings import Settings
+from ..errors import BackendError, ConfigError
+from ..runtime import go_offline
+from ..settings import Settings
 
 
 def _bundled_minilm() -> Path:
@@ -82,7 +82,7 @@ def token_counter(model: str) -> TokenCounter:
 
 
 class Embedder:
-    """The embedding model behind the configured backend (rag.encoders); vectors are L2-normalised float32
+    """The embedding model behind the configured backend (rag.embedding.encoders); vectors are L2-normalised float32
     so cosine = dot product. The model loads on first use."""
 
     def __init__(self, settings: Settings) -> None:

@@ -6,7 +6,7 @@ and keeps it until it exits; the kernel drops it when the process dies, however 
 holder is never mistaken for a live one. The holder describes itself in `<store>/owner.json` (pid,
 command, start time; a serving process adds the address of its API and a token only readers of the
 store directory can see). Another process that finds the lock taken either goes through the serving
-owner's API (`rag.owner_client`), waits for a short-lived command to finish, or gets one clear error.
+owner's API (`rag.store.owner_client`), waits for a short-lived command to finish, or gets one clear error.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import StoreError
+from ..errors import StoreError
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from . import text as tx
-from .records import Source
-from .rows import ChunkHit
-from .store import Store
+from .. import text as tx
+from ..records import Source
+from ..store.collection import Store
+from ..store.rows import ChunkHit
 
 
 def neighbour_ids(chunk_id: str) -> tuple[str, str] | None:

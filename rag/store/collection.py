@@ -16,14 +16,17 @@ from typing import Any
 
 import numpy as np
 
+from ..embedding.embedder import canonical_model_name
+from ..errors import StoreError
+from ..records import ArticleInfo, Filters
+from ..runtime import go_offline
+from ..settings import Settings
 from . import ownership
 from .build import BuildState
-from .embedder import canonical_model_name
-from .errors import StoreError
 from .journal import WriteJournal
-from .records import ArticleInfo, Filters
+from .migrations import SCHEMA_VERSION
+from .opening import check_schema, connect, open_collections, release, take_embedded
 from .rows import (
-    PAGE,
     ChunkHit,
     article_info,
     chunk_hit,
@@ -31,10 +34,7 @@ from .rows import (
     pages,
     where_clause,
 )
-from .runtime import go_offline
-from .settings import Settings
-from .store_open import SCHEMA_VERSION, check_schema, connect, open_collections, release, take_embedded
-from .store_writes import StoreWrites
+from .writes import StoreWrites
 
 _REOPENING = threading.Lock()
 __all__ = ["SCHEMA_VERSION", "Store", "check_schema"]
@@ -60,7 +60,7 @@ class Store(StoreWrites):
 
     # ------------------------------------------------------------------ opening
     def _open(self, create: bool = False, dimension: int | None = None) -> None:
-        """Take the store (embedded), connect, and open the collections (see rag.store_open)."""
+        """Take the store (embedded), connect, and open the collections (see rag.store.opening)."""
         if not self.settings.chroma_url:
             take_embedded(self.settings, create)
         self._generation = ownership.generation(Path(self.settings.store))
@@ -115,7 +115,7 @@ class Store(StoreWrites):
     def _refresh_view(self, revision: str, force: bool = False) -> None:
         """Note the revision this process's view has reached.
 
-        This process is the only one with the embedded store open (rag.ownership), and a Chroma server
+        This process is the only one with the embedded store open (rag.store.ownership), and a Chroma server
         serves every client the same state, so no other process's write can be missing from the view.
         """
         self._view = revision
@@ -197,7 +197,7 @@ class Store(StoreWrites):
         return int((self.chunks.metadata or {}).get("dimension", 0))
 
     def build_state(self) -> BuildState:
-        """The settings the stored chunks were built with, against the running ones (rag.build)."""
+        """The settings the stored chunks were built with, against the running ones (rag.store.build)."""
         return BuildState.of(self.store_metadata(), self.settings)
 
     def articles(self) -> list[ArticleInfo]:
@@ -216,47 +216,11 @@ class Store(StoreWrites):
             return None
         return article_info(article_id, got["metadatas"][0]), got["documents"][0] or ""
 
-    def article_hashes(self, article_ids: Sequence[str]) -> dict[str, str]:
-        """article_id -> content hash, for the given ids that are stored."""
-        out: dict[str, str] = {}
-        for start in range(0, len(article_ids), PAGE):
-            got = self.registry.get(ids=list(article_ids[start : start + PAGE]), include=["metadatas"])
-            out.update({i: str(m.get("content_hash")) for i, m in zip(got["ids"], got["metadatas"])})
-        return out
-
-    def search(self, vector: np.ndarray, k: int, filters: Filters | None = None,
-               versions: dict[str, str] | None = None) -> list[ChunkHit]:
-        """The k chunks nearest to `vector` among committed versions, best first.
-
-        Pass the `versions` of one `versions()` call to every read of a query, so it sees one commit state.
-        """
-        versions = self.versions() if versions is None else versions
-        if not versions:
-            return []
-        fetch = k + 10  # a few spare for chunks of uncommitted versions; more only when they were needed
-        while True:
-            result = self._query(
-                query_embeddings=[np.asarray(vector, dtype=np.float32)],
-                n_results=fetch,
-                where=where_clause(filters),
-                include=["documents", "metadatas", "distances"],
-            )
-            hits = [
-                chunk_hit(chunk_id, text, meta, 1.0 - float(dist))
-                for chunk_id, text, meta, dist in zip(
-                    result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0]
-                )
-                if meta is not None and versions.get(str(meta.get("article_id"))) == meta.get("version")
-            ]
-            if len(hits) >= k or len(result["ids"][0]) < fetch or fetch >= 8 * k:
-                return hits[:k]
-            fetch *= 2
-
     def search_ids(self, vector: np.ndarray, k: int, filters: Filters | None = None,
                    versions: dict[str, str] | None = None) -> list[tuple[str, float]]:
         """The ids of the k committed chunks nearest to `vector` with their cosine similarity, best first.
 
-        Reads no text or metadata (the version is part of the id), which costs a fraction of `search`:
+        Reads no text or metadata (the version is part of the id), a fraction of the cost of reading them:
         the caller reads only the chunks it keeps (`hits_by_ids`, given the same `versions`).
         """
         versions = self.versions() if versions is None else versions

@@ -16,12 +16,15 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from .errors import StoreError
+from ..errors import StoreError
+from ..settings import Settings
 from .journal import WriteJournal
 from .rows import date_number, pages, site_key
-from .settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+SCHEMA_VERSION = 1  # the store layout this newsrag writes; each older one has a step below
 
 
 def schema_version(meta: dict[str, Any]) -> int:
@@ -51,7 +54,6 @@ def migrate(client: Any, settings: Settings, journal: WriteJournal, location: st
 
 
 def _run_steps(client: Any, name: str, location: str) -> Any:
-    from .store_open import SCHEMA_VERSION
 
     chunks = client.get_collection(name, embedding_function=None)
     version = schema_version(chunks.metadata or {})

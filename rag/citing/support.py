@@ -4,7 +4,7 @@ A claim is supported by a passage when most of its content terms appear in one p
 (lexical), or when it says the same thing in other words (cosine similarity of sentence embeddings
 above a threshold, with some shared terms so a merely related sentence does not pass). A number in
 the claim that the passage lacks always means no support: dates and figures must be exact. A passage
-sentence that instructs a model (`rag.injection.instruction_like`) supports nothing.
+sentence that instructs a model (`rag.answering.injection.instruction_like`) supports nothing.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import text as tx
-from .injection import instruction_like
-from .records import Source
+from .. import text as tx
+from ..answering.injection import instruction_like
+from ..records import Source
 
 Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> L2-normalised vectors, shape (n, dim)
 

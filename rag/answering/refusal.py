@@ -7,8 +7,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .records import Filters, Source
-from .store import Store
+from ..records import Filters, Source
+from ..store.collection import Store
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .records import ArticleInfo, Filters
+from ..records import ArticleInfo, Filters
 
 PAGE = 2000  # records per Chroma get when reading a whole collection
 

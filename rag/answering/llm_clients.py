@@ -13,8 +13,8 @@ import importlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .errors import BackendError, ConfigError, NewsragError
-from .settings import Settings
+from ..errors import BackendError, ConfigError, NewsragError
+from ..settings import Settings
 
 INSTALL_HINT = "pip install 'newsrag[llm]'"
 # Stops a base model that would go on to invent the next question of the prompt's pattern.

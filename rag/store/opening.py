@@ -1,10 +1,10 @@
 """Opening a store: the embedded directory taken and checked first, then the Chroma client and the collections.
 
 A read never creates a store: without `create`, a directory that holds no store is an error. Only one
-process has an embedded store open at a time (rag.ownership); a repair or restore cut short is finished
-(rag.store_files); a damaged store is one StoreDamaged naming `newsrag repair` (rag.store_check), never
+process has an embedded store open at a time (rag.store.ownership); a repair or restore cut short is finished
+(rag.store.files); a damaged store is one StoreDamaged naming `newsrag repair` (rag.store.check), never
 a crash in Chroma's native code. Then the collections are opened (created when asked), an older store
-is migrated (rag.migrations), and one another newsrag or another model wrote is refused.
+is migrated (rag.store.migrations), and one another newsrag or another model wrote is refused.
 """
 
 from __future__ import annotations
@@ -14,17 +14,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from . import ownership, store_files
+from ..errors import StoreError
+from ..settings import Settings
+from . import files as store_files
+from . import ownership
 from .build import BUILD_KEY, build_record, encode
+from .check import check_store
 from .diskspace import disk_full, is_disk_full
-from .errors import StoreError
 from .journal import WriteJournal
-from .migrations import migrate, schema_version
+from .migrations import SCHEMA_VERSION, migrate, schema_version
 from .rows import utc_now
-from .settings import Settings
-from .store_check import check_store
 
-SCHEMA_VERSION = 1
 _CLIENTS = threading.Lock()  # chroma's shared-client cache is not thread-safe
 
 
@@ -139,7 +139,7 @@ def check_compatible(meta: dict[str, Any], location: str, collection: str, model
 def check_schema(meta: dict[str, Any], location: str, collection: str) -> None:
     """Refuse, with what to do, a collection that is not newsrag's or that a newer newsrag wrote.
 
-    Older ones are migrated in place when opened (rag.migrations), or refused there when they cannot be.
+    Older ones are migrated in place when opened (rag.store.migrations), or refused there when they cannot be.
     """
     if "embedding_model" not in meta:
         raise StoreError(

@@ -5,7 +5,7 @@ opens like any other. It is taken by the process that holds the store, under its
 Chroma has applied its write log (so no reader rewrites the vector index during the copy); SQLite is
 copied with its online backup API; the copy must pass the store check before it is kept, and appears
 under DIR only when complete. Restore checks the backup the same way and swaps it in whole
-(rag.store_files); the store it replaces is kept beside it.
+(rag.store.files); the store it replaces is kept beside it.
 """
 
 from __future__ import annotations
@@ -16,15 +16,16 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import ownership, store_files
+from ..errors import ConfigError, StoreError
+from . import files as store_files
+from . import ownership
+from .check import CHECK_FILE, SQLITE, find_problem
 from .chroma_sqlite import ChromaSqlite, SqliteDamaged
-from .errors import ConfigError, StoreError
 from .journal import WriteJournal
-from .store_check import CHECK_FILE, SQLITE, find_problem
 
 if TYPE_CHECKING:
-    from .settings import Settings
-    from .store import Store
+    from ..settings import Settings
+    from .collection import Store
 
 EXTRAS = ("bm25", "uploads", "feedback.jsonl")  # copied beside Chroma's files; locks, journals and secrets are not
 

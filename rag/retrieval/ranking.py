@@ -5,7 +5,7 @@ match is and everything the text says. Here every candidate of the fused pool is
 retrieval signals (cosine, BM25 score relative to the best, both ranks) and text signals (how much
 of the question the chunk, its best sentence and its title cover, the question's names, whether it
 holds the kind of thing asked for, how many candidates its article has) and time signals (how close the
-article's date is to the as-of day and to the question's window, `rag.asof.time_features`), and a logistic regression
+article's date is to the as-of day and to the question's window, `rag.retrieval.asof.time_features`), and a logistic regression
 fitted on RealTimeQA 2025-Q1 weeks 1-9 (`rag/models/passage.json`, refit by `python -m eval.fit`)
 orders them.
 """
@@ -16,11 +16,11 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from . import text as tx
-from .asks import QuestionShape, question_shape, type_fit
+from .. import text as tx
+from ..asks import QuestionShape, question_shape, type_fit
+from ..learned import LinearModel, load_model
+from ..store.rows import ChunkHit
 from .asof import TIME_FEATURES, TimeQuery, time_features
-from .learned import LinearModel, load_model
-from .rows import ChunkHit
 
 PASSAGE_FEATURES = ("cosine", "bm25", "dense_rank", "bm25_rank", "coverage", "coverage_idf", "sentence_coverage",
                     "title_coverage", "names", "type_fit", "article_candidates", "article_best", "lede", "comment",

@@ -22,11 +22,11 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import ConfigError, QueryError
-from .records import Filters, Source
-from .store import Store
-from .timedates import MONTHS, WEEKDAYS
-from .timewindow import TimeWindow, describe_days, resolve_window
+from ..errors import ConfigError, QueryError
+from ..records import Filters, Source
+from ..store.collection import Store
+from ..timedates import MONTHS, WEEKDAYS
+from ..timewindow import TimeWindow, describe_days, resolve_window
 
 _RECENCY = re.compile(
     r"\b(?:latest|newest|most recent(?:ly)?|recent(?:ly)?|currently|current|right now|now|still|so far|to date"

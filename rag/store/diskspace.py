@@ -13,7 +13,7 @@ import errno
 import shutil
 from pathlib import Path
 
-from .errors import StoreError
+from ..errors import StoreError
 
 CHUNK_BYTES = 8 * 1024  # vector (log + index), metadata, row and index overhead of one stored chunk
 ARTICLE_BYTES = 4 * 1024  # a registry record's vector, metadata and overhead

@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from . import prompts
-from . import text as tx
-from .answering.base import REFUSAL
-from .errors import BackendError, QueryError
+from .. import prompts
+from .. import text as tx
+from ..errors import BackendError, QueryError
+from .base import REFUSAL
 
 _MARKERS = re.compile(r"\s*\[\d{1,3}\]")
 REFUSAL_PREFIX = REFUSAL.rstrip(".")  # every refusal starts "Not in the articles"

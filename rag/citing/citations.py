@@ -13,8 +13,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from . import text as tx
-from .records import Citation, Source
+from .. import text as tx
+from ..records import Citation, Source
 from .support import Embed, Support, SupportScorer
 
 # "[Passage 2]", "[1, 3]", "[2-4]" -> "[2]", "[1][3]", "[2][3][4]"

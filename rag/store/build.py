@@ -17,8 +17,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from .embedder import canonical_model_name
-from .settings import Settings
+from ..embedding.embedder import canonical_model_name
+from ..settings import Settings
 
 CHUNKER_VERSION = "2"  # bump whenever index.cleaning or index.chunking makes other chunks of the same text
 BUILD_FIELDS = ("chunker", "embedding_model", "max_seq_length", "chunk_tokens", "chunk_overlap_sentences",

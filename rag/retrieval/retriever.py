@@ -1,6 +1,6 @@
 """Retrieval: from a question to the passages an answerer may use, best first.
 
-Dense search (Chroma) and BM25 (`rag.lexical`) each rank candidate chunks under the same filters;
+Dense search (Chroma) and BM25 (`rag.retrieval.lexical`) each rank candidate chunks under the same filters;
 reciprocal rank fusion merges the rankings; a per-article cap keeps the context diverse; chunks that
 follow each other in an article are merged into one passage; an optional cross-encoder reorders.
 `Source.score` is always the passage's cosine similarity to the question (answerers gate on it).
@@ -19,17 +19,17 @@ from dataclasses import dataclass, replace
 import numpy as np
 from pydantic import ValidationError
 
-from . import tracing
+from .. import tracing
+from ..embedding.embedder import Embedder
+from ..errors import QueryError
+from ..records import Filters, Source
+from ..settings import Settings
+from ..store.collection import Store
+from ..store.rows import ChunkHit
 from .asof import ArticleDates, TimeQuery, apply_time, cutoff_filters, window_pool
-from .embedder import Embedder
-from .errors import QueryError
 from .lexical import LexicalIndex
 from .ranking import PassageRanker
-from .records import Filters, Source
 from .rerank import CrossEncoderReranker, make_reranker
-from .rows import ChunkHit
-from .settings import Settings
-from .store import Store
 from .windows import widen
 
 _ABOUT_COMMENTS = re.compile(r"\b(comment|commenter|commented|reader|readers)\b", re.IGNORECASE)
@@ -66,7 +66,7 @@ class Retriever:
         self.lexical = lexical or LexicalIndex(settings)
         self.reranker = reranker or make_reranker(settings)
         self.ranker: PassageRanker | None = None  # the learned ranking, loaded on first use
-        self.dates = ArticleDates(store)  # applies an as-of cutoff to dense search (rag.asof)
+        self.dates = ArticleDates(store)  # applies an as-of cutoff to dense search (rag.retrieval.asof)
         self.first_read: int | None = None  # candidates read in the first round (default 2 x passages wanted)
 
     def retrieve(
@@ -85,7 +85,7 @@ class Retriever:
         """The best passages for `question`; keyword arguments override the settings for this query.
 
         `when` (`Assistant.when`: the question's time): articles dated after its cutoff day, or outside a
-        hard window, are never read; passages inside a soft window move up (`rag.asof.apply_time`).
+        hard window, are never read; passages inside a soft window move up (`rag.retrieval.asof.apply_time`).
 
         `timings` receives milliseconds per stage: embed, dense, bm25, fuse, rerank, search (dense + bm25
         + fuse) and retrieve (the wall time of the whole call).
