@@ -9,12 +9,12 @@ import threading
 from typing import Any
 
 from rag import Assistant
-from rag.auth import Access
 from rag.runtime import go_offline
 
 from . import library
 from .assets import asset_text
 from .conversation import ChatSession, browser_secret
+from .http.auth import Access
 from .library_tab import build_library_tab
 from .timeline_tab import build_timeline_tab
 from .render import esc
@@ -141,7 +141,7 @@ def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, inse
     """Serve the chat alone and block; prints the URL. Keys and exposure rules as for `newsrag serve`."""
     from rag import ownership
 
-    from .server import chat_login, check_exposure, finish_interrupted_uploads, local_url
+    from .http.serving import chat_login, check_exposure, finish_interrupted_uploads, local_url
 
     access = Access.from_settings(assistant.settings)
     check_exposure(host, access, insecure)
