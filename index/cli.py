@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
 from typing import Any
 
-from rag.cli import add_store_options, print_json, run, settings_from
+from rag.cli import add_store_options, print_json, settings_from
 from rag.errors import ConfigError
 
 from .progress import MODES, ProgressDisplay
@@ -163,9 +162,3 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_store_options(rm)
     rm.add_argument("--json", action="store_true")
     rm.set_defaults(func=cmd_remove)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return run([register], argv, prog="python -m index",
-               description="Add news articles to the store (files, folders, globs, web pages, feeds), list "
-                           "and remove them.")

@@ -1,4 +1,8 @@
-"""The `newsrag` command: every package's command group under one name, and the two servers (`ui`, `serve`)."""
+"""The `newsrag` command: every package's commands under one parser (`rag.cli.run`), and the servers' own.
+
+Each package registers its commands; `GROUPS` lists them in the order `newsrag --help` shows them. This
+module registers `ui` (the chat alone) and `serve` (the HTTP API with the chat, `ui.http`).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,8 @@ from eval import cli as eval_cli
 from eval.bench import cli as bench_cli
 from index import cli as index_cli
 from index import store_cli
-from rag import cli as rag_cli
-from rag import integrations
-from rag.cli import add_store_options, settings_from
+from rag import commands, integrations
+from rag.cli import Register, add_store_options, run, settings_from
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -78,10 +81,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return rag_cli.run(
-        [index_cli.register, rag_cli.register, store_cli.register, eval_cli.register, register,
-         bench_cli.register, integrations.register], argv
-    )
+    """`newsrag ARGS`."""
+    return run(GROUPS, argv)
+
+
+GROUPS: list[Register] = [index_cli.register, commands.register, store_cli.register, eval_cli.register, register,
+                          bench_cli.register, integrations.register]
 
 
 if __name__ == "__main__":
