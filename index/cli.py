@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
 from rag.cli import add_store_options, print_json, settings_from
 from rag.errors import ConfigError
 
+from .listing import list_row
 from .progress import MODES, ProgressDisplay
 
 
@@ -86,20 +86,6 @@ def cmd_list(args: argparse.Namespace) -> int:
               f"  [{r['site'] or r['origin']}]{more}")
     print(f"{len(rows)} articles, {sum(r['chunks'] for r in rows)} chunks")
     return 0
-
-
-def list_row(article_id: str, meta: dict[str, Any]) -> dict[str, Any]:
-    def items(key: str) -> list[str]:
-        try:
-            value = json.loads(meta.get(key) or "[]")
-        except (TypeError, ValueError):
-            return []
-        return [str(v) for v in value] if isinstance(value, list) else []
-
-    return {"article_id": article_id, "title": str(meta.get("title", "")), "date": meta.get("date"),
-            "site": meta.get("site"), "author": meta.get("author"), "url": meta.get("url"), "urls": items("urls"),
-            "copies": items("copies"), "chunks": int(meta.get("chunks", 0)), "chars": int(meta.get("chars", 0)),
-            "origin": str(meta.get("origin", "")), "ingested_at": meta.get("ingested_at")}
 
 
 def cmd_remove(args: argparse.Namespace) -> int:

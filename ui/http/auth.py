@@ -24,7 +24,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from rag.errors import AccessError, ConfigError, ForbiddenError
-from rag.settings import Settings
+from rag import Settings
 
 log = logging.getLogger("rag.auth")
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")

@@ -19,7 +19,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 
 from rag.logs import REQUEST_ID, fields
-from rag.settings import Settings
+from rag import Settings
 
 from .openai import error_body, is_openai_path
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rag.errors import QueryError
-from rag.records import Filters
+from rag import Filters
 
 
 class FiltersIn(BaseModel):

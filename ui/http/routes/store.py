@@ -17,15 +17,15 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from index.cli import list_row
+from index.listing import list_row
 from index.pipeline import INGEST_OPTIONS
 from index.pipeline import ingest as run_ingest
 from index.pipeline import remove as run_remove
 from index.rebuilding import rebuild as run_rebuild
+from rag import Filters
 from rag.backup import backup as run_backup
 from rag.errors import AccessError, ConfigError
 from rag.owner_client import TOKEN_HEADER
-from rag.records import Filters
 from rag.store import Store
 
 
