@@ -1,7 +1,9 @@
-"""`python -m eval QUESTIONS ...` and `python -m eval compare RUN_A RUN_B`."""
+"""`python -m eval QUESTIONS ...` and `python -m eval compare RUN_A RUN_B`: the same command as `newsrag eval`."""
 
 import sys
 
-from .cli import main
+from rag.cli import run
 
-sys.exit(main())
+from .cli import register
+
+sys.exit(run([register], prog="python -m eval", command="eval"))

@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
-from rag.cli import add_store_options, print_json, settings_from
-from rag.errors import ConfigError, NewsragError
+from rag.cli import add_store_options, add_subcommand, print_json, settings_from
+from rag.errors import ConfigError
 
 from .adapters import FORMATS
 
@@ -26,10 +25,6 @@ metrics are defined in docs/evaluation.md"""
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    if args.target[0] == "compare" and (len(args.target) == 3 or not Path("compare").exists()):
-        if len(args.target) != 3:
-            raise ConfigError("usage: newsrag eval compare RUN_A RUN_B (two --report folders of earlier runs)")
-        return _compare(args.target[1], args.target[2], args.json)
     if len(args.target) != 1:
         raise ConfigError(f"give one question file or folder, not {len(args.target)}: {' '.join(args.target)}")
     return _evaluate(args)
@@ -72,12 +67,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 1 if breaches else 0
 
 
-def _compare(a: str, b: str, as_json: bool) -> int:
+def cmd_compare(args: argparse.Namespace) -> int:
     from .compare import compare_runs
     from .harness import load_run
 
-    comparison = compare_runs(load_run(a), load_run(b))
-    if as_json:
+    comparison = compare_runs(load_run(args.run_a), load_run(args.run_b))
+    if args.json:
         print_json(comparison.to_dict())
     else:
         print(comparison.render())
@@ -90,14 +85,23 @@ def _default_report_dir(target: str) -> Path:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add the `eval` command to a subcommand parser."""
-    add_arguments(sub.add_parser("eval", help="evaluate a question set (or `eval compare RUN_A RUN_B`)", usage=USAGE,
-                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter))
+    """Add `eval` (and its subcommand `eval compare`) to a subcommand parser."""
+    ev = sub.add_parser("eval", help="evaluate a question set (or `eval compare RUN_A RUN_B`)", usage=USAGE,
+                        description="Evaluate newsrag on a question set.", epilog=EPILOG,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(ev)
+    compare = add_subcommand(ev, "compare", description="Compare two evaluation runs: metrics side by side and the "
+                                "questions that now pass or fail.")
+    compare.add_argument("run_a", metavar="RUN_A", help="the --report folder of the earlier run")
+    compare.add_argument("run_b", metavar="RUN_B", help="the --report folder of the later run")
+    compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    compare.set_defaults(func=cmd_compare)
 
 
 def add_arguments(ev: argparse.ArgumentParser) -> None:
-    """The arguments of `eval`, shared by `newsrag eval` and `python -m eval`."""
-    ev.add_argument("target", nargs="+", metavar="QUESTIONS", help="question file or folder (or: compare RUN_A RUN_B)")
+    """The arguments of `eval QUESTIONS`."""
+    ev.add_argument("target", nargs="+", metavar="QUESTIONS",
+                    help="question file or folder (a file named compare: ./compare)")
     ev.add_argument("--corpus", nargs="+", action="extend", metavar="PATH",
                     help="articles to ingest first (files, folders, globs)")
     add_store_options(ev)
@@ -124,20 +128,3 @@ def add_arguments(ev: argparse.ArgumentParser) -> None:
                     help="questions with a date (RealTimeQA question_date, JSONL as_of): ask as of it and as of now "
                          "(both, the default), only as of it (question), or only as of now (none)")
     ev.set_defaults(func=cmd_eval)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m eval ...`: the same command as `newsrag eval ...`."""
-    parser = argparse.ArgumentParser(prog="python -m eval", usage=USAGE, epilog=EPILOG,
-                                     description="Evaluate newsrag on a question set.",
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return cmd_eval(args)
-    except NewsragError as exc:
-        print(f"python -m eval: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("python -m eval: interrupted", file=sys.stderr)
-        return 130

@@ -1,7 +1,11 @@
-"""`python -m index`: ingest, list and remove articles."""
+"""`python -m index`: ingest, rebuild, list and remove articles, parsed and run as `newsrag` runs them."""
 
 import sys
 
-from .cli import main
+from rag.cli import run
 
-sys.exit(main())
+from .cli import register
+
+sys.exit(run([register], prog="python -m index",
+             description="Add news articles to the store (files, folders, globs, web pages, feeds), list "
+                         "and remove them."))

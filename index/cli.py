@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections.abc import Sequence
 from typing import Any
 
-from rag.cli import add_store_options, print_json, run, settings_from
+from rag.cli import add_store_options, print_json, settings_from
 from rag.errors import ConfigError
 
+from .listing import list_row
 from .progress import MODES, ProgressDisplay
 
 
@@ -89,20 +88,6 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def list_row(article_id: str, meta: dict[str, Any]) -> dict[str, Any]:
-    def items(key: str) -> list[str]:
-        try:
-            value = json.loads(meta.get(key) or "[]")
-        except (TypeError, ValueError):
-            return []
-        return [str(v) for v in value] if isinstance(value, list) else []
-
-    return {"article_id": article_id, "title": str(meta.get("title", "")), "date": meta.get("date"),
-            "site": meta.get("site"), "author": meta.get("author"), "url": meta.get("url"), "urls": items("urls"),
-            "copies": items("copies"), "chunks": int(meta.get("chunks", 0)), "chars": int(meta.get("chars", 0)),
-            "origin": str(meta.get("origin", "")), "ingested_at": meta.get("ingested_at")}
-
-
 def cmd_remove(args: argparse.Namespace) -> int:
     from .pipeline import remove
 
@@ -163,9 +148,3 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_store_options(rm)
     rm.add_argument("--json", action="store_true")
     rm.set_defaults(func=cmd_remove)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return run([register], argv, prog="python -m index",
-               description="Add news articles to the store (files, folders, globs, web pages, feeds), list "
-                           "and remove them.")

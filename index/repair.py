@@ -22,10 +22,10 @@ import numpy as np
 from rag.embedding.embedder import Embedder, token_counter
 from rag.errors import StoreError
 from rag.settings import Settings
-from rag.store.check import CHECK_FILE, find_problem
-from rag.store.chroma_sqlite import SqliteDamaged
 from rag.store import files as store_files
 from rag.store import ownership
+from rag.store.check import CHECK_FILE, find_problem
+from rag.store.chroma_sqlite import SqliteDamaged
 from rag.store.journal import WriteJournal
 from rag.store.rows import ArticleRow, chunk_meta
 

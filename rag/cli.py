@@ -1,4 +1,11 @@
-"""Command-line edge of the core: `ask`, `status`, `config`; errors become one line and an exit code."""
+"""The one command line: its parser, its error policy and the options every command shares.
+
+Each package registers its commands (`register(sub)` in `rag.commands`, `index.cli`, `index.store_cli`,
+`eval.cli`, `eval.bench.cli`, `rag.integrations`, `ui.cli`); `ui.cli.main` is `newsrag` with all of them, and
+`python -m rag|index|eval` run the same parser over their own groups. Whatever a command raises ends here:
+a newsrag error or a bad setting is one line on stderr and its exit code, a usage error one line and 2,
+Ctrl-C 130, a closed pipe 141.
+"""
 
 from __future__ import annotations
 
@@ -7,223 +14,80 @@ import contextlib
 import json
 import os
 import sys
-import textwrap
 from collections.abc import Callable, Sequence
-from datetime import date
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
-from .errors import ConfigError, NewsragError, QueryError
-from .records import Answer, Filters
+from .errors import ConfigError, NewsragError
 
-if TYPE_CHECKING:
-    from .answering.timeline import Timeline
-
-Register = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg]
-
-
-def add_store_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store", help="store directory (default: $NEWSRAG_STORE or the per-user data dir)")
-    parser.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000")
-    parser.add_argument("--collection", help="Chroma collection name (default: newsrag)")
-
-
-def settings_from(args: argparse.Namespace) -> Any:
-    from .settings import Settings
-
-    return Settings().with_overrides(
-        store=getattr(args, "store", None),
-        chroma_url=getattr(args, "chroma_url", None),
-        collection=getattr(args, "collection", None),
-    )
-
-
-def print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def parse_date(value: str | None, flag: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise QueryError(f"{flag} {value!r} is not a date; use YYYY-MM-DD, e.g. {flag} 2021-08-01") from None
-
-
-def filters_from(args: argparse.Namespace) -> Filters | None:
-    since = parse_date(getattr(args, "since", None), "--since")
-    until = parse_date(getattr(args, "until", None), "--until")
-    if since and until and since > until:
-        raise QueryError(f"--since {since} is after --until {until}; swap the dates or drop one")
-    filters = Filters(since=since, until=until, sources=tuple(getattr(args, "source", None) or ()),
-                      article_ids=tuple(getattr(args, "article", None) or ()))
-    return None if filters.is_empty() else filters
-
-
-def cmd_ask(args: argparse.Namespace) -> int:
-    from .assistant import open as open_assistant
-    from .store.owner_client import OwnerClient, answer_from_dict, routed
-
-    settings = settings_from(args).with_overrides(answerer=args.answerer, retrieval_mode=args.retrieval)
-    filters = filters_from(args)
-
-    def there(owner: OwnerClient) -> Answer:
-        if args.answerer or args.retrieval:
-            raise ConfigError(f"the store at {settings.store} is served by {owner.describe()}, which answers with "
-                              "its own answerer and retrieval; drop --answerer/--retrieval, or stop it first")
-        return answer_from_dict(owner.ask(args.question, filters, args.top_k, args.as_of))
-
-    answer = routed(settings, lambda: open_assistant(settings=settings).ask(args.question, filters=filters,
-                                                                            top_k=args.top_k, as_of=args.as_of), there)
-    if args.json:
-        print_json(answer.to_dict())
-    else:
-        print(format_answer(answer))
-    return 0
-
-
-def format_answer(answer: Answer) -> str:
-    """An answer for the terminal: the text, then each cited passage with its supporting sentence marked."""
-    lines = [textwrap.fill(line, 100) if line.strip() else "" for line in answer.text.splitlines()] + [""]
-    cited = answer.cited_sources
-    if cited:
-        lines.append("Sources:")
-    for n, source in enumerate(cited, start=1):
-        where = ", ".join(x for x in (source.site, source.date) if x)
-        kind = " (reader comment)" if source.kind == "comment" else ""
-        lines.append(f"[{n}] {source.title}{kind}" + (f" — {where}" if where else ""))
-        if source.url:
-            lines.append(f"    {source.url}")
-        passage = "".join(f"»{t}«" if marked else t for t, marked in source.highlighted_parts())
-        lines.extend(textwrap.wrap(" ".join(passage.split()), 96, initial_indent="    ", subsequent_indent="    "))
-    if answer.refused and answer.sources:
-        lines.append("Closest passages: " + "; ".join(dict.fromkeys(s.title for s in answer.sources[:3])))
-    return "\n".join(lines).rstrip()
-
-
-def cmd_status(args: argparse.Namespace) -> int:
-    from .assistant import open as open_assistant
-    from .store.owner_client import routed
-
-    settings = settings_from(args)
-    status = routed(settings, lambda: open_assistant(settings=settings).status(), lambda owner: owner.status())
-    if args.json:
-        print_json(status)
-    else:
-        width = max(len(k) for k in status)
-        for key, value in status.items():
-            shown = ", ".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else value
-            print(f"{key:<{width}}  {shown}")
-    return 0
-
-
-def cmd_config(args: argparse.Namespace) -> int:
-    from .settings import Settings
-
-    fields = Settings.model_fields
-    values = settings_from(args).describe()
-    if args.json:
-        print_json(values)
-        return 0
-    for name, value in values.items():
-        print(f"{name} = {json.dumps(value)}    # {fields[name].description}")
-    return 0
-
-
-def add_filter_options(parser: argparse.ArgumentParser) -> None:
-    """--since, --until, --source, --article and --as-of."""
-    parser.add_argument("--since", help="only articles dated on or after YYYY-MM-DD")
-    parser.add_argument("--until", help="only articles dated on or before YYYY-MM-DD")
-    parser.add_argument("--source", action="append", help="only articles from this site (repeatable)")
-    parser.add_argument("--article", action="append", help="only this article id (repeatable)")
-    parser.add_argument("--as-of", help="what was known then: YYYY-MM-DD (the end of that day) or an ISO time; later "
-                                        "articles are not used and 'last week' is read from it (default: now)")
-
-
-def cmd_timeline(args: argparse.Namespace) -> int:
-    from .assistant import open as open_assistant
-
-    assistant = open_assistant(settings=settings_from(args).with_overrides(retrieval_mode=getattr(args, "retrieval", None)))
-    timeline = assistant.timeline(args.topic, filters=filters_from(args), as_of=args.as_of, top_k=args.top_k)
-    if args.json:
-        print_json(timeline.to_dict())
-    elif not timeline.events:
-        print(f"No article{' dated ' + timeline.window.describe() if timeline.window else ''} reports events of "
-              f"“{timeline.topic}”.")
-    else:
-        print(format_timeline(timeline))
-    return 0
-
-
-def format_timeline(timeline: Timeline) -> str:
-    """A timeline for the terminal: a heading per day, the events with their markers, then the sources."""
-    lines = [line for line in timeline.text().splitlines()]
-    wrapped = [textwrap.fill(line, 100, subsequent_indent="  ") if line.startswith("- ") else line for line in lines]
-    sources = ["", "Sources:"]
-    for n, source in enumerate(timeline.sources, start=1):
-        where = ", ".join(x for x in (source.site, source.date) if x)
-        sources.append(f"[{n}] {source.title}" + (f" — {where}" if where else "") + (f"\n    {source.url}" if source.url else ""))
-    return "\n".join(wrapped + sources)
-
-
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add the core commands to a subcommand parser."""
-    ask = sub.add_parser("ask", help="answer a question with cited passages")
-    ask.add_argument("question")
-    add_store_options(ask)
-    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
-    ask.add_argument("--answerer", help="answerer backend (default: from settings)")
-    ask.add_argument("--top-k", type=int, help="passages given to the answerer")
-    ask.add_argument("--retrieval", choices=["hybrid", "rrf", "dense", "bm25"], help="how passages are found (default: hybrid)")
-    add_filter_options(ask)
-    ask.set_defaults(func=cmd_ask)
-
-    timeline = sub.add_parser("timeline", help="how a story unfolded: cited sentences by day")
-    timeline.add_argument("topic", help='the story, e.g. "Kabul drone strike"')
-    add_store_options(timeline)
-    timeline.add_argument("--json", action="store_true", help="print the timeline as JSON")
-    timeline.add_argument("--top-k", type=int, help="passages read (default 30)")
-    add_filter_options(timeline)
-    timeline.set_defaults(func=cmd_timeline)
-
-    status = sub.add_parser("status", help="articles, chunks, model, build settings and store path")
-    add_store_options(status)
-    status.add_argument("--json", action="store_true")
-    status.set_defaults(func=cmd_status)
-
-    config = sub.add_parser("config", help="print the effective settings")
-    add_store_options(config)
-    config.add_argument("--json", action="store_true")
-    config.set_defaults(func=cmd_config)
+SubParsers = argparse._SubParsersAction  # type: ignore[type-arg]
+Register = Callable[[SubParsers], None]
+DESCRIPTION = "Ask questions about news articles; answers cite their passages."
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """An argument parser whose usage errors are one line on stderr (exit code 2), like every other error."""
+    """An argument parser whose usage errors are one line on stderr (exit code 2), like every other error.
+
+    A command may have subcommands chosen by their first word beside its own arguments (`add_subcommand`):
+    `newsrag eval compare A B` beside `newsrag eval QUESTIONS`.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.subcommands: dict[str, argparse.ArgumentParser] = {}
+
+    def add_subcommand(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        """A subcommand: `PROG NAME ...` is parsed by the parser returned, whatever files are around."""
+        parser = OneLineParser(prog=f"{self.prog} {name}", **kwargs)
+        self.subcommands[name] = parser
+        return parser
+
+    def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                         namespace: argparse.Namespace | None = None) -> tuple[argparse.Namespace, list[str]]:
+        words = list(sys.argv[1:] if args is None else args)
+        if words and words[0] in self.subcommands:
+            return self.subcommands[words[0]].parse_known_args(words[1:], namespace)
+        return super().parse_known_args(words, namespace)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {_one_line(message)} (see {self.prog} --help)\n")
 
 
-DESCRIPTION = "Ask questions about news articles; answers cite their passages."
+def add_subcommand(parser: argparse.ArgumentParser, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+    """A subcommand of a command made by `run`'s parser: `PROG NAME ...` is always parsed by the parser returned,
+    whatever files are around (`newsrag eval compare A B` beside `newsrag eval QUESTIONS`)."""
+    if not isinstance(parser, OneLineParser):
+        raise TypeError(f"{parser.prog} was not made by rag.cli.run's parser")
+    return parser.add_subcommand(name, **kwargs)
 
 
 def run(registers: Sequence[Register], argv: Sequence[str] | None = None, prog: str = "newsrag",
-        description: str = DESCRIPTION) -> int:
-    """Parse `argv` with the given command groups and run the command; errors print one line."""
-    parser = OneLineParser(prog=prog, description=description)
+        description: str = DESCRIPTION, command: str | None = None) -> int:
+    """Parse `argv` with the given command groups and run the command; errors print one line.
+
+    With `command`, `prog` is that command's own name (`python -m eval` for `newsrag eval`): `argv` is its
+    arguments.
+    """
+    words = list(sys.argv[1:] if argv is None else argv)
+    top = prog.rsplit(" ", 1)[0] if command else prog
+    parser = OneLineParser(prog=top, description=description)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in registers:
         add(sub)
-    args, extra = parser.parse_known_args(argv)
+    args, extra = parser.parse_known_args([command, *words] if command else words)
     if extra:
         parser.error(_unrecognized(prog, args, extra))
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    return run_command(args.func, args, prog)
+
+
+def run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namespace, prog: str) -> int:
+    """The error policy: run one command and turn what it raises into one line and an exit code."""
     try:
-        return int(args.func(args))
+        return int(func(args))
     except NewsragError as exc:
         print(f"{prog}: error: {_one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
@@ -250,6 +114,28 @@ def interrupted() -> NoReturn:
     os._exit(130)
 
 
+def add_store_options(parser: argparse.ArgumentParser) -> None:
+    """--store, --chroma-url and --collection."""
+    parser.add_argument("--store", help="store directory (default: $NEWSRAG_STORE or the per-user data dir)")
+    parser.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000")
+    parser.add_argument("--collection", help="Chroma collection name (default: newsrag)")
+
+
+def settings_from(args: argparse.Namespace) -> Any:
+    """The settings with the store options of `args` applied."""
+    from .settings import Settings
+
+    return Settings().with_overrides(
+        store=getattr(args, "store", None),
+        chroma_url=getattr(args, "chroma_url", None),
+        collection=getattr(args, "collection", None),
+    )
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
 def _unrecognized(prog: str, args: argparse.Namespace, extra: list[str]) -> str:
     """The usage error for leftover arguments; words after a question mean it was not quoted."""
     question = getattr(args, "question", None)
@@ -271,9 +157,3 @@ def settings_problem(exc: ValidationError) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return run([register], argv, prog="python -m rag",
-               description="Ask questions about the stored news articles (answers cite their passages), "
-                           "the store's status and the effective settings.")

@@ -66,8 +66,9 @@ def sample_questions() -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    """Run `newsrag ARGS` in a fresh process (as a user would).
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180,
+            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `newsrag ARGS` in a fresh process (as a user would), in the checkout or in `cwd`.
 
     This test process first lets go of the stores it holds (one process at a time has an embedded store
     open: rag.store.ownership); its Store objects open them again when next used.
@@ -76,7 +77,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180)
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "ui.cli", *args],
-        cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout,
+        cwd=cwd or ROOT, env=full_env, capture_output=True, text=True, timeout=timeout,
     )
 
 

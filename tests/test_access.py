@@ -11,12 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rag.auth import Access
 from rag.settings import Settings
 from rag.store.collection import Store
 from tests.conftest import ROOT, run_cli
 from tests.servers import uvicorn_server
 from tests.ui_harness import copy_store
+from ui.http.auth import Access
 
 READER, ADMIN = "reader-key-7f3a", "admin-key-19c2"
 MILLEY = "What did Milley say about ISIS-K?"
@@ -26,7 +26,7 @@ NOTE = "Title: Kessel Dam Opens Two Gates\nDate: 2024-05-05\n\nThe Kessel dam op
 def _app(assistant, store: Path, access: Access, **overrides):  # type: ignore[no-untyped-def]
     """newsrag serve's app (API, admin routes, chat) over a private copy of the sample store."""
     from rag.assistant import compose
-    from ui.server import build_app
+    from ui.http.server import build_app
 
     settings = assistant.settings.with_overrides(store=store, **overrides)
     return build_app(compose(settings, Store(settings), assistant.embedder), access)
@@ -247,7 +247,7 @@ def test_serve_refuses_an_open_non_loopback_address(sample_store: Path) -> None:
         assert result.returncode == 2, result.stderr
         (line,) = result.stderr.strip().splitlines()
         assert "refusing to serve on 0.0.0.0 without a key" in line and "--insecure" in line
-    from ui.server import check_exposure
+    from ui.http.serving import check_exposure
 
     check_exposure("0.0.0.0", Access(READER, ADMIN), insecure=False)  # a key: allowed
     check_exposure("0.0.0.0", Access(), insecure=True)  # said so on purpose

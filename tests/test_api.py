@@ -16,7 +16,7 @@ MILLEY = "What did Milley say about ISIS-K?"
 
 @pytest.fixture(scope="session")
 def api(assistant) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    from rag.api import create_app
+    from ui.http.app import create_app
 
     with uvicorn_server(create_app(assistant)) as url:
         yield url
@@ -141,7 +141,7 @@ def test_same_sources_and_citations_through_every_interface(api: str, assistant,
 
 
 def test_llm_failure_is_502_with_a_json_error(assistant, llm) -> None:
-    from rag.api import create_app
+    from ui.http.app import create_app
 
     llm.script("upstream exploded", status=500)
     with uvicorn_server(create_app(llm_assistant(assistant, llm))) as url:
@@ -153,8 +153,8 @@ def test_llm_failure_is_502_with_a_json_error(assistant, llm) -> None:
 
 
 def test_llm_answer_streams_through_the_openai_endpoint(assistant, llm) -> None:
-    from rag.api import create_app
     from tests.llm_server import passages_in
+    from ui.http.app import create_app
 
     def reply(prompt: str) -> str:
         n = next(k for k, t in passages_in(prompt).items() if "it’s possible" in t)

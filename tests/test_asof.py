@@ -186,7 +186,7 @@ def test_cli_as_of_and_timeline(dated_store: Path) -> None:
 
 @pytest.fixture(scope="module")
 def dated_api(dated) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    from rag.api import create_app
+    from ui.http.app import create_app
 
     with uvicorn_server(create_app(dated)) as url:
         yield url

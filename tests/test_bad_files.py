@@ -81,14 +81,14 @@ def test_the_command_line_reports_each_bad_item_on_one_line(folder: Path, tmp_pa
 @pytest.fixture(scope="module")
 def admin(sample_store: Path, assistant, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:  # type: ignore[no-untyped-def]
     """The API with the admin routes (open: no keys, on loopback) over a private copy of the sample store."""
-    from index.api import admin_router
-    from rag.api import create_app
     from rag.assistant import compose
+    from ui.http.app import create_app
+    from ui.http.routes.admin import add_admin_routes
 
     store = copy_store(sample_store, tmp_path_factory.mktemp("bad-files") / "store")
     settings = assistant.settings.with_overrides(store=store)
     app = create_app(compose(settings, Store(settings), assistant.embedder))
-    app.include_router(admin_router())
+    add_admin_routes(app)
     with uvicorn_server(app) as base:
         yield base, store
 

@@ -122,7 +122,7 @@ def test_other_languages_get_a_normal_answer(assistant, unchanged, question: str
 # ---------------------------------------------------------------------------- HTTP
 @pytest.fixture(scope="module")
 def api(assistant) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    from rag.api import create_app
+    from ui.http.app import create_app
 
     with uvicorn_server(create_app(assistant)) as base:
         yield base

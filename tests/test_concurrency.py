@@ -34,9 +34,9 @@ def test_a_dense_only_server_sees_what_another_process_ingests_edits_and_removes
     """A serving process owns its embedded store: another process's ingest and remove go through its API
     (rag.store.owner_client), and its dense index, BM25 and answers show each change at once."""
     import rag
-    from index.store_api import store_router
-    from rag.api import create_app
     from rag.store import ownership
+    from ui.http.app import create_app
+    from ui.http.routes import store as store_routes
 
     store = copy_store(sample_store, tmp_path / "store")
     settings = Settings(store=store, retrieval_mode="dense")
@@ -44,7 +44,7 @@ def test_a_dense_only_server_sees_what_another_process_ingests_edits_and_removes
     article = tmp_path / "otters.txt"
     question = "How many otters did the wardens count in the Lune estuary?"
     app = create_app(assistant)
-    app.include_router(store_router())
+    app.include_router(store_routes.router())
     app.state.owner_token = ownership.new_token()
     with uvicorn_server(app) as base:
         ownership.advertise(store, base, app.state.owner_token, "pytest server")

@@ -115,6 +115,30 @@ def test_cli_gate_compare_and_flipped_questions(sample_run: EvalRun, sample_stor
     assert [f["id"] for f in as_json["flips"]] == [flipped]
 
 
+def test_eval_compare_is_a_subcommand_even_beside_a_file_named_compare(sample_run: EvalRun, sample_store: Path,
+                                                                      tmp_path: Path) -> None:
+    """`eval compare` always compares (it used to evaluate a question file named `compare` in the working
+    folder instead); that file is evaluated as `./compare`."""
+    questions = shared_path("sample", "questions.jsonl").read_text(encoding="utf-8")
+    (tmp_path / "compare").write_text(questions, encoding="utf-8")
+    run = str(sample_run.report_dir)
+    compared = run_cli("eval", "compare", run, run, "--json", cwd=tmp_path)
+    assert compared.returncode == 0, compared.stderr
+    assert json.loads(compared.stdout)["flips"] == []
+    alone = run_cli("eval", "compare", cwd=tmp_path)
+    assert alone.returncode == 2 and alone.stdout == ""
+    assert alone.stderr.strip() == ("newsrag eval compare: error: the following arguments are required: RUN_A, RUN_B "
+                                    "(see newsrag eval compare --help)")
+    one = run_cli("eval", "compare", run, cwd=tmp_path)
+    assert one.returncode == 2 and "required: RUN_B" in one.stderr and one.stderr.strip().count("\n") == 0
+    helped = run_cli("eval", "compare", "--help", cwd=tmp_path)
+    assert helped.returncode == 0 and helped.stdout.startswith("usage: newsrag eval compare [-h] [--json] RUN_A RUN_B")
+    evaluated = run_cli("eval", "./compare", "--store", str(sample_store), "--no-ingest", "--no-baselines",
+                        "--limit", "1", "--report", str(tmp_path / "report"), "--json", cwd=tmp_path)
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert json.loads(evaluated.stdout)["run"]["questions"] == 1
+
+
 def test_realtimeqa_layout_end_to_end_from_the_command_line(tmp_path: Path) -> None:
     folder = write_realtimeqa(tmp_path / "rtqa")
     report = tmp_path / "report"

@@ -87,8 +87,8 @@ def test_stdio_client_lists_the_tools_and_gets_the_cited_milley_answer(own_store
 @pytest.fixture(scope="module")
 def serve_url(assistant) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """`newsrag serve`'s app (API, /mcp and the chat) with an API key, under uvicorn with its lifespan on."""
-    from rag.auth import Access
-    from ui.server import build_app
+    from ui.http.auth import Access
+    from ui.http.server import build_app
 
     with uvicorn_server(build_app(assistant, Access(api_key=READER)), lifespan="on") as url:
         yield url

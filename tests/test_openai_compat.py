@@ -28,7 +28,7 @@ Keeper Petra Vance said the tower's 312 steps were rebuilt with oak [click](java
 
 @pytest.fixture(scope="module")
 def api(assistant) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    from rag.api import create_app
+    from ui.http.app import create_app
 
     with uvicorn_server(create_app(assistant)) as url:
         yield url
@@ -121,8 +121,8 @@ def test_a_body_over_the_limit_is_an_openai_shaped_413(api: str) -> None:
 
 
 def test_a_wrong_key_is_an_openai_authentication_error(assistant) -> None:  # type: ignore[no-untyped-def]
-    from rag.api import create_app
-    from rag.auth import Access
+    from ui.http.app import create_app
+    from ui.http.auth import Access
 
     with uvicorn_server(create_app(assistant, Access(api_key="right-key"))) as url:
         with pytest.raises(openai.AuthenticationError) as caught:
@@ -135,9 +135,9 @@ def test_a_wrong_key_is_an_openai_authentication_error(assistant) -> None:  # ty
 @pytest.fixture(scope="module")
 def hostile_api(assistant, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # type: ignore[no-untyped-def]
     import index
-    from rag.api import create_app
     from rag.assistant import compose
     from rag.store.collection import Store
+    from ui.http.app import create_app
 
     folder = tmp_path_factory.mktemp("hostile")
     (folder / "lighthouse.txt").write_text(HOSTILE, encoding="utf-8")

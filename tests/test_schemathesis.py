@@ -12,9 +12,9 @@ import pytest
 schemathesis = pytest.importorskip("schemathesis", reason="pip install -e '.[dev]'")
 from hypothesis import HealthCheck, settings  # noqa: E402
 
-from rag.auth import Access  # noqa: E402
 from tests.servers import uvicorn_server  # noqa: E402
 from tests.ui_harness import copy_store  # noqa: E402
+from ui.http.auth import Access  # noqa: E402
 
 pytestmark = pytest.mark.slow  # generated requests against a real server
 
@@ -23,15 +23,15 @@ ADMIN = "schemathesis-admin-key"
 
 @pytest.fixture(scope="module")
 def api_schema(sample_store: Path, assistant, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:  # type: ignore[no-untyped-def]
-    from index.api import admin_router
-    from rag.api import create_app
     from rag.assistant import compose
     from rag.store.collection import Store
+    from ui.http.app import create_app
+    from ui.http.routes.admin import add_admin_routes
 
     store = copy_store(sample_store, tmp_path_factory.mktemp("schemathesis") / "store")
     app_settings = assistant.settings.with_overrides(store=store, max_article_bytes=20_000)
     app = create_app(compose(app_settings, Store(app_settings), assistant.embedder), Access(api_key="reader", admin_key=ADMIN))
-    app.include_router(admin_router())
+    add_admin_routes(app)
     with uvicorn_server(app) as base:
         yield schemathesis.openapi.from_url(f"{base}/openapi.json")
 

@@ -74,7 +74,7 @@ def test_a_question_is_one_trace_with_a_span_per_stage(assistant, spans) -> None
 
 
 def test_a_streamed_http_answer_is_still_one_trace(assistant, spans, caplog) -> None:  # type: ignore[no-untyped-def]
-    from rag.api import create_app
+    from ui.http.app import create_app
 
     with uvicorn_server(create_app(assistant)) as url:  # the stream is consumed on the server's threads
         response = httpx.post(f"{url}/v1/ask", json={"question": MILLEY, "stream": True}, timeout=60)

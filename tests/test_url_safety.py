@@ -118,10 +118,10 @@ def test_cli_and_ingest_report_a_refused_address_in_one_line(site: str, tmp_path
 
 
 def test_admin_ingest_refuses_private_and_invalid_addresses(sample_store: Path, assistant, tmp_path: Path, site: str) -> None:  # type: ignore[no-untyped-def]
-    from rag.auth import Access
     from tests.servers import uvicorn_server
     from tests.test_access import _app
     from tests.ui_harness import copy_store
+    from ui.http.auth import Access
 
     store = copy_store(sample_store, tmp_path / "store")
     with uvicorn_server(_app(assistant, store, Access())) as base:

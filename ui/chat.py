@@ -9,25 +9,18 @@ import threading
 from typing import Any
 
 from rag import Assistant
-from rag.auth import Access
 from rag.runtime import go_offline
 
 from . import library
 from .assets import asset_text
 from .conversation import ChatSession, browser_secret
+from .http.auth import Access
+from .http.serving import chat_login, check_exposure, finish_interrupted_uploads, local_url
 from .library_tab import build_library_tab
-from .render import esc
+from .render import header_html
 from .timeline_tab import build_timeline_tab
 
 CHAT_HEIGHT = "max(380px, calc(100vh - 340px))"
-
-
-def header_html(summary: str) -> str:
-    return (
-        '<div class="nr-header"><div class="nr-brand">news<span>rag</span></div>'
-        '<div class="nr-tagline">Answers from your news articles, every sentence cited.</div>'
-        f'<div class="nr-stats" id="nr-stats">{esc(summary)}</div></div>'
-    )
 
 
 def build_chat(assistant: Assistant, *, max_upload_bytes: int | None = None, warm_up: bool = True,
@@ -140,8 +133,6 @@ def _wire_chat(gr: Any, demo: Any, session: ChatSession, ui: dict[str, Any], sav
 def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, insecure: bool = False) -> None:
     """Serve the chat alone and block; prints the URL. Keys and exposure rules as for `newsrag serve`."""
     from rag.store import ownership
-
-    from .server import chat_login, check_exposure, finish_interrupted_uploads, local_url
 
     access = Access.from_settings(assistant.settings)
     check_exposure(host, access, insecure)

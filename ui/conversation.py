@@ -21,7 +21,7 @@ from rag.settings import Settings
 from . import library
 from .dates import parse_day
 from .feedback import record_feedback
-from .render import answer_html, esc, nice_date, sources_panel_html, streaming_html
+from .render import answer_html, esc, header_html, nice_date, sources_panel_html, streaming_html
 from .state import Turn, history_messages, load_turns, save_turns
 
 SECRET_FILE = ".ui-secret"
@@ -111,8 +111,6 @@ class ChatSession:
 
     def collection_updates(self, gr: Any) -> tuple[Any, Any, Any]:
         """Header, source choices and example questions after the library changed."""
-        from .chat import header_html
-
         collection = self.collection()
         return (
             header_html(collection.summary),
@@ -139,8 +137,6 @@ class ChatSession:
     def restore(self, saved: Any) -> tuple[Any, str, str, Any]:
         """Page load: the saved conversation, fresh examples and the collection's sources."""
         import gradio as gr
-
-        from .chat import header_html
 
         turns = load_turns(saved)
         collection = self.collection()

@@ -5,11 +5,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from rag.auth import Access
 from rag.records import ArticleInfo
 
 from . import library
 from .conversation import ChatSession
+from .http.auth import Access
 from .render import esc, nice_date, safe_url
 
 HEADERS = ["Title", "Source", "Date", "Chunks"]

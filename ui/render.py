@@ -233,3 +233,12 @@ def answer_markdown(answer: Answer) -> str:
     """A whole answer as one HTML block: the text, then the cited passages (or closest articles on refusal)."""
     turn = Turn.from_answer(answer)
     return answer_html(0, turn) + turn_sources_html(0, turn, active=True)
+
+
+def header_html(summary: str) -> str:
+    """The chat's header: the name, the tagline and what the collection holds."""
+    return (
+        '<div class="nr-header"><div class="nr-brand">news<span>rag</span></div>'
+        '<div class="nr-tagline">Answers from your news articles, every sentence cited.</div>'
+        f'<div class="nr-stats" id="nr-stats">{esc(summary)}</div></div>'
+    )

@@ -1,5 +1,6 @@
-"""newsrag inside the tools people already use: an MCP server (`mcp_server`, `mcp_http`) and a LlamaIndex
-retriever and query engine (`llama_index`). Each needs an optional extra; importing this package needs none.
+"""newsrag inside the tools people already use: an MCP server (`mcp_server`; `ui.http.mcp` serves it over HTTP)
+and a LlamaIndex retriever and query engine (`llama_index`). Each needs an optional extra; importing this
+package needs none.
 
     from rag.integrations.llama_index import NewsragRetriever     # pip install 'newsrag[llama-index]'
 """

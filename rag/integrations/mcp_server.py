@@ -1,7 +1,7 @@
 """newsrag as a Model Context Protocol server (official `mcp` SDK): tools to ask, search and read the articles.
 
     server = build_server(rag.open(store=".newsrag"))
-    server.run()                       # stdio, what `newsrag mcp` does; rag.integrations.mcp_http mounts it at /mcp
+    server.run()                       # stdio, what `newsrag mcp` does; ui.http.mcp mounts it at /mcp
 
 Tools: `ask` (a cited answer), `search` (passages), `list_articles`, `get_article`; articles are also
 resources `newsrag://article/{article_id}`. Every tool only reads. A bad argument or question comes back

@@ -1,7 +1,7 @@
-"""Admin operations over HTTP (admin key): ingest URLs and feeds, upload files, delete articles.
+"""The admin routes (admin key): ingest URLs and feeds, upload files, delete articles.
 
-    app = rag.api.create_app(assistant)
-    app.include_router(index.api.admin_router())     # what `newsrag serve` does
+    app = ui.http.app.create_app(assistant)
+    add_admin_routes(app)                             # what `newsrag serve` does
 
 Ingest runs in the server process with the model it already loaded. A bad request (no URL, an
 invalid URL, a file of the wrong type, too large or empty, too many files) is refused with 422
@@ -17,17 +17,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from rag.api import require_admin
-from rag.api_schemas import ErrorOut
+from index import uploads
+from index.pipeline import ingest
 from rag.errors import IngestError
 from rag.store.collection import Store
 
-from . import uploads
-from .pipeline import ingest
+from ..auth import require_admin
+from ..middleware import add_upload_paths
+from ..schemas import ErrorOut
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "The admin key is missing or wrong."},
@@ -35,6 +36,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": "No such article."},
 }
 MAX_URL_CHARS = 2048
+UPLOAD_PATH = "/v1/admin/upload"  # the route below, whose bodies may be files' worth
 
 
 class IngestRequest(BaseModel):
@@ -59,11 +61,17 @@ class ReportOut(BaseModel):
     ok: bool
 
 
-def admin_router() -> APIRouter:
-    """The admin routes; they read the Assistant and keys that `rag.api.create_app` put on the app."""
-    router = APIRouter(prefix="/v1", tags=["admin"], dependencies=[Depends(require_admin)], responses=_RESPONSES)
+def add_admin_routes(app: FastAPI) -> None:
+    """Add the admin routes to an app from `create_app`; uploads may be as large as files' worth."""
+    app.include_router(router())
+    add_upload_paths(app, UPLOAD_PATH)
 
-    @router.post("/admin/ingest", response_model=ReportOut)
+
+def router() -> APIRouter:
+    """The admin routes; they read the Assistant and keys that `create_app` put on the app."""
+    routes = APIRouter(prefix="/v1", tags=["admin"], dependencies=[Depends(require_admin)], responses=_RESPONSES)
+
+    @routes.post("/admin/ingest", response_model=ReportOut)
     def ingest_urls(body: IngestRequest, request: Request) -> Any:
         """Fetch and add web pages and feed entries (private addresses are refused unless allowed in settings)."""
         checked = [check_url(u, "urls") for u in body.urls] + [check_url(f, "feeds") for f in body.feeds]
@@ -73,7 +81,7 @@ def admin_router() -> APIRouter:
         report = ingest(body.urls, settings=assistant.settings, feeds=body.feeds, embedder=assistant.embedder)
         return _report_response(report)
 
-    @router.post("/admin/upload", response_model=ReportOut)
+    @routes.post("/admin/upload", response_model=ReportOut)
     def upload(request: Request, files: list[UploadFile] = File(..., description="Article files (.txt .md .html .json .jsonl .csv .pdf).")) -> Any:
         """Add uploaded article files; each is checked for type and size before anything is kept."""
         assistant = request.app.state.assistant
@@ -85,7 +93,7 @@ def admin_router() -> APIRouter:
             uploads.discard_unused(saved, dict(Store(settings).registry_records()), Path(settings.store))
         return _report_response(report)
 
-    @router.delete("/articles/{article_id}", response_model=ReportOut)
+    @routes.delete("/articles/{article_id}", response_model=ReportOut)
     def delete(article_id: str, request: Request) -> Any:
         """Delete one article and all its chunks (and its uploaded file)."""
         report = uploads.remove_articles([article_id], request.app.state.assistant.settings)
@@ -94,7 +102,7 @@ def admin_router() -> APIRouter:
                                  "type": "NotFound"}, status_code=404)
         return report.to_dict()
 
-    return router
+    return routes
 
 
 def check_url(url: str, field: str) -> str:
@@ -171,4 +179,4 @@ def _report_response(report: Any) -> Any:
     return JSONResponse({"error": first + more, "type": IngestError.__name__, "report": data}, status_code=422)
 
 
-__all__ = ["admin_router", "check_url", "save_files"]
+__all__ = ["add_admin_routes", "check_url", "router", "save_files"]

@@ -7,7 +7,8 @@
 With no keys set, everything is open (the server then listens on loopback, or was started --insecure).
 Any key set closes the server: reading then needs the API key or the admin key (so with only an admin
 key, only its holder reads), and with only an API key, admin operations are switched off (403) until an
-admin key is set. Keys are compared in constant time and never printed or logged.
+admin key is set. Keys are compared in constant time and never printed or logged. `require_reader`
+and `require_admin` are the routes' dependencies.
 """
 
 from __future__ import annotations
@@ -19,11 +20,15 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import AccessError, ConfigError, ForbiddenError
-from .settings import Settings
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-log = logging.getLogger(__name__)
+from rag import Settings
+from rag.errors import AccessError, ConfigError, ForbiddenError
+
+log = logging.getLogger("rag.auth")
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+bearer = HTTPBearer(auto_error=False, description="The API key (NEWSRAG_API_KEY); ingest and delete need the admin key.")
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,21 @@ class Access:
         if username == "admin":
             return "admin" if self.admin_key and _same(password, self.admin_key) else None
         return "reader" if self.api_key and _same(password, self.api_key) else None
+
+
+def require_reader(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+    """Dependency: the API key (or the admin key) when the server has one."""
+    access_of(request).check_reader(credentials.credentials if credentials else None)
+
+
+def require_admin(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+    """Dependency: the admin key (ingest, upload, delete)."""
+    access_of(request).check_admin(credentials.credentials if credentials else None)
+
+
+def access_of(request: Request) -> Access:
+    """The keys the app checks (`create_app` puts them on the app)."""
+    return request.app.state.access  # type: ignore[no-any-return]
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -7,7 +7,7 @@ the message text (what a plain chat client shows) and as extra `sources`/`citati
 (`rag.markdown`): article text never becomes HTML or a link. `usage` counts tokens with the embedding
 model's WordPiece tokenizer: the messages' text as the prompt, the content as the completion (close
 to, not equal to, what an OpenAI tokenizer would count). Errors on these routes use OpenAI's shape
-`{"error": {"message", "type", "param", "code"}}`.
+`{"error": {"message", "type", "param", "code"}}`. The routes are in `routes/openai.py`.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from .errors import QueryError
-from .markdown import MarkdownWriter, escape_markdown, safe_url
-from .records import Answer
+from rag import Answer
+from rag.errors import QueryError
+from rag.markdown import MarkdownWriter, escape_markdown, safe_url
 
 MODEL_NAME = "newsrag"
 MODELS = (MODEL_NAME,)

@@ -1,6 +1,6 @@
 """The MCP server on newsrag's HTTP server: streamable HTTP at /mcp, behind the same API key as /v1.
 
-`create_app` calls `mount_mcp`. Every MCP tool only reads, so the API key (or the admin key) opens it,
+`create_app` calls `mount_mcp`; the tools themselves are `rag.integrations.mcp_server`. Every MCP tool only reads, so the API key (or the admin key) opens it,
 sent as `Authorization: Bearer KEY`. An open server (no key) answers /mcp only for a loopback Host
 header (the SDK's DNS-rebinding check). Without the `mcp` extra, /mcp answers 501 naming the extra.
 The MCP session manager runs inside the app's lifespan (uvicorn runs lifespans by default).
@@ -13,13 +13,14 @@ import json
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from ..auth import Access, bearer_token
-from ..errors import AccessError
+from rag.errors import AccessError
+
+from .auth import Access, bearer_token
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from ..assistant import Assistant
+    from rag import Assistant
 
 PATH = "/mcp"
 LOOPBACK_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]"]
@@ -35,7 +36,7 @@ def mount_mcp(app: FastAPI, assistant: Assistant, access: Access) -> None:
     except ImportError:
         app.router.routes.append(Route(PATH, _MissingExtra()))
         return
-    from .mcp_server import build_server
+    from rag.integrations.mcp_server import build_server
 
     server = build_server(assistant)
     security = TransportSecuritySettings(enable_dns_rebinding_protection=not access.enabled,

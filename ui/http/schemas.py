@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .errors import QueryError
-from .records import Filters
+from rag import Filters
+from rag.errors import QueryError
 
 
 class FiltersIn(BaseModel):

@@ -18,8 +18,10 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 
-from .logs import REQUEST_ID, fields
-from .openai_compat import error_body, is_openai_path
+from rag import Settings
+from rag.logs import REQUEST_ID, fields
+
+from .openai import error_body, is_openai_path
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -62,6 +64,23 @@ class RequestContext:
                 ms=round((time.perf_counter() - started) * 1000, 1),
             ))
             REQUEST_ID.reset(token)
+
+
+def body_limits(settings: Settings, upload_paths: set[str]) -> Limit:
+    """(method, path) -> the most bytes a request body may have: uploads get files' worth, the rest JSON-sized."""
+    uploads = settings.max_article_bytes * settings.max_upload_files + 1_000_000  # the files plus the form around them
+
+    def limit(method: str, path: str) -> int | None:
+        if method in ("GET", "HEAD", "OPTIONS"):
+            return settings.max_json_bytes
+        return uploads if path in upload_paths else settings.max_json_bytes
+
+    return limit
+
+
+def add_upload_paths(app: Any, *paths: str) -> None:
+    """Let request bodies to these paths (of an app from `create_app`) be as large as an upload, not JSON-sized."""
+    app.state.upload_paths.update(paths)
 
 
 class _TooLarge(HTTPException):

@@ -17,12 +17,16 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from index.listing import list_row
+from index.pipeline import INGEST_OPTIONS
+from index.pipeline import ingest as run_ingest
+from index.pipeline import remove as run_remove
+from index.rebuilding import rebuild as run_rebuild
+from rag import Filters
 from rag.errors import AccessError, ConfigError
-from rag.records import Filters
+from rag.store.backup import backup as run_backup
 from rag.store.collection import Store
 from rag.store.owner_client import TOKEN_HEADER
-
-from .pipeline import INGEST_OPTIONS
 
 
 def require_owner_token(request: Request) -> None:
@@ -60,30 +64,26 @@ class BackupBody(BaseModel):
     target: str
 
 
-def store_router() -> APIRouter:
-    """The routes; they use the Assistant that `rag.api.create_app` put on the app."""
-    router = APIRouter(prefix="/v1/store", include_in_schema=False, dependencies=[Depends(require_owner_token)])
+def router() -> APIRouter:
+    """The routes; they use the Assistant that `create_app` put on the app (and `serve` its owner token)."""
+    routes = APIRouter(prefix="/v1/store", include_in_schema=False, dependencies=[Depends(require_owner_token)])
 
-    @router.post("/ask")
+    @routes.post("/ask")
     def ask(body: AskBody, request: Request) -> Any:
         filters = Filters(**body.filters) if body.filters else None
         answer = request.app.state.assistant.ask(body.question, filters=filters, top_k=body.top_k, as_of=body.as_of)
         return answer.to_dict()
 
-    @router.get("/status")
+    @routes.get("/status")
     def status(request: Request) -> Any:
         return request.app.state.assistant.status()
 
-    @router.get("/articles")
+    @routes.get("/articles")
     def articles(request: Request) -> Any:
-        from .cli import list_row
-
         return [list_row(i, m) for i, m in Store(request.app.state.assistant.settings).registry_records()]
 
-    @router.post("/ingest")
+    @routes.post("/ingest")
     def ingest(body: IngestBody, request: Request) -> Any:
-        from .pipeline import ingest as run_ingest
-
         assistant = request.app.state.assistant
         unknown = sorted(set(body.options) - set(INGEST_OPTIONS))
         if unknown:
@@ -92,23 +92,17 @@ def store_router() -> APIRouter:
         report = run_ingest(body.paths, settings=settings, feeds=body.feeds, embedder=assistant.embedder)
         return report.to_dict()
 
-    @router.post("/rebuild")
+    @routes.post("/rebuild")
     def rebuild(request: Request) -> Any:
-        from .rebuilding import rebuild as run_rebuild
-
         assistant = request.app.state.assistant
         return run_rebuild(settings=assistant.settings, embedder=assistant.embedder).to_dict()
 
-    @router.post("/remove")
+    @routes.post("/remove")
     def remove(body: RemoveBody, request: Request) -> Any:
-        from .pipeline import remove as run_remove
-
         return run_remove(body.targets, settings=request.app.state.assistant.settings, missing=body.missing).to_dict()
 
-    @router.post("/backup")
+    @routes.post("/backup")
     def backup(body: BackupBody, request: Request) -> Any:
-        from rag.store.backup import backup as run_backup
-
         return run_backup(Store(request.app.state.assistant.settings), Path(body.target))
 
-    return router
+    return routes
