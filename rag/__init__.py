@@ -18,17 +18,18 @@ from .lazy import lazy_exports
 if TYPE_CHECKING:
     from .assistant import Assistant, open
     from .errors import NewsragError
-    from .records import Answer, ArticleInfo, Citation, Filters, Source
+    from .records import Answer, AnswerStream, ArticleInfo, Citation, Filters, Source
     from .settings import Settings
 
 _HOMES = {
-    "Assistant": "assistant", "open": "assistant", "NewsragError": "errors", "Answer": "records",
+    "Assistant": "assistant", "open": "assistant", "NewsragError": "errors", "Answer": "records", "AnswerStream": "records",
     "ArticleInfo": "records", "Citation": "records", "Filters": "records", "Source": "records",
     "Settings": "settings",
 }
 
 __all__ = [
     "Answer",
+    "AnswerStream",
     "ArticleInfo",
     "Assistant",
     "Citation",

@@ -19,7 +19,7 @@ from .citing.support import SupportScorer
 from .embedding.embedder import Embedder
 from .errors import QueryError
 from .logs import fields
-from .records import Answer, ArticleInfo, Filters, Source
+from .records import Answer, AnswerStream, ArticleInfo, Filters, Source
 from .retrieval.asof import (
     TimeQuery,
     cutoff_filters,
@@ -59,7 +59,7 @@ class Assistant:
         `as_of` (a date, a datetime or ISO text; default now): answer with what was known then. Articles
         dated after it are not used, and "last week" or "latest" are read against it.
         """
-        return collect_answer(self.stream(question, filters=filters, top_k=top_k, as_of=as_of))
+        return self.stream(question, filters=filters, top_k=top_k, as_of=as_of).collect()
 
     def chat(
         self, message: str, history: Iterable[Any] = (), filters: Filters | None = None, top_k: int | None = None,
@@ -69,7 +69,7 @@ class Assistant:
 
         `history` holds the earlier messages ({"role": "user"|"assistant", "content": ...}), oldest first.
         """
-        return collect_answer(self.stream(message, filters=filters, top_k=top_k, history=history, as_of=as_of))
+        return self.stream(message, filters=filters, top_k=top_k, history=history, as_of=as_of).collect()
 
     def stream(
         self,
@@ -78,12 +78,13 @@ class Assistant:
         top_k: int | None = None,
         history: Iterable[Any] | None = None,
         as_of: object = None,
-    ) -> Iterator[str | Answer]:
-        """Yield the verified answer text in pieces as it is written, then the `Answer`.
+    ) -> AnswerStream:
+        """The answer as it is written: iterate for the verified text in pieces; then `.answer` is the `Answer`.
 
         The pieces joined are exactly `Answer.text`: each sentence is checked before it is released.
         """
-        return tracing.traced_stream("ask", self._stream(question, filters, top_k, history, as_of), question)
+        return AnswerStream(tracing.traced_stream("ask", self._stream(question, filters, top_k, history, as_of),
+                                                  question))
 
     def _stream(
         self, question: str, filters: Filters | None, top_k: int | None, history: Iterable[Any] | None,
@@ -316,17 +317,6 @@ class _Made:
     timings: dict[str, float]
     started: float
     findings: list[Finding] = field(default_factory=list)  # what the answerer found besides its text
-
-
-def collect_answer(stream: Iterator[str | Answer]) -> Answer:
-    """The final Answer of a stream (the non-streaming path is the streaming one, collected)."""
-    answer: Answer | None = None
-    for item in stream:
-        if isinstance(item, Answer):
-            answer = item
-    if answer is None:  # pragma: no cover - stream() always ends with an Answer
-        raise RuntimeError("the answer stream ended without an Answer")
-    return answer
 
 
 def _answerer_span(assistant: Assistant) -> dict[str, Any]:

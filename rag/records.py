@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -185,6 +185,47 @@ class Answer:
             "time_note": self.time_note,
         }
 
+
+
+class AnswerStream:
+    """What `Assistant.stream` returns: iterate it for the verified answer text in pieces, as it is written;
+    once it is done, `answer` is the `Answer` (whose text is the pieces joined) and `timings` its
+    milliseconds per stage. `collect()` reads the rest and returns the `Answer`.
+    """
+
+    def __init__(self, items: Iterator[str | Answer]) -> None:
+        self._items = items  # text pieces, then the Answer
+        self._answer: Answer | None = None
+
+    def __iter__(self) -> AnswerStream:
+        return self
+
+    def __next__(self) -> str:
+        while True:
+            item = next(self._items)  # StopIteration ends the stream after the Answer
+            if isinstance(item, Answer):
+                self._answer = item
+                continue
+            return item
+
+    @property
+    def done(self) -> bool:
+        return self._answer is not None
+
+    @property
+    def answer(self) -> Answer:
+        if self._answer is None:
+            raise RuntimeError("the answer is not finished: iterate the stream to its end, or call collect()")
+        return self._answer
+
+    @property
+    def timings(self) -> dict[str, float]:
+        return self.answer.timings
+
+    def collect(self) -> Answer:
+        for _ in self:
+            pass
+        return self.answer
 
 @dataclass(frozen=True)
 class ArticleInfo:

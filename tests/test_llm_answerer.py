@@ -79,18 +79,32 @@ def test_paraphrase_is_supported_by_embedding_similarity(assistant, llm) -> None
 
 def test_stream_yields_the_verified_text_piece_by_piece(assistant, llm) -> None:
     llm.script(lambda p: f"{QUOTE} [{_number_of(p, 'it’s possible')}]. {DRONE} [{_number_of(p, '10 civilians')}].")
-    items = list(llm_assistant(assistant, llm).stream(MILLEY))
-    *pieces, answer = items
+    stream = llm_assistant(assistant, llm).stream(MILLEY)
+    pieces = list(stream)
+    answer = stream.answer
     assert len(pieces) >= 2 and all(isinstance(p, str) for p in pieces)
     assert "".join(pieces) == answer.text
     assert answer.text.startswith(QUOTE) and "[1]" in pieces[0]
     assert set(answer.timings) >= {"embed", "search", "generate", "verify", "total"}
 
 
+
+def test_the_stream_object_gives_text_while_it_runs_and_the_answer_when_done(assistant) -> None:
+    stream = assistant.stream(MILLEY)
+    with pytest.raises(RuntimeError, match="not finished"):
+        stream.answer  # noqa: B018 - reading it before the end is the error under test
+    first = next(stream)
+    assert isinstance(first, str) and not stream.done
+    answer = stream.collect()
+    assert stream.done and answer is stream.answer and stream.timings is answer.timings
+    assert answer.text.startswith(first) and not answer.refused
+    assert list(stream) == []  # a finished stream yields nothing more
+
 def test_llm_refusal_gives_a_helpful_message(assistant, llm) -> None:
     llm.script("Not in the articles.")
-    items = list(llm_assistant(assistant, llm).stream("What did Milley say about North Korea's missile tests?"))
-    *pieces, answer = items
+    stream = llm_assistant(assistant, llm).stream("What did Milley say about North Korea's missile tests?")
+    pieces = list(stream)
+    answer = stream.answer
     assert answer.refused and answer.citations == []
     assert "".join(pieces) == answer.text  # the model's refusal was never shown, only the final message
     assert answer.text.startswith("Not in the articles")

@@ -62,8 +62,9 @@ def test_gemma_answers_in_completion_mode_with_verified_citations(assistant, lla
         assistant, server, llm_model="gemma-3-270m", llm_mode="completion", llm_max_tokens=80,
         llm_context_window=4096, llm_timeout=300, top_k=3,
     )
-    items = list(real.stream("How many bombs did the US drop on Afghanistan in 2019?"))
-    *pieces, answer = items
+    stream = real.stream("How many bombs did the US drop on Afghanistan in 2019?")
+    pieces = list(stream)
+    answer = stream.answer
     print("\ngemma answer:", answer.text, "\ntimings:", answer.timings)
     assert "".join(pieces) == answer.text and answer.text.strip()
     assert answer.timings["generate"] > 0

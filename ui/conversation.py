@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from rag import Answer, ArticleInfo, Assistant, Filters, NewsragError
+from rag import AnswerStream, ArticleInfo, Assistant, Filters, NewsragError
 from rag.errors import QueryError
 from rag.settings import Settings
 
@@ -195,7 +195,7 @@ class ChatSession:
         return self._assistants[name]
 
     def _stream(self, answerer: str | None, question: str, filters: Filters, turns: list[Turn],
-                as_of: date | None = None) -> Iterator[str | Answer]:
+                as_of: date | None = None) -> AnswerStream:
         return self._assistant_for(answerer).stream(question, filters=filters, history=history_messages(turns),
                                                     as_of=as_of)
 
@@ -215,23 +215,19 @@ class ChatSession:
                     {"role": "user", "content": question_html(question)},
                     {"role": "assistant", "content": streaming_html("")}]
         yield messages, skip, skip, ""
-        answer: Answer | None = None
         text = ""
         try:
             filters = self.filters(since, until, sites)
-            for item in self._stream(answerer, question, filters, turns, parse_day(as_of, "As of")):
-                if isinstance(item, Answer):
-                    answer = item
-                    continue
-                text += item
+            stream = self._stream(answerer, question, filters, turns, parse_day(as_of, "As of"))
+            for piece in stream:
+                text += piece
                 messages[-1] = {"role": "assistant", "content": streaming_html(text)}
                 yield messages, skip, skip, skip
         except NewsragError as exc:
             gr.Warning(str(exc))
             yield self.chatbot(turns), skip, skip, message
             return
-        assert answer is not None, "the assistant's stream ends with an Answer"
-        turns.append(Turn.from_answer(answer, filters))
+        turns.append(Turn.from_answer(stream.answer, filters))
         yield self.chatbot(turns), self.sources_html(turns), save_turns(turns), skip
 
     def rate(self, saved: Any, like: Any) -> tuple[Any, Any]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from rag import Answer
+from rag import Answer, AnswerStream
 from rag.errors import QueryError
 from rag.markdown import MarkdownWriter, escape_markdown, safe_url
 
@@ -129,7 +129,7 @@ def extras(answer: Answer) -> dict[str, Any]:
     }
 
 
-def completion_chunks(stream: Iterator[str | Answer], reply: Reply) -> Iterator[dict[str, Any]]:
+def completion_chunks(stream: AnswerStream, reply: Reply) -> Iterator[dict[str, Any]]:
     """`chat.completion.chunk` objects: the text deltas, the sources list, a last chunk with the annotations
     and extras, then (with `reply.include_usage`) OpenAI's usage chunk with no choices."""
     base = {"id": reply.id, "object": "chat.completion.chunk", "created": reply.created, "model": reply.model}
@@ -141,15 +141,19 @@ def completion_chunks(stream: Iterator[str | Answer], reply: Reply) -> Iterator[
         return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}], **more}
 
     yield chunk({"role": "assistant", "content": ""})
-    for item in stream:
-        text = writer.write(sources_text(item)) if isinstance(item, Answer) else writer.feed(item)
+    for piece in stream:
+        text = writer.feed(piece)
         if text:
             content.append(text)
             yield chunk({"content": text})
-        if isinstance(item, Answer):
-            yield chunk({"annotations": url_citations(item, writer.markers)}, "stop", **extras(item))
-            if reply.include_usage:
-                yield {**base, "choices": [], "usage": reply.usage("".join(content))}
+    answer = stream.answer
+    text = writer.write(sources_text(answer))
+    if text:
+        content.append(text)
+        yield chunk({"content": text})
+    yield chunk({"annotations": url_citations(answer, writer.markers)}, "stop", **extras(answer))
+    if reply.include_usage:
+        yield {**base, "choices": [], "usage": reply.usage("".join(content))}
 
 
 def completion(chunks: Iterator[dict[str, Any]]) -> dict[str, Any]:

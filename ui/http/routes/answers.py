@@ -8,8 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from rag import Answer
-from rag.assistant import collect_answer
+from rag import AnswerStream
 from rag.errors import NewsragError
 
 from ..auth import require_reader
@@ -48,20 +47,19 @@ def router() -> APIRouter:
     return routes
 
 
-def _respond(stream: Iterator[str | Answer], streaming: bool) -> Any:
+def _respond(stream: AnswerStream, streaming: bool) -> Any:
     if not streaming:
-        return collect_answer(stream).to_dict()
-    first = next(stream)  # retrieval and the first sentence; errors here still become a JSON status
+        return stream.collect().to_dict()
+    first = next(stream, "")  # retrieval and the first sentence; errors here still become a JSON status
     return event_stream(_answer_events(first, stream))
 
 
-def _answer_events(first: str | Answer, rest: Iterator[str | Answer]) -> Iterator[str]:
+def _answer_events(first: str, stream: AnswerStream) -> Iterator[str]:
     try:
-        for item in itertools.chain([first], rest):
-            if isinstance(item, Answer):
-                yield sse("answer", item.to_dict())
-            elif item:
-                yield sse("delta", {"text": item})
+        for text in itertools.chain([first], stream):
+            if text:
+                yield sse("delta", {"text": text})
+        yield sse("answer", stream.answer.to_dict())
         yield sse("done", {})
     except NewsragError as exc:
         yield sse("error", error_body(exc))
