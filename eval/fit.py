@@ -27,7 +27,7 @@ from rag.answering.features import CHEAP, SEMANTIC, Candidate, candidates
 from rag.answering.short import SPAN_FEATURES, ShortAnswerer
 from rag.asks import question_shape
 from rag.assistant import Assistant
-from rag.assistant import open as open_assistant
+from rag.composition import open as open_assistant
 from rag.learned import MODELS, LinearModel
 from rag.records import Source
 from rag.retrieval.ranking import PASSAGE_FEATURES, PassageRanker, passage_features

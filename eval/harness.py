@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag.assistant import open as open_assistant
+from rag.composition import open as open_assistant
 from rag.errors import ConfigError, StoreError
 from rag.settings import Settings
 

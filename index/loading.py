@@ -111,13 +111,13 @@ def load_markdown(path: Path, options: LoadOptions) -> Iterator[Item]:
 
 
 def _loaders() -> dict[str, Loader]:
-    from . import formats
+    from . import formats, pdf
 
     return {
         ".txt": load_plain, ".text": load_plain, ".md": load_markdown, ".markdown": load_markdown,
         ".html": formats.load_html, ".htm": formats.load_html, ".xhtml": formats.load_html,
         ".json": formats.load_json, ".jsonl": formats.load_jsonl, ".ndjson": formats.load_jsonl,
-        ".csv": formats.load_csv, ".pdf": formats.load_pdf,
+        ".csv": formats.load_csv, ".pdf": pdf.load_pdf,
     }
 
 

@@ -19,7 +19,7 @@ import httpx
 
 from rag.errors import IngestError
 
-from . import formats
+from . import formats, pdf
 from .loading import Item, LoadOptions, Problem, RawArticle, decode_text
 from .netguard import AddressPolicy, blocked_reason, guarded_transport
 
@@ -120,7 +120,7 @@ def page_items(page: Fetched, origin: str, options: LoadOptions, defaults: dict[
     elif kind in ("application/x-ndjson", "application/jsonl", "application/x-jsonlines"):
         yield from formats.jsonl_items(decode_text(page.data, origin), origin, options)
     elif kind == "application/pdf":
-        article = formats.pdf_article(page.data, origin)
+        article = pdf.pdf_article(page.data, origin)
         article.url = article.url or page.url
         yield article
     elif kind in ("text/plain", "text/markdown"):

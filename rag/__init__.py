@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING
 from .lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from .assistant import Assistant, open
+    from .assistant import Assistant
+    from .composition import open
     from .errors import NewsragError
     from .records import Answer, AnswerStream, ArticleInfo, Citation, Filters, Source
     from .settings import Settings
 
 _HOMES = {
-    "Assistant": "assistant", "open": "assistant", "NewsragError": "errors", "Answer": "records", "AnswerStream": "records",
+    "Assistant": "assistant", "open": "composition", "NewsragError": "errors", "Answer": "records", "AnswerStream": "records",
     "ArticleInfo": "records", "Citation": "records", "Filters": "records", "Source": "records",
     "Settings": "settings",
 }

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from . import tracing
-from .answering import Answerer, Finding, make_answerer
-from .answering.followups import HeuristicRewriter, LLMRewriter, Rewriter, as_turns
+from .answering import Answerer, Finding, make_answerer, rewriter_for
+from .answering.followups import HeuristicRewriter, Rewriter, as_turns
 from .answering.refusal import CollectionSummary, refusal_message
 from .answering.timeline import Timeline, TimelineBuilder, timeline_topic
-from .citing.citations import CitationVerifier, Verified
-from .citing.support import SupportScorer
+from .citing.checked import checked_answer
+from .citing.citations import Verified
 from .embedding.embedder import Embedder
 from .errors import QueryError
-from .logs import fields
+from .logs import log_answer
 from .records import Answer, AnswerStream, ArticleInfo, Filters, Source
 from .retrieval.asof import (
     TimeQuery,
@@ -30,7 +30,7 @@ from .retrieval.asof import (
 )
 from .retrieval.retriever import Retriever
 from .settings import Settings
-from .store.build import shown
+from .store.build import shown, warn_if_stale
 from .store.collection import Store
 from .validation import as_filters, check_filters, check_question
 
@@ -46,30 +46,35 @@ class Assistant:
         self.settings = settings
         self.store = store
         self.embedder = embedder
-        self.answerer = answerer
+        self.answerer = answerer  # the default; `answerer=` chooses another for one call
         self.rewriter = rewriter or HeuristicRewriter()
+        self._answerers: dict[str, tuple[Answerer, Rewriter]] = {answerer.name: (answerer, self.rewriter)}
+        self._answerers_lock = threading.Lock()
         self.retriever = Retriever(store, embedder, settings)
         self.timelines = TimelineBuilder(self.retriever, embedder)
         self.summary = CollectionSummary(store)
-        warn_if_stale(store)
+        warn_if_stale(store.build_state(), store.location)
 
-    def ask(self, question: str, filters: Filters | None = None, top_k: int | None = None, as_of: object = None) -> Answer:
+    def ask(self, question: str, filters: Filters | None = None, top_k: int | None = None, as_of: object = None,
+            answerer: str | None = None) -> Answer:
         """Answer one question; every sentence of the answer cites a passage, or `refused` is set.
 
         `as_of` (a date, a datetime or ISO text; default now): answer with what was known then. Articles
-        dated after it are not used, and "last week" or "latest" are read against it.
+        dated after it are not used, and "last week" or "latest" are read against it. `answerer` names
+        another answerer than the settings' for this question (`rag.answering.ANSWERERS`).
         """
-        return self.stream(question, filters=filters, top_k=top_k, as_of=as_of).collect()
+        return self.stream(question, filters=filters, top_k=top_k, as_of=as_of, answerer=answerer).collect()
 
     def chat(
         self, message: str, history: Iterable[Any] = (), filters: Filters | None = None, top_k: int | None = None,
-        as_of: object = None,
+        as_of: object = None, answerer: str | None = None,
     ) -> Answer:
         """Answer `message` in a conversation: a follow-up is first rewritten into a standalone question.
 
         `history` holds the earlier messages ({"role": "user"|"assistant", "content": ...}), oldest first.
         """
-        return self.stream(message, filters=filters, top_k=top_k, history=history, as_of=as_of).collect()
+        return self.stream(message, filters=filters, top_k=top_k, history=history, as_of=as_of,
+                           answerer=answerer).collect()
 
     def stream(
         self,
@@ -78,24 +83,37 @@ class Assistant:
         top_k: int | None = None,
         history: Iterable[Any] | None = None,
         as_of: object = None,
+        answerer: str | None = None,
     ) -> AnswerStream:
         """The answer as it is written: iterate for the verified text in pieces; then `.answer` is the `Answer`.
 
         The pieces joined are exactly `Answer.text`: each sentence is checked before it is released.
         """
-        return AnswerStream(tracing.traced_stream("ask", self._stream(question, filters, top_k, history, as_of),
-                                                  question))
+        chosen = self.answerer_named(answerer)
+        return AnswerStream(tracing.traced_stream(
+            "ask", self._stream(question, filters, top_k, history, as_of, chosen), question))
+
+    def answerer_named(self, name: str | None) -> tuple[Answerer, Rewriter]:
+        """The answerer called `name` (default: the settings'), with the follow-up rewriter that goes with it;
+        built once over this assistant's store and model, so choosing one per call costs no second index."""
+        name = name or self.answerer.name
+        with self._answerers_lock:
+            if name not in self._answerers:
+                made = make_answerer(self.settings, name, embed=self.embedder.embed_documents)
+                self._answerers[name] = (made, rewriter_for(made, self.settings))
+            return self._answerers[name]
 
     def _stream(
         self, question: str, filters: Filters | None, top_k: int | None, history: Iterable[Any] | None,
-        as_of: object,
+        as_of: object, chosen: tuple[Answerer, Rewriter],
     ) -> Iterator[str | Answer]:
         started = time.perf_counter()
         question, filters = self.checked(question, filters, top_k)
         timings: dict[str, float] = {}
-        query, rewritten = self._standalone(question, history, timings)
+        answerer, rewriter = chosen
+        query, rewritten = self._standalone(question, history, timings, rewriter)
         when = self.when(query, as_of, timings)
-        made = _Made(question, rewritten, when, as_of is not None, timings, started)
+        made = _Made(question, rewritten, when, as_of is not None, timings, started, answerer)
         topic = timeline_topic(query)
         if topic is not None:
             yield from self._timeline_answer(made, topic, filters)
@@ -119,7 +137,7 @@ class Assistant:
             return
         timings["total"] = _ms(started)
         answer = self._answer(made, checked[1] + checked[0].text, passages, checked[0], time_note=checked[1])
-        _log_answer(answer)
+        log_answer(log, answer)
         yield answer
 
     def _answer_as_of(self, when: TimeQuery, passages: list[Source], latest: bool,
@@ -132,7 +150,7 @@ class Assistant:
         """
         wait = when.window is not None and not when.window.hard
         head, pieces, checked = time_preamble(when, passages, latest, made.explicit), [], None
-        for piece in self._verified(when.search, passages, made.timings, made.findings):
+        for piece in self._verified(when.search, passages, made):
             if isinstance(piece, Verified):
                 checked = piece
             elif wait:
@@ -172,7 +190,7 @@ class Assistant:
         answer = timeline.to_answer(made.question, answerer="timeline", rewritten_question=made.rewritten,
                                     timings=made.timings, as_of=timeline.as_of, recency=made.when.recency)
         yield answer.text
-        _log_answer(answer)
+        log_answer(log, answer)
         yield answer
 
     def when(self, question: str, as_of: object = None, timings: dict[str, float] | None = None) -> TimeQuery:
@@ -193,21 +211,10 @@ class Assistant:
             check_filters(filters, self.summary.get().all_sites, self.store.versions())
         return question, filters
 
-    def _verified(self, query: str, passages: Sequence[Source], timings: dict[str, float],
-                  findings: list[Finding]) -> Iterator[str | Verified]:
-        """The answerer's verified text in pieces, then the whole `Verified` answer."""
-        mark = time.perf_counter()
-        verifier = CitationVerifier(self._scorer(passages))  # splits the passages into sentences: verify work
-        setup = _ms(mark)
-        yield from self._generate(query, passages, verifier, timings, findings)
-        mark = time.perf_counter()
-        with tracing.stage("verify") as span:
-            tail, checked = verifier.finish()
-            span.set(**{"newsrag.citations": len(checked.citations), "newsrag.verified": checked.verified})
-        timings["verify"] += setup + _ms(mark)
-        if tail and checked.citations:
-            yield tail
-        yield checked
+    def _verified(self, query: str, passages: Sequence[Source], made: _Made) -> Iterator[str | Verified]:
+        """The question's answerer's verified text in pieces, then the whole `Verified` answer."""
+        return checked_answer(made.answerer, query, passages, self.settings, self.embedder.embed_documents,
+                              made.timings, made.findings)
 
     def _refuse(self, made: _Made, passages: Sequence[Source], filters: Filters | None) -> Iterator[str | Answer]:
         """The refusal: what the collection covers and the closest articles, under the filters as applied."""
@@ -216,41 +223,17 @@ class Assistant:
         made.timings["total"] = _ms(made.started)
         yield text
         answer = self._answer(made, text, passages, None)
-        _log_answer(answer)
+        log_answer(log, answer)
         yield answer
 
-    def _generate(
-        self, query: str, passages: Sequence[Source], verifier: CitationVerifier, timings: dict[str, float],
-        finding: list[Finding],
-    ) -> Iterator[str]:
-        """Run the answerer, feed its text to the verifier and yield what the verifier releases; time both.
-        A `Finding` the answerer yields is appended to `finding`."""
-        generate = verify = 0.0
-        pieces = tracing.traced_pieces("answer", self.answerer.stream(query, passages), **_answerer_span(self))
-        while True:
-            mark = time.perf_counter()
-            piece = next(pieces, None)
-            generate += time.perf_counter() - mark
-            if piece is None:
-                break
-            if isinstance(piece, Finding):
-                finding.append(piece)
-                continue
-            mark = time.perf_counter()
-            released = verifier.feed(piece)
-            verify += time.perf_counter() - mark
-            if released:
-                yield released
-        timings["generate"] = timings.get("generate", 0.0) + generate * 1000  # a recency retry adds to it
-        timings["verify"] = timings.get("verify", 0.0) + verify * 1000
-
-    def _standalone(self, question: str, history: Iterable[Any] | None, timings: dict[str, float]) -> tuple[str, str | None]:
+    def _standalone(self, question: str, history: Iterable[Any] | None, timings: dict[str, float],
+                    rewriter: Rewriter) -> tuple[str, str | None]:
         """The question to search for, and the rewrite of a follow-up (None when it stands alone)."""
         turns = as_turns(history)
         if not turns:
             return question, None
         mark = time.perf_counter()
-        standalone = " ".join(self.rewriter.rewrite(question, turns).split()) or question
+        standalone = " ".join(rewriter.rewrite(question, turns).split()) or question
         timings["rewrite"] = _ms(mark)
         return standalone, (standalone if standalone != question else None)
 
@@ -258,16 +241,11 @@ class Assistant:
         """Retrieval found nothing close enough to answer from."""
         return not passages or max(p.score for p in passages) < self.settings.min_relevance
 
-    def _scorer(self, passages: Sequence[Source]) -> SupportScorer:
-        s = self.settings
-        embed = self.embedder.embed_documents if s.citation_semantic else None
-        return SupportScorer(passages, embed, s.citation_min_lexical, s.citation_min_semantic, s.citation_min_overlap)
-
     def _answer(self, made: _Made, text: str, passages: Sequence[Source], checked: Verified | None,
                 time_note: str = "") -> Answer:
         when = made.when
         common: dict[str, Any] = {
-            "question": made.question, "answerer": self.answerer.name, "rewritten_question": made.rewritten,
+            "question": made.question, "answerer": made.answerer.name, "rewritten_question": made.rewritten,
             "timings": made.timings, "as_of": when.as_of.isoformat(timespec="seconds"), "time_window": when.window,
             "recency": when.recency, "time_note": time_note,
         }
@@ -298,14 +276,6 @@ class Assistant:
         }
 
 
-def warn_if_stale(store: Store) -> None:
-    """Say once, when an Assistant opens a store, that its chunks were built with other settings than the running
-    ones (answers use the stored chunks; a store of another embedding model is refused when it is opened)."""
-    build = store.build_state()
-    if not build.current:
-        log.warning("the store at %s: build %s", store.location, build.describe())
-
-
 @dataclass(frozen=True)
 class _Made:
     """What every answer to one question records, whichever way it ends."""
@@ -316,48 +286,9 @@ class _Made:
     explicit: bool  # as_of was given
     timings: dict[str, float]
     started: float
+    answerer: Answerer  # the one this question is answered with
     findings: list[Finding] = field(default_factory=list)  # what the answerer found besides its text
-
-
-def _answerer_span(assistant: Assistant) -> dict[str, Any]:
-    """The answer span's OpenInference kind and model (LLM for the llm answerer)."""
-    if getattr(assistant.answerer, "client", None) is None:
-        return {"kind": "CHAIN", "newsrag.answerer": assistant.answerer.name}
-    s = assistant.settings
-    return {"kind": "LLM", "llm.model_name": s.llm_model, "llm.provider": s.llm_provider,
-            "newsrag.answerer": assistant.answerer.name}
 
 
 def _ms(since: float) -> float:
     return (time.perf_counter() - since) * 1000
-
-
-def _log_answer(answer: Answer) -> None:
-    """One INFO line per answer (sizes, outcome, timings); the question itself only at DEBUG."""
-    log.info("answered", extra=fields(
-        question_chars=len(answer.question), refused=answer.refused, verified=answer.verified,
-        citations=len(answer.citations), sources=len(answer.sources), answerer=answer.answerer,
-        ms=round(answer.timings.get("total", 0.0), 1),
-    ))
-    log.debug("question", extra=fields(question=answer.question, rewritten=answer.rewritten_question))
-
-
-def open(store: str | Path | None = None, settings: Settings | None = None, **overrides: Any) -> Assistant:
-    """Build an Assistant over an existing store (path, or settings/env for everything else)."""
-    settings = (settings or Settings()).with_overrides(store=store, **overrides)
-    return compose(settings, Store(settings), Embedder(query_settings(settings)))
-
-
-def query_settings(settings: Settings) -> Settings:
-    """The settings the model runs with when answering: the query backend and thread count."""
-    return settings.model_copy(update={"embedding_backend": settings.query_backend or settings.embedding_backend,
-                                       "threads": settings.query_threads})
-
-
-def compose(settings: Settings, store: Store, embedder: Embedder) -> Assistant:
-    """An Assistant over an opened store and embedder, with the answerer and rewriter the settings name."""
-    tracing.configure(settings)  # OpenTelemetry spans when settings ask for them (off by default)
-    answerer = make_answerer(settings, embed=embedder.embed_documents)
-    client = getattr(answerer, "client", None)
-    rewriter: Rewriter = LLMRewriter(client) if client is not None and settings.llm_rewrite else HeuristicRewriter()
-    return Assistant(settings, store, embedder, answerer, rewriter)

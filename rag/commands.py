@@ -36,7 +36,7 @@ def filters_from(args: argparse.Namespace) -> Filters | None:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from .assistant import open as open_assistant
+    from .composition import open as open_assistant
     from .store.owner_client import OwnerClient, answer_from_dict, routed
 
     settings = settings_from(args).with_overrides(answerer=args.answerer, retrieval_mode=args.retrieval)
@@ -77,7 +77,7 @@ def format_answer(answer: Answer) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .assistant import open as open_assistant
+    from .composition import open as open_assistant
     from .store.owner_client import routed
 
     settings = settings_from(args)
@@ -116,7 +116,7 @@ def add_filter_options(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_timeline(args: argparse.Namespace) -> int:
-    from .assistant import open as open_assistant
+    from .composition import open as open_assistant
 
     assistant = open_assistant(settings=settings_from(args).with_overrides(retrieval_mode=getattr(args, "retrieval", None)))
     timeline = assistant.timeline(args.topic, filters=filters_from(args), as_of=args.as_of, top_k=args.top_k)

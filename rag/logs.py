@@ -16,6 +16,7 @@ import sys
 import time
 from typing import Any
 
+from .records import Answer
 from .settings import Settings
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("newsrag_request_id", default="-")
@@ -83,3 +84,13 @@ def configure(settings: Settings, secrets: list[str] | None = None, stream: Any 
         logger.handlers = [handler]
         logger.setLevel(settings.log_level)
         logger.propagate = False
+
+
+def log_answer(logger: logging.Logger, answer: Answer) -> None:
+    """One INFO line per answer (sizes, outcome, timings); the question itself only at DEBUG."""
+    logger.info("answered", extra=fields(
+        question_chars=len(answer.question), refused=answer.refused, verified=answer.verified,
+        citations=len(answer.citations), sources=len(answer.sources), answerer=answer.answerer,
+        ms=round(answer.timings.get("total", 0.0), 1),
+    ))
+    logger.debug("question", extra=fields(question=answer.question, rewritten=answer.rewritten_question))

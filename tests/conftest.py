@@ -120,7 +120,7 @@ def llm(llm_server):  # type: ignore[no-untyped-def]
 
 def llm_assistant(base, server, **overrides):  # type: ignore[no-untyped-def]
     """An Assistant with the llm answerer talking to `server`, sharing `base`'s store and embedding model."""
-    from rag.assistant import compose
+    from rag.composition import compose
 
     values = {"answerer": "llm", "llm_provider": "openai-like", "llm_base_url": server.base_url, "llm_model": "scripted"}
     settings = base.settings.with_overrides(**{**values, **overrides})

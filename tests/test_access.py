@@ -25,7 +25,7 @@ NOTE = "Title: Kessel Dam Opens Two Gates\nDate: 2024-05-05\n\nThe Kessel dam op
 
 def _app(assistant, store: Path, access: Access, **overrides):  # type: ignore[no-untyped-def]
     """newsrag serve's app (API, admin routes, chat) over a private copy of the sample store."""
-    from rag.assistant import compose
+    from rag.composition import compose
     from ui.http.server import build_app
 
     settings = assistant.settings.with_overrides(store=store, **overrides)

@@ -81,7 +81,7 @@ def test_the_command_line_reports_each_bad_item_on_one_line(folder: Path, tmp_pa
 @pytest.fixture(scope="module")
 def admin(sample_store: Path, assistant, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:  # type: ignore[no-untyped-def]
     """The API with the admin routes (open: no keys, on loopback) over a private copy of the sample store."""
-    from rag.assistant import compose
+    from rag.composition import compose
     from ui.http.app import create_app
     from ui.http.routes.admin import add_admin_routes
 

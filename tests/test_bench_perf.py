@@ -153,4 +153,4 @@ def test_hnsw_ef_search_is_set_on_new_stores_and_by_the_next_writer(tmp_path: Pa
     assert ef_search(Store(Settings(store=tmp_path / "s", hnsw_ef_search=300))) == 150  # a reader changes nothing
     writer = Store(Settings(store=tmp_path / "s", hnsw_ef_search=300), create=True)
     assert ef_search(writer) == 300
-    assert [h.chunk_id for h in writer.search(vectors[1], 1)] == [f"a:{row.content_hash[:16]}:1"]  # data kept
+    assert [chunk_id for chunk_id, _ in writer.search_ids(vectors[1], 1)] == [f"a:{row.content_hash[:16]}:1"]  # data kept

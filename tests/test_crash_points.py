@@ -76,7 +76,7 @@ def _recovered(store: Path) -> tuple[dict[str, str], set[str]]:
 
 
 def _answers_cite(store: Path, assistant: Any) -> None:
-    from rag.assistant import compose
+    from rag.composition import compose
 
     settings = assistant.settings.with_overrides(store=store)
     answer = compose(settings, Store(settings), assistant.embedder).ask(MILLEY)
@@ -135,7 +135,7 @@ def test_sigkill_during_the_bm25_save_of_an_ingest_recovers(sample_store: Path, 
     assert len(articles) == 9 and any(a.title == "Kessel Dam Opens Two Gates" for a in articles)  # committed before the kill
     rerun = run_cli("ingest", str(note), "--store", str(store), "--json")
     assert rerun.returncode == 0 and '"unchanged": 1' in rerun.stdout, rerun.stderr
-    from rag.assistant import compose
+    from rag.composition import compose
 
     settings = assistant.settings.with_overrides(store=store)
     recovered = compose(settings, Store(settings), assistant.embedder)

@@ -63,7 +63,7 @@ BAKERY_QUESTION = "Which prize did the Marlow village bakery win for its rye loa
 def poisoned(sample_store: Path, assistant, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """The sample store plus the three hostile articles; an extractive Assistant over it."""
     import index
-    from rag.assistant import compose
+    from rag.composition import compose
 
     root = tmp_path_factory.mktemp("injection")
     folder = root / "articles"

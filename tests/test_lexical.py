@@ -106,7 +106,7 @@ def test_a_writer_that_did_not_sync_is_caught_up_by_a_delta(two_articles: tuple[
     old = next(a for a in writer.articles() if a.title == "Airship Museum Opens")
     text = "The museum swapped the airship for a walrus skeleton."
     row = ArticleRow(article_id=old.article_id, title=old.title, text=text, content_hash="f" * 64, date="2021-06-01")
-    vector = np.ones((1, writer.dimension()), dtype=np.float32) / np.sqrt(writer.dimension())
+    vector = np.ones((1, _dimension(writer)), dtype=np.float32) / np.sqrt(_dimension(writer))
     writer.put_article(row, [ChunkRow(index=0, text=text, start=0, end=len(text))], vector)
     assert found(lexical, settings, "walrus") == {old.article_id}
     assert found(lexical, settings, "zeppelin") == set()
@@ -131,7 +131,7 @@ def test_an_article_seen_committed_before_its_chunks_is_fetched_again(two_articl
     text = "The museum now shows a gondola."
     chunk_meta = {k: v for k, v in meta.items() if k in ("article_id", "version", "title", "date", "date_num", "site", "site_key")}
     store.chunks.upsert(ids=[f"{article.article_id}:v-in-flight:0"], documents=[text],
-                        embeddings=[[1.0 / np.sqrt(store.dimension())] * store.dimension()],
+                        embeddings=[[1.0 / np.sqrt(_dimension(store))] * _dimension(store)],
                         metadatas=[{**chunk_meta, "chunk_index": 0, "start": 0, "end": len(text), "kind": "body"}])
     assert found(lexical, settings, "gondola") == {article.article_id}  # no new revision was needed
     assert saved_index(settings).meta["revision"] == store.revision()
@@ -246,3 +246,7 @@ def test_scores_are_textbook_bm25() -> None:
     got = dict(idx.search(query, 500))
     assert got.keys() == expected.keys()
     assert all(got[k] == pytest.approx(v, rel=1e-5) for k, v in expected.items())
+
+
+def _dimension(store: Store) -> int:
+    return int(store.store_metadata()["dimension"])

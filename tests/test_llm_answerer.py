@@ -100,6 +100,22 @@ def test_the_stream_object_gives_text_while_it_runs_and_the_answer_when_done(ass
     assert answer.text.startswith(first) and not answer.refused
     assert list(stream) == []  # a finished stream yields nothing more
 
+
+def test_the_answerer_is_chosen_per_call_over_the_same_index(assistant, llm) -> None:
+    from rag.composition import compose
+
+    settings = assistant.settings.with_overrides(answerer="extractive", llm_provider="openai-like",
+                                                 llm_base_url=llm.base_url, llm_model="scripted")
+    one = compose(settings, assistant.store, assistant.embedder)
+    llm.script(lambda p: f"{QUOTE} [{_number_of(p, 'it’s possible')}].")
+    by_llm = one.ask(MILLEY, answerer="llm")
+    assert by_llm.answerer == "llm" and by_llm.text.startswith(QUOTE) and len(llm.received) == 1
+    by_default = one.ask(MILLEY)
+    assert by_default.answerer == "extractive" and len(llm.received) == 1  # the LLM was not asked again
+    assert one.answerer_named("llm")[0] is one.answerer_named("llm")[0]  # built once, over the one retriever
+    with pytest.raises(ConfigError, match="unknown"):
+        one.ask(MILLEY, answerer="oracle")
+
 def test_llm_refusal_gives_a_helpful_message(assistant, llm) -> None:
     llm.script("Not in the articles.")
     stream = llm_assistant(assistant, llm).stream("What did Milley say about North Korea's missile tests?")
@@ -187,7 +203,7 @@ def test_missing_llm_package_names_the_install_command(assistant, monkeypatch) -
      ({"llm_provider": "nope"}, "unknown"), ({"llm_provider": "openai"}, "NEWSRAG_LLM_API_KEY")],
 )
 def test_bad_llm_settings_are_config_errors(assistant, overrides, message) -> None:
-    from rag.assistant import compose
+    from rag.composition import compose
 
     values = {"answerer": "llm", "llm_base_url": "http://127.0.0.1:9/v1", "llm_model": "m", **overrides}
     settings = assistant.settings.model_copy(update=values)

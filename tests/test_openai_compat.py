@@ -135,7 +135,7 @@ def test_a_wrong_key_is_an_openai_authentication_error(assistant) -> None:  # ty
 @pytest.fixture(scope="module")
 def hostile_api(assistant, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # type: ignore[no-untyped-def]
     import index
-    from rag.assistant import compose
+    from rag.composition import compose
     from rag.store.collection import Store
     from ui.http.app import create_app
 

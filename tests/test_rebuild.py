@@ -95,7 +95,7 @@ def test_reingest_and_rebuild_with_the_same_settings_change_nothing(rebuilt) -> 
 
 
 def test_answers_from_a_store_built_with_other_settings_say_so(rebuilt, assistant, caplog) -> None:  # type: ignore[no-untyped-def]
-    from rag.assistant import compose
+    from rag.composition import compose
     from ui.http.app import create_app
 
     store, _ = rebuilt

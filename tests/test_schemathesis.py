@@ -23,7 +23,7 @@ ADMIN = "schemathesis-admin-key"
 
 @pytest.fixture(scope="module")
 def api_schema(sample_store: Path, assistant, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:  # type: ignore[no-untyped-def]
-    from rag.assistant import compose
+    from rag.composition import compose
     from rag.store.collection import Store
     from ui.http.app import create_app
     from ui.http.routes.admin import add_admin_routes

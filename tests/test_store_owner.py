@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from rag.settings import Settings
-from rag.store.collection import Store, ownership
+from rag.store import ownership
+from rag.store.collection import Store
 from tests.conftest import ROOT, run_cli, shared_path
 from tests.load import run_load
 from tests.servers import free_port

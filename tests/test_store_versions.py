@@ -14,7 +14,8 @@ import pytest
 
 from rag.errors import StoreError
 from rag.settings import Settings
-from rag.store.collection import SCHEMA_VERSION, Store
+from rag.store.collection import Store
+from rag.store.migrations import SCHEMA_VERSION
 from tests.conftest import ISIS_K_TITLE, run_cli
 
 MILLEY = "What did Milley say about ISIS-K?"
@@ -77,7 +78,7 @@ def _migrated_messages(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 def test_an_older_store_is_migrated_in_place_once(old_store: Path, current, assistant, caplog) -> None:  # type: ignore[no-untyped-def]
-    from rag.assistant import compose
+    from rag.composition import compose
 
     caplog.set_level(logging.WARNING, logger="rag")
     settings = assistant.settings.with_overrides(store=old_store)

@@ -19,7 +19,7 @@ from rag.cli import Register, add_store_options, run, settings_from
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    from rag.assistant import open as open_assistant
+    from rag.composition import open as open_assistant
 
     from .chat import launch
     from .http.auth import Access
@@ -33,7 +33,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from rag.assistant import open as open_assistant
+    from rag.composition import open as open_assistant
 
     from .http.auth import Access
     from .http.server import serve

@@ -54,7 +54,6 @@ class ChatSession:
         self.settings = assistant.settings
         self.default_answerer = getattr(assistant.answerer, "name", self.settings.answerer)
         self.max_question_chars = self.settings.max_question_chars
-        self._assistants: dict[str, Assistant] = {self.default_answerer: assistant}
         self._articles: tuple[str, list[ArticleInfo]] | None = None  # (store revision, articles)
         self._examples: tuple[str, list[tuple[str, str]]] | None = None
         self._lock = threading.Lock()
@@ -185,19 +184,10 @@ class ChatSession:
         note = "Searching " + " · ".join(bits) + " only." if bits else ""
         return note, gr.Accordion(label=label)
 
-    def _assistant_for(self, name: str | None) -> Assistant:
-        name = name or self.default_answerer
-        if name not in self._assistants:  # the same store and embedding model, another answerer
-            from rag.assistant import compose
-
-            self._assistants[name] = compose(self.settings.with_overrides(answerer=name), self.assistant.store,
-                                             self.assistant.embedder)
-        return self._assistants[name]
-
     def _stream(self, answerer: str | None, question: str, filters: Filters, turns: list[Turn],
                 as_of: date | None = None) -> AnswerStream:
-        return self._assistant_for(answerer).stream(question, filters=filters, history=history_messages(turns),
-                                                    as_of=as_of)
+        return self.assistant.stream(question, filters=filters, history=history_messages(turns), as_of=as_of,
+                                     answerer=answerer or self.default_answerer)
 
     def ask(self, message: str, saved: Any, since: Any, until: Any, sites: list[str] | None,
             answerer: str | None, as_of: Any = None) -> Iterator[tuple[Any, Any, Any, Any]]:

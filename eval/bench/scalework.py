@@ -89,7 +89,7 @@ class ScaleWriter:
 
 def run_build(spec: dict[str, Any]) -> dict[str, Any]:
     """Write a scale store of spec['size'] chunks; ingest and BM25 build times, disk use, exact top 10."""
-    from rag.assistant import query_settings
+    from rag.composition import query_settings
     from rag.embedding.embedder import Embedder
     from rag.retrieval.lexical import sync
     from rag.settings import Settings

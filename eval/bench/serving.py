@@ -23,7 +23,7 @@ STAGES = {"dates": "time", "embed": "embed", "dense": "dense", "bm25": "bm25", "
 
 def open_assistant(spec: dict[str, Any]) -> Any:
     """An Assistant on spec['store'] with the benchmark's settings (backend, query threads, mode)."""
-    from rag.assistant import open as open_rag
+    from rag.composition import open as open_rag
     from rag.settings import Settings
 
     settings = Settings(store=spec["store"], **spec.get("settings", {}))

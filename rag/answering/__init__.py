@@ -15,6 +15,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..settings import Settings
 from .base import REFUSAL, Answerer, Finding
+from .followups import HeuristicRewriter, LLMRewriter, Rewriter
 
 # name -> "module:factory"; a factory takes Settings and returns an Answerer
 ANSWERERS: dict[str, str] = {
@@ -37,3 +38,15 @@ def make_answerer(settings: Settings, name: str | None = None, embed: Any = None
 
 
 __all__ = ["ANSWERERS", "REFUSAL", "Answerer", "Finding", "make_answerer"]
+
+
+def llm_client(answerer: Answerer) -> Any:
+    """The LLM client an answerer writes with (None for one that needs no LLM, as the extractive)."""
+    return getattr(answerer, "client", None)
+
+
+def rewriter_for(answerer: Answerer, settings: Settings) -> Rewriter:
+    """The follow-up rewriter for an answerer: its LLM when it has one and `llm_rewrite` is on (the heuristic
+    rewriter stays its fallback), else the heuristic."""
+    client = llm_client(answerer)
+    return LLMRewriter(client) if client is not None and settings.llm_rewrite else HeuristicRewriter()

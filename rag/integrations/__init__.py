@@ -25,8 +25,8 @@ def search_passages(assistant: Assistant, query: str, filters: Any = None, top_k
 
 def cmd_mcp(args: argparse.Namespace) -> int:
     """`newsrag mcp`: the MCP server over stdio, for a client that launches it (Claude Desktop, Cursor...)."""
-    from ..assistant import open as open_assistant
     from ..cli import settings_from
+    from ..composition import open as open_assistant
 
     require("mcp", "newsrag mcp")
     from .mcp_server import build_server

@@ -28,6 +28,7 @@ from ..store.collection import Store
 from ..store.rows import ChunkHit
 from .asof import ArticleDates, TimeQuery, apply_time, cutoff_filters, window_pool
 from .lexical import LexicalIndex
+from .passages import adjacent, merge_chunks, source_from_hit
 from .ranking import PassageRanker
 from .rerank import CrossEncoderReranker, make_reranker
 from .windows import widen
@@ -101,14 +102,11 @@ class Retriever:
             raise QueryError(f"bad retrieval option ({problems})") from None
         top_k = top_k or opts.top_k
         k = max(opts.candidates, top_k)
-        given, filters, window = filters, cutoff_filters(filters, when), when.window if when else None
+        window = when.window if when else None
         with _timed(timings, "embed"):
             vector = self.embedder.embed_query(question)
         with self.store.one_view():  # one revision read for dense, BM25 and the chunk lookups
-            versions = self.store.versions()  # one commit state for every read: an article is seen whole
-            lexical = self._lexical(question, filters, k, opts, timings)
-            dense_filters, versions = self.dates.dense_view(given, when, versions)
-            fused, cosines = self._fused(vector, lexical, dense_filters, k, opts, timings, versions)
+            fused, cosines, lexical, versions = self._candidates(question, vector, filters, when, k, opts, timings)
             with _timed(timings, "fuse"):
                 pool = max(top_k, opts.rerank_candidates, window_pool(top_k, window)) if self.reranker else window_pool(top_k, window)
                 if opts.retrieval_mode == "hybrid":
@@ -140,14 +138,23 @@ class Retriever:
         """The candidates the learned ranking would score for `question` as of `when` (for fitting it:
         `eval/fit.py`)."""
         opts = self.settings
-        k = max(opts.candidates, opts.top_k)
         vector = self.embedder.embed_query(question)
         with self.store.one_view():
-            versions = self.store.versions()
-            lexical = self._lexical(question, cutoff_filters(filters, when), k, opts, {}) or []
-            dense_filters, versions = self.dates.dense_view(filters, when, versions)
-            fused, cosines = self._fused(vector, lexical, dense_filters, k, opts, {}, versions)
-            return self._pool(vector, fused, cosines, lexical, opts, versions)
+            fused, cosines, lexical, versions = self._candidates(question, vector, filters, when,
+                                                                 max(opts.candidates, opts.top_k), opts, {})
+            return self._pool(vector, fused, cosines, lexical or [], opts, versions)
+
+    def _candidates(self, question: str, vector: np.ndarray, filters: Filters | None, when: TimeQuery | None,
+                    k: int, opts: Settings, timings: dict[str, float]) -> tuple[
+                        list[tuple[str, float]], dict[str, float], list[tuple[str, float]] | None, dict[str, str]]:
+        """The first phase of a search, the same for answering and for fitting (call it inside `one_view`):
+        BM25 (under the as-of cutoff) and dense search (the as-of view of committed versions) over one commit
+        state, fused; returns the fused ids, dense cosines, BM25 hits and the versions read."""
+        versions = self.store.versions()  # one commit state for every read: an article is seen whole
+        lexical = self._lexical(question, cutoff_filters(filters, when), k, opts, timings)
+        dense_filters, versions = self.dates.dense_view(filters, when, versions)
+        fused, cosines = self._fused(vector, lexical, dense_filters, k, opts, timings, versions)
+        return fused, cosines, lexical, versions
 
     def _pool(self, vector: np.ndarray, fused: Sequence[tuple[str, float]], cosines: dict[str, float],
               lexical: Sequence[tuple[str, float]], opts: Settings, versions: dict[str, str]) -> Pool:
@@ -231,7 +238,7 @@ class Retriever:
         for hit in ranked:
             if per_article[hit.article_id] >= self.settings.max_chunks_per_article:
                 continue
-            touching = [g for g in groups if self.settings.merge_neighbours and _adjacent(g, hit)]
+            touching = [g for g in groups if self.settings.merge_neighbours and adjacent(g, hit)]
             if not touching and len(groups) >= limit:
                 return groups, True
             per_article[hit.article_id] += 1
@@ -253,47 +260,6 @@ class Retriever:
             merged = merge_chunks(members, texts.get(members[0].article_id, ""))
             passages.extend([merged] if merged else [source_from_hit(h) for h in members])
         return passages
-
-
-def merge_chunks(members: Sequence[ChunkHit], article_text: str) -> Source | None:
-    """One passage spanning neighbouring chunks (in article order); None if they do not match the article."""
-    if len(members) == 1:
-        return source_from_hit(members[0])
-    if any(article_text[h.start : h.end] != h.text for h in members):
-        return None  # the article text is not the one these chunks were cut from; keep them apart
-    start, end = members[0].start, max(h.end for h in members)
-    best = max(members, key=lambda h: h.score)
-    source = source_from_hit(best)
-    return replace(source, chunk_id=members[0].chunk_id, text=article_text[start:end], start=start, end=end,
-                   chunk_ids=tuple(h.chunk_id for h in members))
-
-
-def source_from_hit(hit: ChunkHit) -> Source:
-    meta = hit.meta
-    return Source(
-        chunk_id=hit.chunk_id,
-        article_id=hit.article_id,
-        title=str(meta.get("title", "")),
-        url=meta.get("url"),
-        date=meta.get("date"),
-        text=hit.text,
-        start=hit.start,
-        end=hit.end,
-        score=round(hit.score, 4),
-        kind=hit.kind,
-        site=meta.get("site"),
-        author=meta.get("author"),
-        chunk_ids=(hit.chunk_id,),
-    )
-
-
-def _adjacent(group: Sequence[ChunkHit], hit: ChunkHit) -> bool:
-    """Whether `hit` is the chunk just before or after the group in the same article (and of the same kind)."""
-    if group[0].article_id != hit.article_id or group[0].kind != hit.kind:
-        return False
-    indexes = [int(h.meta.get("chunk_index", -10)) for h in group]
-    index = int(hit.meta.get("chunk_index", -10))
-    return index == min(indexes) - 1 or index == max(indexes) + 1
 
 
 @contextlib.contextmanager

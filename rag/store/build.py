@@ -113,3 +113,10 @@ def shown(record: dict[str, Any] | None) -> dict[str, Any] | str:
     if record is None:
         return "not recorded"
     return {name: record[name] for name in (*BUILD_FIELDS, "dimension", *sorted(record)) if name in record}
+
+
+def warn_if_stale(state: BuildState, location: object) -> None:
+    """Say once, when an Assistant opens a store, that its chunks were built with other settings than the running
+    ones (answers use the stored chunks; a store of another embedding model is refused when it is opened)."""
+    if not state.current:
+        log.warning("the store at %s: build %s", location, state.describe())

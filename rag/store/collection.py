@@ -24,20 +24,11 @@ from ..settings import Settings
 from . import ownership
 from .build import BuildState
 from .journal import WriteJournal
-from .migrations import SCHEMA_VERSION
-from .opening import check_schema, connect, open_collections, release, take_embedded
-from .rows import (
-    ChunkHit,
-    article_info,
-    chunk_hit,
-    is_committed,
-    pages,
-    where_clause,
-)
+from .opening import connect, open_collections, release, take_embedded
+from .rows import ChunkHit, article_info, chunk_hit, is_committed, pages, where_clause
 from .writes import StoreWrites
 
 _REOPENING = threading.Lock()
-__all__ = ["SCHEMA_VERSION", "Store", "check_schema"]
 log = logging.getLogger(__name__)
 
 
@@ -105,19 +96,14 @@ class Store(StoreWrites):
         self._chroma = value
 
     def close(self) -> None:
-        """Let go of an embedded store: Chroma's client for it is shut and other processes may open it.
-
-        Every Store of this directory in this process opens it again when next used.
-        """
+        """Let go of an embedded store: Chroma's client for it is shut and other processes may open it; every
+        Store of this directory in this process opens it again when next used."""
         if not self.settings.chroma_url:
             release(Path(self.settings.store))
 
     def _refresh_view(self, revision: str, force: bool = False) -> None:
-        """Note the revision this process's view has reached.
-
-        This process is the only one with the embedded store open (rag.store.ownership), and a Chroma server
-        serves every client the same state, so no other process's write can be missing from the view.
-        """
+        """Note the revision this process's view has reached: one process owns an embedded store
+        (rag.store.ownership) and a Chroma server serves every client one state, so no write is missing."""
         self._view = revision
 
     def _reopen(self, revision: str) -> None:
@@ -192,9 +178,6 @@ class Store(StoreWrites):
 
     def count_articles(self) -> int:
         return int(self.registry.count())
-
-    def dimension(self) -> int:
-        return int((self.chunks.metadata or {}).get("dimension", 0))
 
     def build_state(self) -> BuildState:
         """The settings the stored chunks were built with, against the running ones (rag.store.build)."""
