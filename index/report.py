@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,10 +46,6 @@ class IngestReport:
     @property
     def chunks_per_second(self) -> float:
         return self.chunks / self.seconds if self.seconds > 0 else 0.0
-
-    def skipped_by_reason(self) -> dict[str, int]:
-        """How many inputs were skipped for each kind of reason."""
-        return dict(Counter(_reason_kind(r) for _, r in self.skipped))
 
     def summary(self) -> str:
         line = (
@@ -99,10 +94,3 @@ def report_from_dict(data: dict[str, Any], store: str) -> IngestReport:
         embed_seconds=float(data.get("embed_seconds", 0.0)), skipped=pairs("skipped"), failed=pairs("failed"),
         store=store,
     )
-
-
-def _reason_kind(reason: str) -> str:
-    for kind in ("near-duplicate", "the same article", "unsupported file type", "empty", "without a text field"):
-        if kind in reason:
-            return kind
-    return reason

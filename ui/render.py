@@ -224,11 +224,6 @@ def sources_panel_html(turns: Sequence[Turn], stats: Mapping[str, Any] | None = 
 
 
 # ---------------------------------------------------------------- kept for scripts and the CLI
-def source_html(n: int, source: Source) -> str:
-    """One cited source: [n], linked title, site and date, and the highlighted passage."""
-    return source_card(0, n - 1, source, [n])
-
-
 def answer_markdown(answer: Answer) -> str:
     """A whole answer as one HTML block: the text, then the cited passages (or closest articles on refusal)."""
     turn = Turn.from_answer(answer)
