@@ -9,12 +9,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from index import uploads
-from rag.embedding.embedder import Embedder
 from rag.records import ArticleInfo
 from rag.settings import Settings
+
+if TYPE_CHECKING:
+    from rag import Assistant
 
 UPLOAD_DIR = uploads.UPLOAD_DIR
 
@@ -97,14 +100,14 @@ def parse_urls(text: str) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(urls)), errors
 
 
-def add_articles(targets: Sequence[str], settings: Settings, progress: Progress | None = None,  # type: ignore[no-untyped-def]
-                 embedder: Embedder | None = None):
-    """Ingest files and URLs into the store (with the chat's loaded `embedder`); returns the IngestReport.
+def add_articles(targets: Sequence[str], assistant: Assistant, progress: Progress | None = None):  # type: ignore[no-untyped-def]
+    """Ingest files and URLs into the assistant's store, with its loaded embedding model; returns the IngestReport.
 
     Saved uploads whose ingest failed are deleted again, so a refused file leaves nothing behind.
     """
     import index
-    from rag.store.collection import Store
+
+    settings = assistant.settings
 
     total = max(1, len(targets))
     if progress:
@@ -117,10 +120,10 @@ def add_articles(targets: Sequence[str], settings: Settings, progress: Progress 
 
     saved = [Path(t) for t in targets if "://" not in t]
     try:
-        return index.ingest(list(targets), settings=settings, progress=step, embedder=embedder)
+        return index.ingest(list(targets), settings=settings, progress=step, embedder=assistant.embedder)
     finally:
-        if saved:
-            uploads.discard_unused(saved, dict(Store(settings).registry_records()), Path(settings.store))
+        if saved:  # the registry as the ingest left it, read through the assistant's own store
+            uploads.discard_unused(saved, dict(assistant.store.registry_records()), Path(settings.store))
 
 
 def delete_articles(article_ids: Iterable[str], articles: Sequence[ArticleInfo], settings: Settings):  # type: ignore[no-untyped-def]

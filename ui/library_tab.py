@@ -146,8 +146,7 @@ class LibraryTab:
         report = None
         if targets:
             try:
-                report = library.add_articles(targets, self.settings, lambda f, d: progress(f, desc=d),
-                                              embedder=self.session.assistant.embedder)
+                report = library.add_articles(targets, self.session.assistant, lambda f, d: progress(f, desc=d))
             except Exception as exc:  # noqa: BLE001 - shown to the reader; the store is left as it was
                 errors.append(str(exc))
         rows, ids, note = self.refresh(query)

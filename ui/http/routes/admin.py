@@ -24,7 +24,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from index import uploads
 from index.pipeline import ingest
 from rag.errors import IngestError
-from rag.store.collection import Store
 
 from ..auth import require_admin
 from ..middleware import add_upload_paths
@@ -90,7 +89,7 @@ def router() -> APIRouter:
         try:
             report = ingest([str(p) for p in saved], settings=settings, embedder=assistant.embedder)
         finally:
-            uploads.discard_unused(saved, dict(Store(settings).registry_records()), Path(settings.store))
+            uploads.discard_unused(saved, dict(assistant.store.registry_records()), Path(settings.store))
         return _report_response(report)
 
     @routes.delete("/articles/{article_id}", response_model=ReportOut)
