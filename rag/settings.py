@@ -174,7 +174,7 @@ class Settings(BaseSettings):
             sources.append(_SecretFreeToml(settings_cls, toml_file=path))
         return tuple(sources)
 
-    def with_overrides(self, **changes: Any) -> "Settings":
+    def with_overrides(self, **changes: Any) -> Settings:
         """A copy with the given fields replaced (None values are ignored)."""
         data = {k: v for k, v in changes.items() if v is not None}
         return type(self).model_validate({**self.model_dump(), **data}) if data else self

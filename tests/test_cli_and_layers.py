@@ -21,6 +21,13 @@ def test_import_contracts_hold() -> None:
     assert f"Contracts: {len(declared)} kept, 0 broken" in result.stdout
 
 
+
+def test_ruff_finds_nothing_under_the_configured_rules() -> None:
+    ruff = Path(sys.executable).with_name("ruff")
+    result = subprocess.run([str(ruff), "check", "rag", "index", "ui", "eval", "tests"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
 @pytest.mark.slow
 def test_the_code_type_checks() -> None:
     """mypy (with the pydantic plugin, so Settings calls are checked) finds no error in the packages."""
