@@ -29,8 +29,15 @@ def _ingest(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, str]]:
 def _query(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, str]]:
     from .query import bench_query, format_query
 
-    result = bench_query(_settings(args), store=args.store, data=args.data, smoke=args.smoke, cache=args.cache)
-    return result, {"query": format_query(result)}
+    chunks = getattr(args, "chunks", None)
+    result = bench_query(_settings(args), store=args.store, data=args.data, smoke=args.smoke, cache=args.cache,
+                         chunks=chunks)
+    return result, {f"query-{_size(chunks)}" if chunks else "query": format_query(result)}
+
+
+def _size(chunks: int) -> str:
+    """100000 -> "100k", 1000000 -> "1M" (the section name of a query table at that size)."""
+    return f"{chunks // 1_000_000}M" if chunks % 1_000_000 == 0 else f"{chunks // 1000}k" if chunks % 1000 == 0 else str(chunks)
 
 
 def _scale(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, str]]:
@@ -130,6 +137,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _common(ingest, inherited=True)
 
     query = group.add_parser("query", help="answer latency per stage vs the plain llama-index retriever and query engine")
+    query.add_argument("--chunks", type=int, metavar="N",
+                       help="over a corpus of N chunks made from the real ones (as `bench scale` makes it; kept in --cache)")
     scale = group.add_parser("scale", help="latency, memory, disk, BM25 and HNSW recall at 10k and 100k chunks")
     scale.add_argument("--max", action="store_true", default=argparse.SUPPRESS, help="add the 1M-chunk corpus")
     every = group.add_parser("all", help="ingest, query and scale")
