@@ -14,7 +14,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -58,6 +58,13 @@ class ChunkDoc:
     text: str
     date_num: int  # 0 when the article has no date
     site_key: str
+    counts: tuple[tuple[str, int], ...] | None = None  # its terms and their frequencies, when already counted
+
+    def counted(self) -> ChunkDoc:
+        """This chunk with its term counts (from its text, once)."""
+        if self.counts is not None:
+            return self
+        return replace(self, counts=tuple(Counter(lexical_terms(self.text)).items()))
 
 
 class BM25Index:
@@ -95,7 +102,7 @@ class BM25Index:
         new_ids: list[np.ndarray] = []
         new_tfs: list[np.ndarray] = []
         for doc in add:
-            counts = Counter(lexical_terms(doc.text))
+            counts = dict(doc.counted().counts or ())
             for term in counts:
                 if term not in vocab:
                     vocab[term] = len(terms)
