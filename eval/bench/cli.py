@@ -31,7 +31,7 @@ def _query(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, str]]:
 
     chunks = getattr(args, "chunks", None)
     result = bench_query(_settings(args), store=args.store, data=args.data, smoke=args.smoke, cache=args.cache,
-                         chunks=chunks)
+                         chunks=chunks, only_newsrag=getattr(args, "only_newsrag", False))
     return result, {f"query-{_size(chunks)}" if chunks else "query": format_query(result)}
 
 
@@ -139,6 +139,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     query = group.add_parser("query", help="answer latency per stage vs the plain llama-index retriever and query engine")
     query.add_argument("--chunks", type=int, metavar="N",
                        help="over a corpus of N chunks made from the real ones (as `bench scale` makes it; kept in --cache)")
+    query.add_argument("--only-newsrag", action="store_true",
+                       help="only newsrag's ask (stages, cold start, BM25 update): no llama-index, threads or start-up")
     scale = group.add_parser("scale", help="latency, memory, disk, BM25 and HNSW recall at 10k and 100k chunks")
     scale.add_argument("--max", action="store_true", default=argparse.SUPPRESS, help="add the 1M-chunk corpus")
     every = group.add_parser("all", help="ingest, query and scale")

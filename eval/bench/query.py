@@ -30,11 +30,12 @@ BUSY = (0, 1, 2)
 
 
 def bench_query(settings: Settings, store: str | None = None, data: str | None = None, smoke: bool = False,
-                cache: str | None = None, chunks: int | None = None) -> dict[str, Any]:
+                cache: str | None = None, chunks: int | None = None, only_newsrag: bool = False) -> dict[str, Any]:
     """Measure newsrag and the llama-index baseline on the same store; figures and ratios as a dict.
 
     With `chunks`, the store is the scale corpus of that many chunks made from the RealTimeQA store's
     real chunks and vectors (`stores.scale_store`, as `newsrag bench scale` makes it) instead of that store.
+    `only_newsrag` leaves out the llama-index baselines, the thread table and the command-line start-up.
     """
     folder = corpus.data_dir(data)
     questions = corpus.question_texts(folder, limit=SMOKE_QUESTIONS if smoke else None)
@@ -51,10 +52,15 @@ def bench_query(settings: Settings, store: str | None = None, data: str | None =
         copy = stores.working_copy(source, work)
         stores.apply_index_settings(copy, settings)
         base = {"store": str(copy), "questions": str(qfile), "settings": _worker_settings(settings)}
-        result["pipelines"] = _pipelines(base, settings)
-        result["threads"] = thread_table(base, questions[: 2 if smoke else THREAD_QUESTIONS], work, smoke)
-        result["startup"] = startup_times(copy, questions[0], settings, runs=1 if smoke else 3)
-    result["ratios"] = _ratios(result["pipelines"])
+        result["pipelines"] = _pipelines(base, settings, only_newsrag)
+        if not only_newsrag:
+            result["threads"] = thread_table(base, questions[: 2 if smoke else THREAD_QUESTIONS], work, smoke)
+            result["startup"] = startup_times(copy, questions[0], settings, runs=1 if smoke else 3)
+        if chunks:  # the BM25 index following changed articles, on this copy (it is changed)
+            result["bm25_update"] = run_worker({"task": "bm25_update", "store": str(copy), "size": chunks,
+                                                "source": result["store"]["source"], "settings": base["settings"]})
+    if not only_newsrag:
+        result["ratios"] = _ratios(result["pipelines"])
     result["load_average_end"] = load_average()
     return result
 
@@ -65,7 +71,7 @@ def _worker_settings(settings: Settings, **extra: Any) -> dict[str, Any]:
             "collection": settings.collection, **extra}
 
 
-def _pipelines(base: dict[str, Any], settings: Settings) -> dict[str, Any]:
+def _pipelines(base: dict[str, Any], settings: Settings, only_newsrag: bool = False) -> dict[str, Any]:
     """Each pipeline's per-stage percentiles, memory and load average."""
     runs = {
         "newsrag": {**base, "task": "ask"},
@@ -73,6 +79,8 @@ def _pipelines(base: dict[str, Any], settings: Settings) -> dict[str, Any]:
         "llamaindex": {**base, "task": "llamaindex_query", "embedding": "torch"},
         "llamaindex_newsrag_encoder": {**base, "task": "llamaindex_query", "embedding": "newsrag"},
     }
+    if only_newsrag:
+        runs = {"newsrag": runs["newsrag"]}
     out = {}
     for name, spec in runs.items():
         load = load_average()
@@ -176,10 +184,21 @@ def format_query(result: dict[str, Any]) -> str:
               "| pipeline | query embedding p50 | retrieval p50 / p95 / p99 | answer p50 / p95 / p99 | RSS MB | load avg |",
               "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for name, label in PIPELINE_NAMES.items():
+        if name not in p:
+            continue
         ms = p[name]["ms"]
         r, t = ms["retrieval"], ms["total"]
         lines.append(f"| {label} | {ms['embed']['p50']:.1f} | {r['p50']:.1f} / {r['p95']:.1f} / {r['p99']:.1f} | "
                      f"{t['p50']:.1f} / {t['p95']:.1f} / {t['p99']:.1f} | {p[name]['rss_mb']:.0f} | {p[name]['load_average']:.1f} |")
+    lines += _comparison_lines(result) + cold_and_update_lines(result)
+    return "\n".join(lines)
+
+
+def _comparison_lines(result: dict[str, Any]) -> list[str]:
+    """The ratios to llama-index, the thread table and start-up (absent when only newsrag was measured)."""
+    if "ratios" not in result:
+        return []
+    lines: list[str] = []
     ratios = result["ratios"]
     lines += ["", (f"newsrag's retrieval is {ratios['retrieval_p50_vs_llamaindex']:.2f}x faster than the plain llama-index "
                    f"retriever at p50 ({ratios['retrieval_p95_vs_llamaindex']:.2f}x at p95), "
@@ -203,7 +222,26 @@ def format_query(result: dict[str, Any]) -> str:
               (f"- `newsrag ask` to its answer, cold: {s['ask_cold_ms']:.0f} ms, of which the first answer itself took "
                f"{cold['total']:.0f} ms (query embedding incl. model load {cold['embed']:.0f}, dense search incl. HNSW load "
                f"{cold['dense']:.0f}, BM25 incl. index load {cold['bm25']:.0f}); the rest is imports and opening the store.")]
-    return "\n".join(lines)
+    return lines
+
+
+def cold_and_update_lines(result: dict[str, Any]) -> list[str]:
+    """The serving process's cold start, and (with --chunks) the BM25 index following changed articles."""
+    ours = result["pipelines"]["newsrag"]
+    lines = ["", (f"Cold start of the serving process (ms): open {ours['open_ms']:.0f}, BM25 load "
+                  f"{ours['bm25_load_ms']:.0f} + postings {ours['bm25_postings_ms']:.0f}, first answer "
+                  f"{ours['first_answer_ms']:.0f} (load average {ours['load_average']:.1f}).")]
+    update = result.get("bm25_update")
+    if update:
+        times = sorted(update["update_ms"])
+        lines += ["", (f"BM25 index following a changed article ({update['articles_changed']} changes, one after the "
+                       f"other): {times[len(times) // 2]:.0f} ms median ({times[0]:.0f}-{times[-1]:.0f}), of which the "
+                       f"in-memory delta {update['apply_ms']:.0f} ms; {update['appends']} appended to the log "
+                       f"({update['log_bytes']:,} bytes), {update['saves']} whole-file writes. Rewriting the whole "
+                       f"file ({update['index_bytes']:,} bytes; what every change cost before the log): "
+                       f"{update['compaction_ms']:.0f} ms. A new process loads the file and the log's "
+                       f"{update['reopen_followed']} records in {update['reopen_ms']:.0f} ms.")]
+    return lines
 
 
 def breakdown_lines(ms: dict[str, dict[str, float]]) -> list[str]:

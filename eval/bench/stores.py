@@ -110,7 +110,8 @@ def scale_store(settings: Settings, size: int, store: Path, workdir: Path, quest
     target = (workdir if smoke else cache_dir(cache)) / f"scale-{size}-{source.stem.removeprefix('source-')}"
     marker = target / "bench-complete.json"
     if marker.is_file():
-        return target, {"origin": "cached synthetic", "path": str(target), **json.loads(marker.read_text(encoding="utf-8"))}
+        return target, {"origin": "cached synthetic", "path": str(target), "source": str(source),
+                        **json.loads(marker.read_text(encoding="utf-8"))}
     shutil.rmtree(target, ignore_errors=True)  # a build cut short: start again
     built = run_worker({"task": "scale_build", "source": str(source), "store": str(target), "size": size,
                         "questions": str(questions), "exact": str(workdir / f"exact-{size}.json"),
@@ -120,4 +121,4 @@ def scale_store(settings: Settings, size: int, store: Path, workdir: Path, quest
     info = {"chunks": built["chunks"], "articles": built["articles"], "synthetic_articles": built["synthetic_articles"],
             "bm25_update_ms": round(built["bm25_update_ms"], 1)}
     marker.write_text(json.dumps(info), encoding="utf-8")
-    return target, {"origin": "built synthetic", "path": str(target), **info}
+    return target, {"origin": "built synthetic", "path": str(target), "source": str(source), **info}
