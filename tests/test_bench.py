@@ -73,8 +73,8 @@ def test_bench_query_over_a_scale_corpus_breaks_the_answer_down_by_stage(tmp_pat
     shared_path("realtimeqa", "2025-q1", "20250103_gcs.jsonl")
     out = tmp_path / "benchmarks.md"
     cache = tmp_path / "cache"
-    result = run_cli("bench", "query", "--smoke", "--chunks", "400", "--json", "--out", str(out), "--cache", str(cache),
-                     timeout=900)
+    result = run_cli("bench", "query", "--smoke", "--chunks", "400", "--only-newsrag", "--json", "--out", str(out),
+                     "--cache", str(cache), timeout=900)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     ours = data["pipelines"]["newsrag"]
@@ -86,5 +86,19 @@ def test_bench_query_over_a_scale_corpus_breaks_the_answer_down_by_stage(tmp_pat
     assert ms["sentence embeddings"]["mean"] > 0 and ms["ranking"]["mean"] > 0 and ms["chunk reads"]["mean"] > 0
     parts = sum(ms[s]["mean"] for s in BREAKDOWN)
     assert abs(parts - ms["total"]["mean"]) <= 0.05 * ms["total"]["mean"]  # every millisecond in one stage
+    update = data["bm25_update"]  # the BM25 index follows changed articles by appending to its log
+    assert update["appends"] == update["articles_changed"] and update["saves"] == 0 and update["log_bytes"] > 0
+    assert update["reopen_followed"] >= update["articles_changed"]
     text = out.read_text(encoding="utf-8")
     assert f"<!-- bench:query-400@{cpu()['kind']} -->" in text and "selector's sentence embeddings" in text
+    assert "llama-index" not in text.split("query-400")[1]  # --only-newsrag
+
+
+@pytest.mark.slow
+def test_bench_bm25_smoke_measures_a_change_a_reopen_and_a_compaction(tmp_path: Path) -> None:
+    shared_path("realtimeqa", "2025-q1", "20250103_gcs.jsonl")
+    result = run_cli("bench", "bm25", "--smoke", "--json", "--cache", str(tmp_path / "cache"), timeout=600)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["chunks"] == 500 and data["appends"] == len(data["save_ms"]) == 5 and data["reopen_followed"] == 5
+    assert data["compaction_ms"] > 0 and data["index_bytes"] > data["log_bytes"] > 0

@@ -100,6 +100,23 @@ def cmd_backends(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bm25(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from . import stores
+    from .bm25scale import bench_bm25, format_bm25
+    from .measure import write_section
+
+    with tempfile.TemporaryDirectory(prefix="newsrag-bench-") as tmp:
+        store, _ = stores.realtimeqa_store(_settings(args), Path(tmp), args.store, args.data, args.smoke, args.cache)
+        source = stores.source_chunks(store, Path(tmp), args.cache, args.smoke)
+        result = bench_bm25(source, args.chunks or (500 if args.smoke else 1_000_000))
+    print_json(result) if args.json else print(format_bm25(result))
+    if args.out:
+        write_section(Path(args.out), f"bm25-{result['chunks']}@{result['cpu']['kind']}", format_bm25(result))
+    return 0
+
+
 def _common(parser: argparse.ArgumentParser, inherited: bool = False) -> None:
     """Options every benchmark takes; on subcommands they default to what `bench` itself was given."""
     default: Any = argparse.SUPPRESS if inherited else None
@@ -148,6 +165,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     for parser in (query, scale, every):
         _common(parser, inherited=True)
         _corpus_options(parser, inherited=True)
+
+    bm25 = group.add_parser("bm25", help="the BM25 index alone at N chunks: a changed article, reopen, compaction")
+    bm25.add_argument("--chunks", type=int, metavar="N", help="chunks of the scale corpus (default 1,000,000)")
+    _common(bm25, inherited=True)
+    _corpus_options(bm25, inherited=True)
+    bm25.set_defaults(func=cmd_bm25)
 
     backends = group.add_parser("backends", help="chunks/s and recall@5 of each embedding backend")
     backends.add_argument("--weeks", type=int, default=3, help="RealTimeQA weeks in the corpus (default 3)")

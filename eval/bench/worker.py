@@ -148,6 +148,7 @@ LAZY_TASKS = {
     "export": "eval.bench.scalework:run_export",
     "scale_build": "eval.bench.scalework:run_build",
     "bm25_update": "eval.bench.scalework:run_update",
+    "bm25_only": "eval.bench.bm25scale:run_bm25_only",
 }
 
 
