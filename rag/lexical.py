@@ -157,7 +157,7 @@ class LexicalIndex:
         except (OSError, ValueError) as exc:
             log.warning("BM25 index %s is damaged (%s); it is rebuilt from the collection", self.path, exc)
             self.stats.damaged += 1
-            self._file_state = state
+            self._file_state, self._compact = state, True  # the next save writes a whole new file
             return
         self._file_state, self._compact = state, False
         self.stats.loads += 1
