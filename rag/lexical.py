@@ -194,6 +194,7 @@ class LexicalIndex:
             if end is not None:
                 self._log_end, self._log_state, self._disk_token = end, _stat(self.log), record.token
                 self.stats.appends += 1
+                _remove_abandoned_temps(self.path)
             return  # None: another process wrote since this one read; the next reader catches up from the store
         self._write(index)
 
