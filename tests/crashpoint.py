@@ -6,6 +6,8 @@ Points:
   chunk-delete:N   just before the N-th delete call on the chunk collection (registry records already gone)
   bm25-rename      after the new BM25 index file is written in full, before it replaces the old one
   bm25-half        halfway through writing the new BM25 index file
+                   (both with every BM25 save made a compaction: a whole new file rather than a log record)
+  bm25-append-half halfway through appending a record to the BM25 index's log (a torn append)
   upload-second    (serve) an upload of several files: the first is kept, the second received but not yet
                    renamed into place, nothing ingested
   swap-rename:N    just before the N-th rename of a Chroma directory swap (repair, restore; rag.store.files)
@@ -39,6 +41,33 @@ def _kill_at_chunk_delete(nth: int, collection: str) -> None:
         return original(self, *args, **kwargs)
 
     Collection.delete = delete  # type: ignore[method-assign]
+
+
+def _compact_every_save() -> None:
+    """Every BM25 save writes the whole index file (as a compaction does), never a log record."""
+    import rag.retrieval.lexical
+
+    rag.retrieval.lexical.COMPACT_MIN_BYTES = 0
+    rag.retrieval.lexical.COMPACT_RATIO = 0.0
+
+
+def _kill_halfway_through_bm25_append() -> None:
+    import rag.retrieval.bm25_log
+
+    real_os = rag.retrieval.bm25_log.os
+
+    class _Os:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real_os, name)
+
+        @staticmethod
+        def write(fd: int, data: bytes) -> int:
+            real_os.write(fd, data[: len(data) // 2])
+            real_os.fsync(fd)
+            _die()
+            return 0
+
+    rag.retrieval.bm25_log.os = _Os()  # type: ignore[assignment]
 
 
 def _kill_before_bm25_rename() -> None:
@@ -129,9 +158,13 @@ def main(argv: list[str]) -> int:
     if point.startswith("chunk-delete:"):
         _kill_at_chunk_delete(int(point.split(":", 1)[1]), collection)
     elif point == "bm25-rename":
+        _compact_every_save()
         _kill_before_bm25_rename()
     elif point == "bm25-half":
+        _compact_every_save()
         _kill_halfway_through_bm25_write()
+    elif point == "bm25-append-half":
+        _kill_halfway_through_bm25_append()
     elif point == "upload-second":
         _kill_at_second_upload()
     elif point.startswith("swap-rename:"):

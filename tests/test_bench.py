@@ -9,6 +9,7 @@ from xml.etree import ElementTree
 import pytest
 
 from eval.bench.measure import cpu, write_section
+from eval.bench.serving import BREAKDOWN
 from tests.conftest import run_cli, shared_path
 
 
@@ -27,7 +28,7 @@ def test_bench_smoke_runs_ingest_query_and_scale_and_writes_the_doc(tmp_path: Pa
     ours = query["pipelines"]["newsrag"]
     assert ours["questions"] == query["questions"] == 4 and ours["chunks"] > 0 and ours["bm25_full_builds"] == 0
     assert set(ours["ms"]) >= {"embed", "dense", "bm25", "fuse", "answer", "verify", "retrieval", "total"}
-    assert ours["ms"]["total"]["p50"] > 0 and set(ours["ms"]["total"]) == {"p50", "p95", "p99"}
+    assert ours["ms"]["total"]["p50"] > 0 and set(ours["ms"]["total"]) == {"p50", "p95", "p99", "mean"}
     for baseline in ("llamaindex", "llamaindex_newsrag_encoder"):
         assert query["pipelines"][baseline]["ms"]["retrieval"]["p50"] > 0
     assert {(r["busy_processes"], r["query_threads"]) for r in query["threads"]} == {(0, 1), (0, 2)}
@@ -63,3 +64,41 @@ def test_bench_backends_smoke_writes_its_section(tmp_path: Path) -> None:
     text = out.read_text(encoding="utf-8")
     assert text.count(f"<!-- bench:{section} -->") == 1 and "replaced table" in text and "| OpenVINO bf16 |" not in text
     assert text.index("replaced table") < text.index("another CPU's table")  # side by side, in order of first run
+
+
+@pytest.mark.slow
+def test_bench_query_over_a_scale_corpus_breaks_the_answer_down_by_stage(tmp_path: Path) -> None:
+    """`newsrag bench query --chunks N` serves the scale corpus of N chunks and accounts for the whole answer
+    stage by stage (selector, windows, ranking, citation check...)."""
+    shared_path("realtimeqa", "2025-q1", "20250103_gcs.jsonl")
+    out = tmp_path / "benchmarks.md"
+    cache = tmp_path / "cache"
+    result = run_cli("bench", "query", "--smoke", "--chunks", "400", "--only-newsrag", "--json", "--out", str(out),
+                     "--cache", str(cache), timeout=900)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    ours = data["pipelines"]["newsrag"]
+    assert ours["chunks"] == 400 and data["store"]["origin"] == "built synthetic"
+    ms = ours["ms"]
+    for stage in ("embed", "dense", "bm25", "chunk reads", "ranking", "windows", "selector", "sentence embeddings",
+                  "citation check", "other"):
+        assert ms[stage]["mean"] >= 0, stage
+    assert ms["sentence embeddings"]["mean"] > 0 and ms["ranking"]["mean"] > 0 and ms["chunk reads"]["mean"] > 0
+    parts = sum(ms[s]["mean"] for s in BREAKDOWN)
+    assert abs(parts - ms["total"]["mean"]) <= 0.05 * ms["total"]["mean"]  # every millisecond in one stage
+    update = data["bm25_update"]  # the BM25 index follows changed articles by appending to its log
+    assert update["appends"] == update["articles_changed"] and update["saves"] == 0 and update["log_bytes"] > 0
+    assert update["reopen_followed"] >= update["articles_changed"]
+    text = out.read_text(encoding="utf-8")
+    assert f"<!-- bench:query-400@{cpu()['kind']} -->" in text and "selector's sentence embeddings" in text
+    assert "llama-index" not in text.split("query-400")[1]  # --only-newsrag
+
+
+@pytest.mark.slow
+def test_bench_bm25_smoke_measures_a_change_a_reopen_and_a_compaction(tmp_path: Path) -> None:
+    shared_path("realtimeqa", "2025-q1", "20250103_gcs.jsonl")
+    result = run_cli("bench", "bm25", "--smoke", "--json", "--cache", str(tmp_path / "cache"), timeout=600)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["chunks"] == 500 and data["appends"] == len(data["save_ms"]) == 5 and data["reopen_followed"] == 5
+    assert data["compaction_ms"] > 0 and data["index_bytes"] > data["log_bytes"] > 0

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from rag.retrieval.bm25 import BM25Index
-from rag.retrieval.lexical import LexicalIndex, index_path
+from rag.retrieval.lexical import LexicalIndex, index_path, read_saved
 from rag.settings import Settings
 from rag.store.collection import Store
 from tests.conftest import ISIS_K_TITLE, ROOT, let_go, run_cli
@@ -69,7 +69,8 @@ def _recovered(store: Path) -> tuple[dict[str, str], set[str]]:
     index = lexical.sync(chroma)
     assert set(index.chunk_ids.tolist()) == set(chunks["ids"]), "BM25 and Chroma disagree"
     assert len(index.chunk_ids) == len(set(index.chunk_ids.tolist()))
-    saved = BM25Index.from_bytes(index_path(settings).read_bytes())  # the file on disk is whole and current
+    saved = read_saved(settings)  # the file and its log on disk are whole and current
+    assert saved is not None and BM25Index.from_bytes(index_path(settings).read_bytes())
     assert set(saved.chunk_ids.tolist()) == set(chunks["ids"]) and saved.meta["revision"] == chroma.revision()
     assert not list(index_path(settings).parent.glob("*.tmp")), "a dead writer's temp file was left behind"
     return {i: str(m["content_hash"]) for i, m in registry.items()}, set(chunks["ids"])
@@ -97,6 +98,7 @@ def cleanly_removed(sample_store: Path, tmp_path_factory: pytest.TempPathFactory
     ("chunk-delete:2", 2, 1),  # the ferry is gone; the bank story's record too, its chunks not yet
     ("bm25-rename", 2, 2),  # Chroma is done; the new BM25 file is written but has not replaced the old one
     ("bm25-half", 2, 2),  # Chroma is done; the new BM25 file is half written
+    ("bm25-append-half", 2, 2),  # Chroma is done; the BM25 log's new record is half written (a torn append)
 ])
 def test_sigkill_during_remove_recovers(sample_store: Path, assistant, tmp_path: Path, cleanly_removed,  # type: ignore[no-untyped-def]
                                         point: str, records_gone: int, chunks_gone: int) -> None:
@@ -122,7 +124,7 @@ def test_sigkill_during_remove_recovers(sample_store: Path, assistant, tmp_path:
     assert _recovered(store) == cleanly_removed  # the removal the user asked for, and nothing else
 
 
-@pytest.mark.parametrize("point", ["bm25-rename", "bm25-half"])
+@pytest.mark.parametrize("point", ["bm25-rename", "bm25-half", "bm25-append-half"])
 def test_sigkill_during_the_bm25_save_of_an_ingest_recovers(sample_store: Path, assistant, tmp_path: Path,  # type: ignore[no-untyped-def]
                                                              point: str) -> None:
     store = copy_store(sample_store, tmp_path / "store")

@@ -29,8 +29,15 @@ def _ingest(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, str]]:
 def _query(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, str]]:
     from .query import bench_query, format_query
 
-    result = bench_query(_settings(args), store=args.store, data=args.data, smoke=args.smoke, cache=args.cache)
-    return result, {"query": format_query(result)}
+    chunks = getattr(args, "chunks", None)
+    result = bench_query(_settings(args), store=args.store, data=args.data, smoke=args.smoke, cache=args.cache,
+                         chunks=chunks, only_newsrag=getattr(args, "only_newsrag", False))
+    return result, {f"query-{_size(chunks)}" if chunks else "query": format_query(result)}
+
+
+def _size(chunks: int) -> str:
+    """100000 -> "100k", 1000000 -> "1M" (the section name of a query table at that size)."""
+    return f"{chunks // 1_000_000}M" if chunks % 1_000_000 == 0 else f"{chunks // 1000}k" if chunks % 1000 == 0 else str(chunks)
 
 
 def _scale(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, str]]:
@@ -93,6 +100,23 @@ def cmd_backends(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bm25(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from . import stores
+    from .bm25scale import bench_bm25, format_bm25
+    from .measure import write_section
+
+    with tempfile.TemporaryDirectory(prefix="newsrag-bench-") as tmp:
+        store, _ = stores.realtimeqa_store(_settings(args), Path(tmp), args.store, args.data, args.smoke, args.cache)
+        source = stores.source_chunks(store, Path(tmp), args.cache, args.smoke)
+        result = bench_bm25(source, args.chunks or (500 if args.smoke else 1_000_000))
+    print_json(result) if args.json else print(format_bm25(result))
+    if args.out:
+        write_section(Path(args.out), f"bm25-{result['chunks']}@{result['cpu']['kind']}", format_bm25(result))
+    return 0
+
+
 def _common(parser: argparse.ArgumentParser, inherited: bool = False) -> None:
     """Options every benchmark takes; on subcommands they default to what `bench` itself was given."""
     default: Any = argparse.SUPPRESS if inherited else None
@@ -130,6 +154,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _common(ingest, inherited=True)
 
     query = group.add_parser("query", help="answer latency per stage vs the plain llama-index retriever and query engine")
+    query.add_argument("--chunks", type=int, metavar="N",
+                       help="over a corpus of N chunks made from the real ones (as `bench scale` makes it; kept in --cache)")
+    query.add_argument("--only-newsrag", action="store_true",
+                       help="only newsrag's ask (stages, cold start, BM25 update): no llama-index, threads or start-up")
     scale = group.add_parser("scale", help="latency, memory, disk, BM25 and HNSW recall at 10k and 100k chunks")
     scale.add_argument("--max", action="store_true", default=argparse.SUPPRESS, help="add the 1M-chunk corpus")
     every = group.add_parser("all", help="ingest, query and scale")
@@ -137,6 +165,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     for parser in (query, scale, every):
         _common(parser, inherited=True)
         _corpus_options(parser, inherited=True)
+
+    bm25 = group.add_parser("bm25", help="the BM25 index alone at N chunks: a changed article, reopen, compaction")
+    bm25.add_argument("--chunks", type=int, metavar="N", help="chunks of the scale corpus (default 1,000,000)")
+    _common(bm25, inherited=True)
+    _corpus_options(bm25, inherited=True)
+    bm25.set_defaults(func=cmd_bm25)
 
     backends = group.add_parser("backends", help="chunks/s and recall@5 of each embedding backend")
     backends.add_argument("--weeks", type=int, default=3, help="RealTimeQA weeks in the corpus (default 3)")

@@ -39,7 +39,7 @@ def percentiles(values: list[float], points: tuple[int, ...] = (50, 95, 99)) -> 
 
     if not values:
         return {f"p{p}": 0.0 for p in points}
-    return {f"p{p}": round(float(np.percentile(values, p)), 2) for p in points}
+    return {**{f"p{p}": round(float(np.percentile(values, p)), 2) for p in points}, "mean": round(float(np.mean(values)), 2)}
 
 
 def summarise(ms: dict[str, list[float]]) -> dict[str, dict[str, float]]:

@@ -21,6 +21,7 @@ from rag.settings import Settings
 
 from . import corpus, stores
 from .measure import ROOT, busy_cores, cpu, load_average, machine, run_worker, summarise
+from .serving import BREAKDOWN
 
 SMOKE_QUESTIONS = 4
 THREAD_QUESTIONS = 60  # per cell of the thread table
@@ -29,8 +30,13 @@ BUSY = (0, 1, 2)
 
 
 def bench_query(settings: Settings, store: str | None = None, data: str | None = None, smoke: bool = False,
-                cache: str | None = None) -> dict[str, Any]:
-    """Measure newsrag and the llama-index baseline on the same store; figures and ratios as a dict."""
+                cache: str | None = None, chunks: int | None = None, only_newsrag: bool = False) -> dict[str, Any]:
+    """Measure newsrag and the llama-index baseline on the same store; figures and ratios as a dict.
+
+    With `chunks`, the store is the scale corpus of that many chunks made from the RealTimeQA store's
+    real chunks and vectors (`stores.scale_store`, as `newsrag bench scale` makes it) instead of that store.
+    `only_newsrag` leaves out the llama-index baselines, the thread table and the command-line start-up.
+    """
     folder = corpus.data_dir(data)
     questions = corpus.question_texts(folder, limit=SMOKE_QUESTIONS if smoke else None)
     result: dict[str, Any] = {"machine": machine(), "cpu": cpu(), "questions": len(questions), "backend": settings.embedding_backend,
@@ -39,15 +45,22 @@ def bench_query(settings: Settings, store: str | None = None, data: str | None =
     with tempfile.TemporaryDirectory(prefix="newsrag-bench-") as tmp:
         work = Path(tmp)
         source, result["store"] = stores.realtimeqa_store(settings, work, store, data, smoke, cache)
-        copy = stores.working_copy(source, work)
-        stores.apply_index_settings(copy, settings)
         qfile = work / "questions.json"
         qfile.write_text(json.dumps(questions), encoding="utf-8")
+        if chunks:
+            source, result["store"] = stores.scale_store(settings, chunks, source, work, qfile, cache, smoke)
+        copy = stores.working_copy(source, work)
+        stores.apply_index_settings(copy, settings)
         base = {"store": str(copy), "questions": str(qfile), "settings": _worker_settings(settings)}
-        result["pipelines"] = _pipelines(base, settings)
-        result["threads"] = thread_table(base, questions[: 2 if smoke else THREAD_QUESTIONS], work, smoke)
-        result["startup"] = startup_times(copy, questions[0], settings, runs=1 if smoke else 3)
-    result["ratios"] = _ratios(result["pipelines"])
+        result["pipelines"] = _pipelines(base, settings, only_newsrag)
+        if not only_newsrag:
+            result["threads"] = thread_table(base, questions[: 2 if smoke else THREAD_QUESTIONS], work, smoke)
+            result["startup"] = startup_times(copy, questions[0], settings, runs=1 if smoke else 3)
+        if chunks:  # the BM25 index following changed articles, on this copy (it is changed)
+            result["bm25_update"] = run_worker({"task": "bm25_update", "store": str(copy), "size": chunks,
+                                                "source": result["store"]["source"], "settings": base["settings"]})
+    if not only_newsrag:
+        result["ratios"] = _ratios(result["pipelines"])
     result["load_average_end"] = load_average()
     return result
 
@@ -58,7 +71,7 @@ def _worker_settings(settings: Settings, **extra: Any) -> dict[str, Any]:
             "collection": settings.collection, **extra}
 
 
-def _pipelines(base: dict[str, Any], settings: Settings) -> dict[str, Any]:
+def _pipelines(base: dict[str, Any], settings: Settings, only_newsrag: bool = False) -> dict[str, Any]:
     """Each pipeline's per-stage percentiles, memory and load average."""
     runs = {
         "newsrag": {**base, "task": "ask"},
@@ -66,6 +79,8 @@ def _pipelines(base: dict[str, Any], settings: Settings) -> dict[str, Any]:
         "llamaindex": {**base, "task": "llamaindex_query", "embedding": "torch"},
         "llamaindex_newsrag_encoder": {**base, "task": "llamaindex_query", "embedding": "newsrag"},
     }
+    if only_newsrag:
+        runs = {"newsrag": runs["newsrag"]}
     out = {}
     for name, spec in runs.items():
         load = load_average()
@@ -160,18 +175,32 @@ def format_query(result: dict[str, Any]) -> str:
         label = {"retrieval": "retrieval (embed + dense + BM25 + fuse)", "total": "**whole answer**",
                  "dates": "dates (as-of day, time window, recency)"}.get(stage, stage)
         lines.append(f"| {label} | {ms['p50']:.1f} | {ms['p95']:.1f} | {ms['p99']:.1f} |")
+    lines += breakdown_lines(p["newsrag"]["ms"])
     if "dates" in p["newsrag"]["ms"]:
         p95 = p["newsrag"]["ms"]["dates"]["p95"]
         lines += ["", f"Target: reading the dates of a question adds under 2 ms at p95: "
                       f"{'met' if p95 < 2 else '**missed**'} ({p95:.2f} ms)."]
-    lines += ["", "Side by side on the same store (ms; the answer column is the query engine for llama-index):", "",
+    heading = ("Side by side on the same store (ms; the answer column is the query engine for llama-index):"
+               if "llamaindex" in p else "The whole pipeline (ms):")
+    lines += ["", heading, "",
               "| pipeline | query embedding p50 | retrieval p50 / p95 / p99 | answer p50 / p95 / p99 | RSS MB | load avg |",
               "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for name, label in PIPELINE_NAMES.items():
+        if name not in p:
+            continue
         ms = p[name]["ms"]
         r, t = ms["retrieval"], ms["total"]
         lines.append(f"| {label} | {ms['embed']['p50']:.1f} | {r['p50']:.1f} / {r['p95']:.1f} / {r['p99']:.1f} | "
                      f"{t['p50']:.1f} / {t['p95']:.1f} / {t['p99']:.1f} | {p[name]['rss_mb']:.0f} | {p[name]['load_average']:.1f} |")
+    lines += _comparison_lines(result) + cold_and_update_lines(result)
+    return "\n".join(lines)
+
+
+def _comparison_lines(result: dict[str, Any]) -> list[str]:
+    """The ratios to llama-index, the thread table and start-up (absent when only newsrag was measured)."""
+    if "ratios" not in result:
+        return []
+    lines: list[str] = []
     ratios = result["ratios"]
     lines += ["", (f"newsrag's retrieval is {ratios['retrieval_p50_vs_llamaindex']:.2f}x faster than the plain llama-index "
                    f"retriever at p50 ({ratios['retrieval_p95_vs_llamaindex']:.2f}x at p95), "
@@ -195,4 +224,51 @@ def format_query(result: dict[str, Any]) -> str:
               (f"- `newsrag ask` to its answer, cold: {s['ask_cold_ms']:.0f} ms, of which the first answer itself took "
                f"{cold['total']:.0f} ms (query embedding incl. model load {cold['embed']:.0f}, dense search incl. HNSW load "
                f"{cold['dense']:.0f}, BM25 incl. index load {cold['bm25']:.0f}); the rest is imports and opening the store.")]
-    return "\n".join(lines)
+    return lines
+
+
+def cold_and_update_lines(result: dict[str, Any]) -> list[str]:
+    """The serving process's cold start, and (with --chunks) the BM25 index following changed articles."""
+    ours = result["pipelines"]["newsrag"]
+    lines = ["", (f"Cold start of the serving process (ms): open {ours['open_ms']:.0f}, BM25 load "
+                  f"{ours['bm25_load_ms']:.0f} + postings {ours['bm25_postings_ms']:.0f}, first answer "
+                  f"{ours['first_answer_ms']:.0f} (load average {ours['load_average']:.1f}).")]
+    update = result.get("bm25_update")
+    if update:
+        times = sorted(update["update_ms"])
+        lines += ["", (f"BM25 index following a changed article ({update['articles_changed']} changes, one after the "
+                       f"other): {times[len(times) // 2]:.0f} ms median ({times[0]:.0f}-{times[-1]:.0f}), of which the "
+                       f"in-memory delta {update['apply_ms']:.0f} ms; {update['appends']} appended to the log "
+                       f"({update['log_bytes']:,} bytes), {update['saves']} whole-file writes. Rewriting the whole "
+                       f"file ({update['index_bytes']:,} bytes; what every change cost before the log): "
+                       f"{update['compaction_ms']:.0f} ms. A new process loads the file and the log's "
+                       f"{update['reopen_followed']} records in {update['reopen_ms']:.0f} ms.")]
+    return lines
+
+
+def breakdown_lines(ms: dict[str, dict[str, float]]) -> list[str]:
+    """Where the whole answer goes: every stage of `serving.BREAKDOWN`, each millisecond counted once."""
+    if "other" not in ms:  # a result from before the finer stages
+        return []
+    mean = sum(ms[stage].get("mean", 0.0) for stage in BREAKDOWN) or 1.0
+    lines = ["", ("Where the whole answer goes (ms; each millisecond in one stage only: a chunk read inside the "
+                  "sentence windows counts as a chunk read; `eval.bench.probes`):"), "",
+             "| stage | p50 | p95 | mean | share of the mean |", "| --- | ---: | ---: | ---: | ---: |"]
+    for stage in BREAKDOWN:
+        m = ms[stage]
+        lines.append(f"| {STAGE_LABELS.get(stage, stage)} | {m['p50']:.1f} | {m['p95']:.1f} | {m.get('mean', 0.0):.1f} | "
+                     f"{m.get('mean', 0.0) / mean:.0%} |")
+    total = ms["total"]
+    verdict = "met" if total["p95"] < 150 else "**missed**"
+    lines += ["", f"Target: whole answer p95 under 150 ms: {verdict} ({total['p95']:.1f} ms; p50 {total['p50']:.1f} ms)."]
+    return lines
+
+
+STAGE_LABELS = {
+    "dates": "dates of the question", "embed": "question embedding", "dense": "dense search (HNSW)", "bm25": "BM25",
+    "chunk reads": "reading candidate and neighbour chunks", "ranking": "learned passage ranking (features + model)",
+    "article texts": "article texts (merges, windows)", "windows": "sentence windows (cutting)",
+    "selector": "sentence selector (features + model)", "sentence embeddings": "selector's sentence embeddings",
+    "short answer": "short answer", "citation embeddings": "citation check's sentence embeddings",
+    "citation check": "citation check (the rest)", "other": "other (fusion, answer text, refusal, bookkeeping)",
+}

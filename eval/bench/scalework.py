@@ -119,7 +119,41 @@ def run_build(spec: dict[str, Any]) -> dict[str, Any]:
             "build_peak_rss_mb": peak_rss_mb()}
 
 
-def _one_article_update(store: Any, lexical: Any, article: ScaleArticle | None) -> float:
+def run_update(spec: dict[str, Any]) -> dict[str, Any]:
+    """The BM25 index following changed articles of a scale store (`bench query --chunks`): load, one update
+    (the in-memory delta, then the log append), a reopen (file + log), and a compaction for comparison."""
+    from rag.retrieval.lexical import LexicalIndex, log_path
+    from rag.settings import Settings
+    from rag.store.collection import Store
+
+    settings = Settings(store=spec["store"], **spec.get("settings", {}))
+    article = next(scale_articles(load_source(Path(spec["source"])), int(spec["size"]), seed=int(spec.get("seed", 8))))
+    store = Store(settings)
+    out: dict[str, Any] = {"articles_changed": int(spec.get("updates", 5))}
+    with store.write_lock():
+        lexical = LexicalIndex(settings)
+        out["load_ms"] = _ms(lambda: lexical.sync(store))
+        times = [_one_article_update(store, lexical, article, f" Updated {n}.") for n in range(out["articles_changed"])]
+        out["update_ms"] = times
+        index = lexical.sync(store)
+        out["apply_ms"] = _ms(lambda: index.apply([article.row.article_id], []))  # the in-memory delta alone
+        out["appends"], out["saves"] = lexical.stats.appends, lexical.stats.saves
+        out["log_bytes"] = log_path(lexical.path).stat().st_size if log_path(lexical.path).exists() else 0
+        reopened = LexicalIndex(settings)
+        out["reopen_ms"] = _ms(lambda: reopened._load())
+        out["reopen_followed"] = reopened.stats.followed
+        out["compaction_ms"] = _ms(lambda: lexical._write(index))  # the whole file: what every update cost before
+        out["index_bytes"] = lexical.path.stat().st_size
+    return out
+
+
+def _ms(work: Any) -> float:
+    started = time.perf_counter()
+    work()
+    return (time.perf_counter() - started) * 1000
+
+
+def _one_article_update(store: Any, lexical: Any, article: ScaleArticle | None, suffix: str = " Updated.") -> float:
     """Milliseconds for the BM25 index to follow one changed article (delta and save, no rebuild)."""
     if article is None:
         return 0.0
@@ -127,7 +161,7 @@ def _one_article_update(store: Any, lexical: Any, article: ScaleArticle | None) 
     import hashlib
 
     first = article.chunks[0]
-    text = first.text + " Updated."
+    text = first.text + suffix
     body = text + article.row.text[first.end :]
     shift = len(text) - len(first.text)
     chunks = [dataclasses.replace(first, text=text, end=first.end + shift)]

@@ -14,11 +14,16 @@ from typing import Any
 
 import numpy as np
 
+from .probes import PROBES, probed
 from .worker import current_rss_mb, peak_rss_mb
 
 # report name -> key in Answer.timings ("answer" is the answerer's own time, "generate" in timings)
 STAGES = {"dates": "time", "embed": "embed", "dense": "dense", "bm25": "bm25", "fuse": "fuse", "answer": "generate",
           "verify": "verify"}
+DERIVED = ("citation check", "other")
+# the whole answer, stage by stage, each millisecond in one stage only (`eval.bench.probes`)
+BREAKDOWN = ("dates", "embed", "dense", "bm25", "chunk reads", "ranking", "article texts", "windows", "selector",
+             "sentence embeddings", "short answer", "citation embeddings", "citation check", "other")
 
 
 def open_assistant(spec: dict[str, Any]) -> Any:
@@ -31,19 +36,32 @@ def open_assistant(spec: dict[str, Any]) -> Any:
 
 
 def ask_loop(assistant: Any, questions: list[str]) -> dict[str, Any]:
-    """Answer each question once; per-stage milliseconds (lists), retrieval and total, refusals."""
-    stages: dict[str, list[float]] = {name: [] for name in (*STAGES, "retrieval", "total")}
+    """Answer each question once; per-stage milliseconds (lists), retrieval and total, refusals.
+
+    The finer stages of `eval.bench.probes` come beside those of `Answer.timings`: "citation check" is the
+    verify time without its sentence embeddings, "other" what no stage accounts for.
+    """
+    stages: dict[str, list[float]] = {name: [] for name in (*STAGES, *PROBES, *DERIVED, "retrieval", "total")}
     refused = 0
-    for question in questions:
-        assistant.embedder._query_cache.clear()
-        started = time.perf_counter()
-        answer = assistant.ask(question)
-        total = (time.perf_counter() - started) * 1000
-        for name, key in STAGES.items():
-            stages[name].append(float(answer.timings.get(key, 0.0)))
-        stages["retrieval"].append(float(answer.timings.get("retrieve", 0.0)))  # wall time of Retriever.retrieve
-        stages["total"].append(total)
-        refused += bool(answer.refused)
+    with probed() as probes:
+        for question in questions:
+            assistant.embedder._query_cache.clear()
+            probes.take()
+            started = time.perf_counter()
+            answer = assistant.ask(question)
+            total = (time.perf_counter() - started) * 1000
+            for name, key in STAGES.items():
+                stages[name].append(float(answer.timings.get(key, 0.0)))
+            fine = probes.take()
+            for name, ms in fine.items():
+                stages[name].append(ms)
+            verify = float(answer.timings.get("verify", 0.0))
+            stages["citation check"].append(max(0.0, verify - fine["citation embeddings"]))
+            counted = sum(stages[name][-1] for name in BREAKDOWN if name != "other")
+            stages["other"].append(max(0.0, total - counted))
+            stages["retrieval"].append(float(answer.timings.get("retrieve", 0.0)))  # wall time of Retriever.retrieve
+            stages["total"].append(total)
+            refused += bool(answer.refused)
     return {"questions": len(questions), "refused": refused, "ms": stages}
 
 

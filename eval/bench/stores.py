@@ -97,3 +97,28 @@ def source_chunks(store: Path, workdir: Path, cache: str | None = None, smoke: b
         run_worker({"task": "export", "store": str(copy), "out": str(target)})
         shutil.rmtree(copy, ignore_errors=True)
     return target
+
+
+def scale_store(settings: Settings, size: int, store: Path, workdir: Path, questions: Path,
+                cache: str | None = None, smoke: bool = False) -> tuple[Path, dict[str, Any]]:
+    """A store of `size` chunks made from `store`'s real chunks (`eval.bench.synth`), built once and cached.
+
+    The same corpus `newsrag bench scale` serves, kept (the scale benchmark deletes its own) so that
+    `newsrag bench query --chunks N` can be run again without writing N chunks each time.
+    """
+    source = source_chunks(store, workdir, cache, smoke)
+    target = (workdir if smoke else cache_dir(cache)) / f"scale-{size}-{source.stem.removeprefix('source-')}"
+    marker = target / "bench-complete.json"
+    if marker.is_file():
+        return target, {"origin": "cached synthetic", "path": str(target), "source": str(source),
+                        **json.loads(marker.read_text(encoding="utf-8"))}
+    shutil.rmtree(target, ignore_errors=True)  # a build cut short: start again
+    built = run_worker({"task": "scale_build", "source": str(source), "store": str(target), "size": size,
+                        "questions": str(questions), "exact": str(workdir / f"exact-{size}.json"),
+                        "settings": {"embedding_backend": settings.embedding_backend,
+                                     "query_backend": settings.query_backend,
+                                     "model_cache": str(settings.model_cache), "collection": settings.collection}})
+    info = {"chunks": built["chunks"], "articles": built["articles"], "synthetic_articles": built["synthetic_articles"],
+            "bm25_update_ms": round(built["bm25_update_ms"], 1)}
+    marker.write_text(json.dumps(info), encoding="utf-8")
+    return target, {"origin": "built synthetic", "path": str(target), "source": str(source), **info}

@@ -147,6 +147,8 @@ LAZY_TASKS = {
     "llamaindex_query": "eval.bench.plain:run_llamaindex_query",
     "export": "eval.bench.scalework:run_export",
     "scale_build": "eval.bench.scalework:run_build",
+    "bm25_update": "eval.bench.scalework:run_update",
+    "bm25_only": "eval.bench.bm25scale:run_bm25_only",
 }
 
 

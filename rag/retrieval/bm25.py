@@ -14,7 +14,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -58,20 +58,27 @@ class ChunkDoc:
     text: str
     date_num: int  # 0 when the article has no date
     site_key: str
+    counts: tuple[tuple[str, int], ...] | None = None  # its terms and their frequencies, when already counted
+
+    def counted(self) -> ChunkDoc:
+        """This chunk with its term counts (from its text, once)."""
+        if self.counts is not None:
+            return self
+        return replace(self, counts=tuple(Counter(lexical_terms(self.text)).items()))
 
 
 class BM25Index:
     """Immutable BM25 index: `apply` returns a new index, so readers never see a half-applied delta."""
 
     def __init__(self, arrays: dict[str, np.ndarray] | None = None, terms: Sequence[str] = (),
-                 meta: dict[str, Any] | None = None) -> None:
+                 meta: dict[str, Any] | None = None, vocab: dict[str, int] | None = None) -> None:
         a = arrays or _empty_arrays()
         self.indptr, self.term_ids, self.tfs = a["indptr"], a["term_ids"], a["tfs"]
         self.lengths, self.date_nums = a["lengths"], a["date_nums"]
         self.chunk_ids, self.articles, self.versions = a["chunk_ids"], a["articles"], a["versions"]
         self.site_keys = a["site_keys"]
         self.terms = list(terms)
-        self.vocab = {t: i for i, t in enumerate(self.terms)}
+        self.vocab = vocab if vocab is not None else {t: i for i, t in enumerate(self.terms)}  # term -> its id
         self.meta: dict[str, Any] = dict(meta or {})
         self._postings: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._norms: tuple[tuple[float, float], np.ndarray] | None = None
@@ -95,7 +102,7 @@ class BM25Index:
         new_ids: list[np.ndarray] = []
         new_tfs: list[np.ndarray] = []
         for doc in add:
-            counts = Counter(lexical_terms(doc.text))
+            counts = dict(doc.counted().counts or ())
             for term in counts:
                 if term not in vocab:
                     vocab[term] = len(terms)
@@ -104,16 +111,16 @@ class BM25Index:
             new_tfs.append(np.asarray(list(counts.values()), dtype=np.float32))
         nnz = np.concatenate([row_nnz[keep], np.asarray([len(i) for i in new_ids], dtype=np.int64)])
         arrays: dict[str, np.ndarray] = {
-            "indptr": np.concatenate([[0], np.cumsum(nnz)]).astype(np.int64),
-            "term_ids": np.concatenate([self.term_ids[entry_keep], *new_ids]).astype(np.int32),
-            "tfs": np.concatenate([self.tfs[entry_keep], *new_tfs]).astype(np.float32),
+            "indptr": np.concatenate([[0], np.cumsum(nnz)]).astype(np.int64, copy=False),
+            "term_ids": np.concatenate([self.term_ids[entry_keep], *new_ids]).astype(np.int32, copy=False),
+            "tfs": np.concatenate([self.tfs[entry_keep], *new_tfs]).astype(np.float32, copy=False),
             "lengths": np.concatenate([self.lengths[keep], [float(t.sum()) for t in new_tfs]]).astype(np.float32),
             "date_nums": np.concatenate([self.date_nums[keep], [d.date_num for d in add]]).astype(np.int32),
         }
         for name, field in _DOC_STRINGS.items():
             added = np.asarray([getattr(d, field) for d in add], dtype=str)
             arrays[name] = np.concatenate([getattr(self, name)[keep], added]) if len(add) else getattr(self, name)[keep]
-        return BM25Index(arrays, terms, self.meta)
+        return BM25Index(arrays, terms, self.meta, vocab)
 
     # ------------------------------------------------------------------ search
     def search(self, terms: Sequence[str], k: int, filters: Filters | None = None,

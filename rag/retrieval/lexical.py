@@ -3,9 +3,12 @@
 The index file (`<store>/bm25/<collection>.npz`) records which version of each article it holds and
 the store revision it was synced at. `sync` compares that with the article registry and applies
 per-article deltas (new versions in, removed or replaced ones out), so nothing is rebuilt from
-scratch when the collection grows or another process wrote to it. Files are replaced atomically (the
-temp files of a writer that died mid-save are removed at the next save); a damaged or foreign file is
-detected on load and rebuilt from the collection.
+scratch when the collection grows or another process wrote to it. A delta is appended to the index's
+log (`<collection>.log`, `rag.retrieval.bm25_log`) rather than rewriting the whole file; the file is rewritten
+(compacted: temp file, fsync, atomic rename; temp files of a writer that died mid-save are removed at the
+next save) only when the log has grown to a quarter of it, or was found damaged. A damaged or foreign
+file is detected on load and rebuilt from the collection; a torn or damaged log record is ignored, with
+everything after it, and the index caught up from the store.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import logging
 import os
 import re
 import threading
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,9 +29,19 @@ from ..records import Filters
 from ..settings import Settings
 from ..store.collection import Store
 from ..store.rows import ChunkHit
+from . import bm25_log
 from .bm25 import BM25Index, ChunkDoc, lexical_terms
+from .bm25_log import stat as _stat
 
 log = logging.getLogger(__name__)
+
+COMPACT_RATIO = 0.25  # the log is folded into a new index file once it is this large against the file
+COMPACT_MIN_BYTES = 1 << 20
+
+
+def log_path(index: Path) -> Path:
+    """The delta log beside an index file (`rag.retrieval.bm25_log`)."""
+    return index.with_suffix(".log")
 
 
 def index_path(settings: Settings) -> Path:
@@ -46,7 +60,9 @@ class SyncStats:
     loads: int = 0
     full_builds: int = 0
     deltas: int = 0
-    saves: int = 0
+    saves: int = 0  # whole index files written (full builds and compactions)
+    appends: int = 0  # deltas appended to the log
+    followed: int = 0  # log records read (written by another process, or found on load)
     damaged: int = 0
     articles_added: int = 0
     articles_dropped: int = 0
@@ -59,9 +75,14 @@ class LexicalIndex:
         self.settings = settings
         self.path = index_path(settings)
         self.stats = SyncStats()
+        self.log = log_path(self.path)
         self._index: BM25Index | None = None
         self._revision: str | None = None  # store revision the in-memory index is known to match
         self._file_state: tuple[int, int, int] | None = None
+        self._log_state: tuple[int, int, int] | None = None
+        self._log_end = 0  # bytes of the log this process has applied (or written)
+        self._disk_token: str | None = None  # the index state the files on disk add up to, as far as read
+        self._compact = False  # the log is damaged or untrusted: the next save writes a new index file
         self._lock = threading.Lock()
 
     def search(self, store: Store, question: str, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
@@ -99,8 +120,10 @@ class LexicalIndex:
         drop = [a for a, v in indexed.items() if versions.get(a) != v]
         fetch = [a for a, v in versions.items() if indexed.get(a) != v]
         docs, complete = _complete_docs(store.committed_chunks(fetch), fetch)
+        docs = [d.counted() for d in docs]  # counted once: for the index and for the log
+        parent = base.meta.get("token")
         if not drop and not docs and base is self._index:
-            index = base
+            index = base  # only the revision moves (the term-major postings already derived are kept)
         else:
             index = base.apply(drop, docs)
             index.meta["deltas"] = int(index.meta.get("deltas", 0)) + 1
@@ -109,19 +132,23 @@ class LexicalIndex:
             self.stats.articles_dropped += len(drop)
         # an article caught mid-write is fetched again at the next search (its writer bumps the revision)
         index.meta.update(revision=revision if complete else None, collection=self.settings.collection,
-                          location=_location(self.settings))
-        self._save(index)
+                          location=_location(self.settings), token=uuid.uuid4().hex)
+        self._save(index, parent, drop, docs)
         return index
 
     # ------------------------------------------------------------------ files
     def _file_changed(self) -> bool:
-        return _stat(self.path) != self._file_state
+        return _stat(self.path) != self._file_state or _stat(self.log) != self._log_state
 
     def _load(self) -> None:
-        """Read the index file when it exists and belongs to this collection; a damaged one is ignored."""
+        """Read the index file when it exists and belongs to this collection (a damaged one is ignored), then
+        the records of its log; only the log's new records when the file is the one already read."""
         state = _stat(self.path)
         if state is None:
             self._file_state = None  # deleted: keep what is in memory (if anything); the next save rewrites it
+            return
+        if self._index is not None and state == self._file_state and not self._compact:
+            self._follow_log(self._index, self._log_end)
             return
         try:
             index = BM25Index.from_bytes(self.path.read_bytes())
@@ -130,13 +157,56 @@ class LexicalIndex:
         except (OSError, ValueError) as exc:
             log.warning("BM25 index %s is damaged (%s); it is rebuilt from the collection", self.path, exc)
             self.stats.damaged += 1
-            self._file_state = state
+            self._file_state, self._compact = state, True  # the next save writes a whole new file
             return
-        self._index, self._file_state = index, state
+        self._file_state, self._compact = state, False
         self.stats.loads += 1
+        self._follow_log(index, 0)
 
-    def _save(self, index: BM25Index) -> None:
-        """Write the index next to the store: temp file, fsync, atomic rename. Failure only costs a resync."""
+    def _follow_log(self, index: BM25Index, offset: int) -> None:
+        """Apply the log's records after `offset` to `index` and keep the result."""
+        self._log_state = _stat(self.log)
+        replay = bm25_log.read(self.log, str(index.meta.get("segment")), str(index.meta.get("token")), offset)
+        if replay.records:
+            self.stats.followed += replay.records
+            index = index.apply(replay.drop, replay.docs())
+            index.meta.update(replay.meta, token=replay.token, revision=replay.revision)
+        if replay.damaged:
+            log.warning("BM25 log %s has a torn or damaged record after %d bytes; it is ignored from there, the "
+                        "index is caught up from the store and compacted", self.log, replay.end)
+            self.stats.damaged += 1
+        self._compact = self._compact or replay.damaged or not replay.trusted
+        self._index, self._log_end, self._disk_token = index, replay.end, replay.token
+
+    def _save(self, index: BM25Index, parent: object, drop: list[str], docs: list[ChunkDoc]) -> None:
+        """Append the delta that made `index` to the log when the files on disk are its parent state and the
+        log is still small; otherwise write the whole index file. Failure only costs a resync."""
+        record = bm25_log.Record(str(index.meta.get("segment")), str(parent), str(index.meta["token"]),
+                                 index.meta.get("revision"), drop, docs,
+                                 {k: index.meta[k] for k in ("deltas", "full_builds") if k in index.meta})
+        data = record.encode()
+        if self._appendable(parent, len(data)):
+            try:
+                end = bm25_log.append(self.log, data, self._log_end, self.path, self._file_state)
+            except OSError as exc:
+                log.warning("cannot append to the BM25 log %s (%s); the index is kept in memory", self.log, exc)
+                return
+            if end is not None:
+                self._log_end, self._log_state, self._disk_token = end, _stat(self.log), record.token
+                self.stats.appends += 1
+                _remove_abandoned_temps(self.path)
+            return  # None: another process wrote since this one read; the next reader catches up from the store
+        self._write(index)
+
+    def _appendable(self, parent: object, size: int) -> bool:
+        if self._compact or self._file_state is None or parent != self._disk_token or parent is None:
+            return False
+        return self._log_end + size <= max(COMPACT_MIN_BYTES, self._file_state[1] * COMPACT_RATIO)
+
+    def _write(self, index: BM25Index) -> None:
+        """Write the index as a new file (a new segment: the old log no longer applies): temp file, fsync,
+        atomic rename, then the log is removed, all under the log's lock."""
+        index.meta["segment"] = uuid.uuid4().hex
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -144,15 +214,26 @@ class LexicalIndex:
                 handle.write(index.to_bytes())
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-            _fsync_dir(self.path.parent)
+            with bm25_log.locked(self.log):
+                os.replace(tmp, self.path)
+                self.log.unlink(missing_ok=True)
+                _fsync_dir(self.path.parent)
         except OSError as exc:
             log.warning("cannot save the BM25 index to %s (%s); it is kept in memory", self.path, exc)
             tmp.unlink(missing_ok=True)
             return
-        self._file_state = _stat(self.path)
+        self._file_state, self._log_state, self._log_end = _stat(self.path), None, 0
+        self._disk_token, self._compact = index.meta.get("token"), False
         self.stats.saves += 1
         _remove_abandoned_temps(self.path)
+
+
+def read_saved(settings: Settings) -> BM25Index | None:
+    """The index as saved, without syncing: its file with the log's records applied (what a new process
+    loads first); None when there is no readable file."""
+    lexical = LexicalIndex(settings)
+    lexical._load()
+    return lexical._index
 
 
 def sync(store: Store, settings: Settings | None = None) -> LexicalIndex:
@@ -188,14 +269,6 @@ def _complete_docs(hits: Sequence[ChunkHit], wanted: Sequence[str]) -> tuple[lis
 
 def _location(settings: Settings) -> str:
     return settings.chroma_url or str(settings.store)
-
-
-def _stat(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 def _remove_abandoned_temps(path: Path) -> None:
