@@ -225,7 +225,7 @@ def test_upload_ask_then_delete_changes_the_answer(page: Any, tmp_path: Path) ->
     article.write_text(LIGHTHOUSE, encoding="utf-8")
     open_tab(page, "Library")
     page.set_input_files("#nr-upload input[type=file]", str(article))
-    page.wait_for_selector("#nr-upload :text('zorbland-lighthouse.txt')")
+    page.wait_for_selector("#nr-upload :text('zorbland-lighthouse.txt')", timeout=120_000)  # the upload itself: slow under load
     page.click("#nr-add")
     page.wait_for_selector("#nr-add-result .nr-report-ok:has-text('Added 1 article')", timeout=120_000)
     assert page.locator("#nr-lib-table [role=row]", has_text="Zorbland Lighthouse Reopens").count() == 1
