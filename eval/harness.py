@@ -114,7 +114,7 @@ def evaluate(
         meta["as_of"] = "question date" if use_dates else "now"
     run = EvalRun(meta=meta, sections=score_run(results), results=results, notes=notes, without_as_of=without)
     if report_dir is not None:
-        from .report import write_report
+        from .html import write_report
 
         run.report_dir = write_report(run, Path(report_dir))
         if without is not None:

@@ -1,12 +1,15 @@
-"""report.html: one self-contained file (inline CSS, SVG plots, no scripts from the network)."""
+"""report.html: one self-contained file (inline CSS, SVG plots, no scripts from the network); and `write_report`,
+which writes it beside metrics.json, results.jsonl and report.md."""
 
 from __future__ import annotations
 
+import json
 from html import escape
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .plots import histogram, line_chart
-from .report import LEVELS, Table, fmt, run_line, summary_tables
+from .report import LEVELS, Table, fmt, render_markdown, run_line, summary_tables
 
 if TYPE_CHECKING:
     from .harness import EvalRun
@@ -151,3 +154,15 @@ def _cited(cited: list[dict[str, Any]]) -> str:
         parts.append(f"<details><summary>[{marker}] {link} {escape(c.get('date') or '')}</summary>"
                      f'<div class="small">{shown}</div></details>')
     return "".join(parts) or "–"
+
+
+def write_report(run: EvalRun, folder: Path) -> Path:
+    """Write the four files into `folder` (created) and return it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "metrics.json").write_text(json.dumps(run.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
+    with (folder / "results.jsonl").open("w", encoding="utf-8") as handle:
+        for result in run.results:
+            handle.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+    (folder / "report.md").write_text(render_markdown(run), encoding="utf-8")
+    (folder / "report.html").write_text(render_html(run), encoding="utf-8")
+    return folder

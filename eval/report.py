@@ -1,13 +1,10 @@
-"""The report folder of a run: metrics.json, results.jsonl, report.md and report.html.
-
-Both reports render the same tables (`summary_tables`); the HTML adds plots and the per-question table.
+"""report.md of a run, and the tables both reports render (`summary_tables`); report.html (`eval.html`) adds
+plots and the per-question table, and `eval.html.write_report` writes the whole report folder.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .metrics import K_VALUES
@@ -29,20 +26,6 @@ class Table:
     headers: list[str]
     rows: list[list[Any]]
     note: str = ""  # a line under the table that says how to read it
-
-
-def write_report(run: EvalRun, folder: Path) -> Path:
-    """Write the four files into `folder` (created) and return it."""
-    from .html import render_html
-
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "metrics.json").write_text(json.dumps(run.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
-    with (folder / "results.jsonl").open("w", encoding="utf-8") as handle:
-        for result in run.results:
-            handle.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
-    (folder / "report.md").write_text(render_markdown(run), encoding="utf-8")
-    (folder / "report.html").write_text(render_html(run), encoding="utf-8")
-    return folder
 
 
 def fmt(value: Any) -> str:

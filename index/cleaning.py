@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlencode, urlparse, urlsplit, urlunsplit
 from rag import text as tx
 from rag.errors import IngestError
 
-from .loading import RawArticle
+from .items import RawArticle
 
 _HEADER_KEYS = {
     "title": "title", "headline": "title", "date": "date", "published": "date", "url": "url",

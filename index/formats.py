@@ -19,7 +19,7 @@ from typing import Any
 
 from rag.errors import IngestError
 
-from .loading import Item, LoadOptions, Problem, RawArticle, decode_text, read_bytes
+from .items import Item, LoadOptions, Problem, RawArticle, decode_text, read_bytes
 
 MIN_PAGE_WORDS = 10
 MAX_NESTING = 10  # lists inside lists in one record field: deeper is not article text

@@ -12,7 +12,7 @@ from typing import Any
 from rag.errors import IngestError
 
 from .cleaning import looks_like_title
-from .loading import Item, LoadOptions, RawArticle, read_bytes
+from .items import Item, LoadOptions, RawArticle, read_bytes
 
 
 def load_pdf(path: Path, options: LoadOptions) -> Iterator[Item]:

@@ -20,7 +20,7 @@ import httpx
 from rag.errors import IngestError
 
 from . import formats, pdf
-from .loading import Item, LoadOptions, Problem, RawArticle, decode_text
+from .items import Item, LoadOptions, Problem, RawArticle, decode_text
 from .netguard import AddressPolicy, blocked_reason, guarded_transport
 
 USER_AGENT = "newsrag/0.1 (+https://github.com/newsrag)"
