@@ -18,10 +18,10 @@ from typing import Any
 
 # stage name -> "module:Class.method" or "module:function", as the pipeline calls it
 PROBES = {
-    "chunk reads": "rag.store:Store.hits_by_ids",
-    "article texts": "rag.store:Store.article_texts",
+    "chunk reads": "rag.store.collection:Store.hits_by_ids",
+    "article texts": "rag.store.collection:Store.article_texts",
     "ranking": "rag.retrieval.ranking:PassageRanker.rank",
-    "windows": "rag.retrieval:widen",
+    "windows": "rag.retrieval.retriever:widen",
     "selector": "rag.answering.selector:SentenceSelector.select",
     "sentence embeddings": "rag.answering.selector:SentenceSelector._similarities",
     "short answer": "rag.answering.short:ShortAnswerer.best",
