@@ -40,7 +40,6 @@ from .fitting import fit_linear
 from .matching import contains, short_answer_matches
 from .questions import Question
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "realtimeqa" / "2025-q1"  # ../shared beside the repo
 SHORTLIST = int(os.environ.get("NEWSRAG_FIT_SHORTLIST", "6"))  # sentences re-scored with their embedding similarity
 MAX_FALSE_REFUSAL = 0.05
 FAMILIES = {
@@ -215,7 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ablation", action="store_true", help="also refit without each feature family and score "
                                                                  "the held-out weeks 10-13")
     parser.add_argument("--out", type=Path, default=MODELS, help="where the model files go")
-    parser.add_argument("--data", type=Path, default=DATA, help="the RealTimeQA 2025-Q1 folder")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="the RealTimeQA 2025-Q1 folder (default: realtimeqa/2025-q1 in the data_dir setting)")
     parser.add_argument("--keep-passage", action="store_true",
                         help="keep the passage ranking model as it is; refit only the answering models")
     parser.add_argument("--choices-only", action="store_true",
@@ -224,6 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     assistant = open_assistant(store=args.store)
+    args.data = args.data or assistant.settings.data_dir / "realtimeqa" / "2025-q1"
     view = CorpusView(assistant.store)
     about = {"fitted_on": "RealTimeQA 2025-Q1 weeks 1-9 (dev split)", "date": time.strftime("%Y-%m-%d"),
              "retrieval": {k: getattr(assistant.settings, k) for k in ("retrieval_mode", "top_k", "chunk_tokens",

@@ -29,6 +29,11 @@ def default_model_cache() -> Path:
     return Path(platformdirs.user_cache_dir("newsrag")) / "models"
 
 
+def default_data_dir() -> Path:
+    """The shared data folder beside a checkout of newsrag (`../shared/data`)."""
+    return Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
 def config_file() -> Path:
     """The TOML file read for settings: $NEWSRAG_CONFIG, else ./newsrag.toml."""
     return Path(os.environ.get("NEWSRAG_CONFIG", "newsrag.toml"))
@@ -45,6 +50,7 @@ class Settings(BaseSettings):
     store: Path = Field(default_factory=default_store, description="Store directory (Chroma data, BM25 index, feedback).")
     chroma_url: str | None = Field(None, description="Chroma server URL (http://host:port); embedded Chroma in the store dir when unset.")
     collection: str = Field("newsrag", min_length=3, description="Chroma collection name (3+ characters).")
+    data_dir: Path = Field(default_factory=default_data_dir, description="Shared evaluation and benchmark data (realtimeqa/, rgb/, sample/), read by `newsrag bench` and `python -m eval.fit`; default: ../shared/data beside the checkout.")
 
     # --- embeddings
     embedding_model: str = Field("all-MiniLM-L6-v2", description="Embedding model: a bundled name or a local sentence-transformers path.")
@@ -132,7 +138,7 @@ class Settings(BaseSettings):
     citation_min_overlap: float = Field(0.3, ge=0, le=1, description="A paraphrase must still share this share of its terms with the passage.")
     citation_semantic: bool = Field(True, description="Use embedding similarity for sentences that do not quote their passage.")
 
-    @field_validator("store", "model_cache", mode="before")
+    @field_validator("store", "model_cache", "data_dir", mode="before")
     @classmethod
     def _expand_store(cls, value: Any) -> Any:
         return Path(value).expanduser() if isinstance(value, (str, Path)) else value

@@ -102,3 +102,15 @@ def test_bench_bm25_smoke_measures_a_change_a_reopen_and_a_compaction(tmp_path: 
     data = json.loads(result.stdout)
     assert data["chunks"] == 500 and data["appends"] == len(data["save_ms"]) == 5 and data["reopen_followed"] == 5
     assert data["compaction_ms"] > 0 and data["index_bytes"] > data["log_bytes"] > 0
+
+
+def test_bench_data_comes_from_the_data_dir_setting(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from eval.bench.corpus import data_dir
+    from rag.errors import ConfigError
+
+    monkeypatch.setenv("NEWSRAG_DATA_DIR", str(tmp_path))
+    with pytest.raises(ConfigError, match=str(tmp_path / "realtimeqa" / "2025-q1")):
+        data_dir()
+    (tmp_path / "realtimeqa" / "2025-q1").mkdir(parents=True)
+    (tmp_path / "realtimeqa" / "2025-q1" / "20250103_gcs.jsonl").write_text("", encoding="utf-8")
+    assert data_dir() == tmp_path / "realtimeqa" / "2025-q1"

@@ -122,7 +122,7 @@ def _common(parser: argparse.ArgumentParser, inherited: bool = False) -> None:
     default: Any = argparse.SUPPRESS if inherited else None
     flag: Any = argparse.SUPPRESS if inherited else False
     parser.add_argument("--data", default=default,
-                        help="folder of RealTimeQA *_gcs.jsonl / *_qa.jsonl files (default: ../shared/data/realtimeqa/2025-q1)")
+                        help="folder of RealTimeQA *_gcs.jsonl / *_qa.jsonl files (default: realtimeqa/2025-q1 in the data_dir setting, NEWSRAG_DATA_DIR)")
     parser.add_argument("--smoke", action="store_true", default=flag, help="a tiny run that only checks the benchmark works")
     parser.add_argument("--json", action="store_true", default=flag, help="print the figures as JSON")
     parser.add_argument("--out", default=default, help="also write the tables into this markdown file (docs/benchmarks.md)")

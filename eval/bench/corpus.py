@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import ConfigError
-
-DEFAULT_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "realtimeqa" / "2025-q1"
+from rag.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -23,7 +22,7 @@ class Question:
 
 
 def data_dir(path: str | Path | None = None) -> Path:
-    folder = Path(path) if path else DEFAULT_DIR
+    folder = Path(path) if path else Settings().data_dir / "realtimeqa" / "2025-q1"
     if not list(folder.glob("*_gcs.jsonl")):
         raise ConfigError(f"no RealTimeQA *_gcs.jsonl files in {folder}; pass --data DIR")
     return folder
