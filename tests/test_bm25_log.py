@@ -12,7 +12,8 @@ import index
 from rag import Settings
 from rag.retrieval import bm25_log
 from rag.retrieval.bm25 import BM25Index
-from rag.retrieval.lexical import LexicalIndex, index_path, log_path, read_saved
+from rag.retrieval.bm25_log import log_path
+from rag.retrieval.lexical import LexicalIndex, index_path, read_saved
 from rag.store.collection import Store
 from tests.test_lexical import assert_in_step, found, write_article
 

@@ -30,7 +30,8 @@ def bench_bm25(source: Path, size: int, updates: int = 5) -> dict[str, Any]:
 
 def run_bm25_only(spec: dict[str, Any]) -> dict[str, Any]:
     from rag.retrieval.bm25 import BM25Index, ChunkDoc
-    from rag.retrieval.lexical import LexicalIndex, log_path
+    from rag.retrieval.bm25_log import log_path
+    from rag.retrieval.lexical import LexicalIndex
     from rag.settings import Settings
     from rag.store.rows import date_number
 

@@ -122,7 +122,8 @@ def run_build(spec: dict[str, Any]) -> dict[str, Any]:
 def run_update(spec: dict[str, Any]) -> dict[str, Any]:
     """The BM25 index following changed articles of a scale store (`bench query --chunks`): load, one update
     (the in-memory delta, then the log append), a reopen (file + log), and a compaction for comparison."""
-    from rag.retrieval.lexical import LexicalIndex, log_path
+    from rag.retrieval.bm25_log import log_path
+    from rag.retrieval.lexical import LexicalIndex
     from rag.settings import Settings
     from rag.store.collection import Store
 

@@ -83,6 +83,11 @@ class Replay:
         return [doc for docs in self.add.values() for doc in docs]
 
 
+def log_path(index: Path) -> Path:
+    """The delta log beside an index file."""
+    return index.with_suffix(".log")
+
+
 def read(path: Path, base: str, token: str, offset: int = 0) -> Replay:
     """Replay the log from `offset` (bytes already applied) onto the state `token` of base `base`."""
     replay = Replay(token=token, end=offset)

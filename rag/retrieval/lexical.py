@@ -31,17 +31,13 @@ from ..store.collection import Store
 from ..store.rows import ChunkHit
 from . import bm25_log
 from .bm25 import BM25Index, ChunkDoc, lexical_terms
+from .bm25_log import log_path
 from .bm25_log import stat as _stat
 
 log = logging.getLogger(__name__)
 
 COMPACT_RATIO = 0.25  # the log is folded into a new index file once it is this large against the file
 COMPACT_MIN_BYTES = 1 << 20
-
-
-def log_path(index: Path) -> Path:
-    """The delta log beside an index file (`rag.retrieval.bm25_log`)."""
-    return index.with_suffix(".log")
 
 
 def index_path(settings: Settings) -> Path:
