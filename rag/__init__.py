@@ -14,6 +14,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .lazy import lazy_exports
+from .runtime import go_offline
+
+go_offline()  # before anything loads a model, Chroma or Gradio: no hub, no telemetry, whoever imports newsrag
 
 if TYPE_CHECKING:
     from .assistant import Assistant

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tomllib
@@ -21,6 +22,16 @@ def test_import_contracts_hold() -> None:
     assert f"Contracts: {len(declared)} kept, 0 broken" in result.stdout
 
 
+
+
+def test_importing_newsrag_turns_off_the_hub_and_every_telemetry() -> None:
+    code = ("import os, index; print(os.environ['HF_HUB_OFFLINE'], os.environ['ANONYMIZED_TELEMETRY'], "
+            "os.environ['GRADIO_ANALYTICS_ENABLED'])")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("HF_HUB_OFFLINE", "ANONYMIZED_TELEMETRY", "GRADIO_ANALYTICS_ENABLED")}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.stdout.split() == ["1", "False", "False"], result.stderr
 
 def test_ruff_finds_nothing_under_the_configured_rules() -> None:
     ruff = Path(sys.executable).with_name("ruff")

@@ -9,7 +9,6 @@ import threading
 from typing import Any
 
 from rag import Assistant
-from rag.runtime import go_offline
 
 from . import library
 from .assets import asset_text
@@ -31,7 +30,6 @@ def build_chat(assistant: Assistant, *, max_upload_bytes: int | None = None, war
     the embedding model in the background so the first question is answered without waiting for it;
     with keys in `access`, only the admin login may add or delete articles.
     """
-    go_offline()
     os.environ.setdefault("GRADIO_RUN_HISTORY", "False")  # the conversation is kept by the app itself
     import gradio as gr
 

@@ -52,10 +52,8 @@ def run_llamaindex_query(spec: dict[str, Any]) -> dict[str, Any]:
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
     from rag.embedding.embedder import model_path
-    from rag.runtime import go_offline
     from rag.settings import Settings
 
-    go_offline()
     questions = json.loads(Path(spec["questions"]).read_text(encoding="utf-8"))
     settings = Settings(store=spec["store"], **spec.get("settings", {}))
     if spec.get("embedding") == "newsrag":

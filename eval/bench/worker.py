@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+import rag  # noqa: F401 - newsrag goes offline on import, before llama-index or a model is loaded here
+
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -67,9 +69,6 @@ def run_llamaindex(spec: dict[str, Any]) -> dict[str, Any]:
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
     from rag.embedding.embedder import model_path
-    from rag.runtime import go_offline
-
-    go_offline()
     rows = [json.loads(line) for line in Path(spec["corpus"]).read_text(encoding="utf-8").splitlines() if line]
 
     def build() -> int:

@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from ..errors import BackendError, ConfigError
-from ..runtime import go_offline
 from ..settings import Settings
 
 
@@ -116,7 +115,6 @@ class Embedder:
     def _load(self) -> Any:
         from .encoders import make_encoder
 
-        go_offline()
         return make_encoder(self.settings.embedding_backend, model_path(self.settings.embedding_model), self.settings)
 
     def embed_documents(self, texts: Sequence[str], token_ids: Sequence[Sequence[int]] | None = None) -> np.ndarray:

@@ -25,7 +25,6 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..errors import BackendError, ConfigError
-from ..runtime import go_offline
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +49,6 @@ class TorchEncoder:
     """sentence-transformers on PyTorch; `bf16` runs it under bfloat16 autocast."""
 
     def __init__(self, model_dir: Path, max_seq_length: int, batch_size: int, threads: int, bf16: bool = False) -> None:
-        go_offline()
         import torch
         from sentence_transformers import SentenceTransformer
 

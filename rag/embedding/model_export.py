@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import BackendError
-from ..runtime import go_offline
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +91,6 @@ def _atomic_write(target: Path, write) -> None:  # type: ignore[no-untyped-def]
 
 
 def _export_fp32(model_dir: Path, out: Path) -> None:
-    go_offline()
     import torch
     from transformers import AutoModel
 

@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 
 from ..errors import BackendError
-from ..runtime import go_offline
 from ..settings import Settings
 
 
@@ -44,7 +43,6 @@ class CrossEncoderReranker:
         self._lock = threading.Lock()
 
     def _load(self) -> Any:
-        go_offline()
         try:
             from sentence_transformers import CrossEncoder
 

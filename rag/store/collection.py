@@ -19,7 +19,6 @@ import numpy as np
 from ..embedding.embedder import canonical_model_name
 from ..errors import StoreError
 from ..records import ArticleInfo, Filters
-from ..runtime import go_offline
 from ..settings import Settings
 from . import ownership
 from .build import BuildState
@@ -36,7 +35,6 @@ class Store(StoreWrites):
     """One newsrag collection in Chroma (embedded in the store dir, or a Chroma server)."""
 
     def __init__(self, settings: Settings, *, create: bool = False, dimension: int | None = None) -> None:
-        go_offline()
         self.settings = settings
         self.model = canonical_model_name(settings.embedding_model)
         self.location = settings.chroma_url or str(settings.store)

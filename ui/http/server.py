@@ -16,7 +16,6 @@ from typing import Any
 import uvicorn
 
 from rag import Assistant, logs
-from rag.runtime import go_offline
 from rag.store import ownership
 
 from ..chat import build_chat
@@ -31,8 +30,7 @@ GRADIO_UPLOAD_PATHS = ("/gradio_api/upload", "/upload")  # the chat's file uploa
 
 def build_app(assistant: Assistant, access: Access | None = None) -> Any:
     """The FastAPI app: the API and the admin and owner routes, with the chat (ui.chat) mounted at "/"."""
-    go_offline()
-    import gradio as gr  # after go_offline: Gradio reads its analytics setting when imported
+    import gradio as gr  # `import rag` went offline first: Gradio reads its analytics setting when imported
 
     access = access or Access.from_settings(assistant.settings)
     app = create_app(assistant, access)
