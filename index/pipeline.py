@@ -80,8 +80,8 @@ def _ingest_here(targets: list[str], feed_urls: list[str], settings: Settings, p
         embedder = Embedder(settings)
     chroma = Store(settings, create=True, dimension=embedder.dimension)
     tracing.configure(settings)
-    with chroma.write_lock("ingest"), tracing.stage("ingest", **{"newsrag.targets": len(targets)}):
-        report.repaired = chroma.repair()
+    with chroma.writer.write_lock("ingest"), tracing.stage("ingest", **{"newsrag.targets": len(targets)}):
+        report.repaired = chroma.writer.repair()
         _rebuild_first(chroma, settings, embedder, report, progress)
         planner = Planner(chroma, settings, report, progress)
         raws = read_sources(targets, feed_urls, load_options(settings), report)
@@ -151,12 +151,12 @@ def _write(batch: Batch, chroma: Store, report: IngestReport, progress: Progress
     if pending:
         assert batch.vectors is not None
         bounds = np.cumsum([0, *(len(item.chunks) for item in pending)])
-        chroma.put_articles([(item.article, item.chunks, batch.vectors[lo:hi])
+        chroma.writer.put_articles([(item.article, item.chunks, batch.vectors[lo:hi])
                              for item, lo, hi in zip(pending, bounds[:-1], bounds[1:])],
                             replacing={item.article.article_id for item in pending if item.is_update})
     for item in batch.items:
         if isinstance(item, LinkUpdate):
-            chroma.set_links(item.article_id, item.urls, item.copies)
+            chroma.writer.set_links(item.article_id, item.urls, item.copies)
             continue
         log.debug("stored", extra=fields(article_id=item.article.article_id, origin=item.article.origin,
                                          chunks=len(item.chunks)))
@@ -241,7 +241,7 @@ def _remove_here(targets: list[str], settings: Settings, missing: bool) -> Inges
     report = IngestReport(store=settings.chroma_url or str(settings.store))
     started = time.perf_counter()
     chroma = Store(settings)
-    with chroma.write_lock("remove"):
+    with chroma.writer.write_lock("remove"):
         records = dict(chroma.registry_records())
         doomed: list[str] = []
         for target in targets:
@@ -252,7 +252,7 @@ def _remove_here(targets: list[str], settings: Settings, missing: bool) -> Inges
         if missing:
             doomed.extend(a for a in _missing_sources(records) if a not in doomed)
         for article_id in doomed:
-            if chroma.delete_article(article_id):
+            if chroma.writer.delete_article(article_id):
                 report.removed += 1
         sync_lexical(chroma, settings)
     report.seconds = time.perf_counter() - started

@@ -90,8 +90,8 @@ def _rebuild_here(settings: Settings, progress: Progress | None, embedder: Embed
     chroma = Store(settings)
     if embedder is None or embedder.name != chroma.model:
         embedder = Embedder(settings)
-    with chroma.write_lock("rebuild"):
-        chroma.repair()
+    with chroma.writer.write_lock("rebuild"):
+        chroma.writer.repair()
         report = rebuild_stale(chroma, settings, embedder, progress)
         if report is None:
             report = RebuildReport(store=chroma.location, build=chroma.build_state().built or {},
@@ -121,7 +121,7 @@ def rebuild_stale(chroma: Store, settings: Settings, embedder: Embedder,
     else:
         log.warning("the store at %s was built with other settings (%s); rebuilding its chunks and vectors from "
                     "the stored article text", chroma.location, "; ".join(state.changes))
-    chroma.mark_build(target=running)
+    chroma.writer.mark_build(target=running)
     stale = _stale_articles(chroma, settings, report)
     if stale:
         log.warning("rebuilding %d of %d articles", len(stale), report.articles)
@@ -133,7 +133,7 @@ def rebuild_stale(chroma: Store, settings: Settings, embedder: Embedder,
     finally:  # a failed write stops the reading and embedding threads before the error goes on
         embedded.close()
         batches.close()
-    chroma.mark_build(built=running)
+    chroma.writer.mark_build(built=running)
     report.chunks_after = chroma.count_chunks()
     report.seconds = time.perf_counter() - started
     return report
@@ -219,7 +219,7 @@ def _write(batch: Batch, chroma: Store, report: RebuildReport, progress: Progres
     assert batch.vectors is not None
     for item in batch.articles:
         count = len(item.chunks)
-        chroma.put_article(item.article, item.chunks, batch.vectors[offset : offset + count])
+        chroma.writer.put_article(item.article, item.chunks, batch.vectors[offset : offset + count])
         offset += count
         report.rebuilt += 1
         report.chunks += count

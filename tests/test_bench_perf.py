@@ -40,15 +40,15 @@ def store(tmp_path: Path) -> Store:
 
 
 def test_put_articles_commits_every_article_and_replaces_old_versions(store: Store) -> None:
-    store.put_article(*_article("a", "Old airship text.|Second old chunk.", 1))
+    store.writer.put_article(*_article("a", "Old airship text.|Second old chunk.", 1))
     revision = store.revision()
     batch = [_article("a", "New walrus text.", 2), _article("b", "Gondola one.|Gondola two.|Gondola three.", 3)]
-    store.put_articles(batch)
+    store.writer.put_articles(batch)
     assert store.revision() != revision
     assert store.versions() == {"a": batch[0][0].content_hash[:16], "b": batch[1][0].content_hash[:16]}
     stored = store.chunks.get(include=["documents"])
     assert sorted(stored["documents"]) == ["Gondola one.", "Gondola three.", "Gondola two.", "New walrus text."]
-    assert store.count_chunks() == 4 and store.repair() == 0
+    assert store.count_chunks() == 4 and store.writer.repair() == 0
     assert [h.text for h in store.chunks_of("b")] == ["Gondola one.", "Gondola two.", "Gondola three."]
 
 
@@ -57,13 +57,13 @@ def test_put_articles_rejects_an_article_without_chunks_before_writing(store: St
 
     empty = (_article("c", "x", 4)[0], [], np.zeros((0, DIM), np.float32))
     with pytest.raises(StoreError, match="no chunks"):
-        store.put_articles([_article("d", "Fine text.", 5), empty])
+        store.writer.put_articles([_article("d", "Fine text.", 5), empty])
     assert store.chunks.count() == 0 and store.count_articles() == 0
 
 
 def test_search_still_finds_k_committed_chunks_behind_many_uncommitted_ones(store: Store) -> None:
     row, chunks, vectors = _article("a", "|".join(f"Committed chunk {i}." for i in range(5)), 6)
-    store.put_article(row, chunks, vectors)
+    store.writer.put_article(row, chunks, vectors)
     query = vectors[0]
     # a version being written (or left by a crash): chunks nearer to the query than any committed one
     near = np.repeat(query[None], 30, axis=0) + np.random.default_rng(7).normal(0, 1e-3, (30, DIM)).astype(np.float32)
@@ -77,20 +77,20 @@ def test_search_still_finds_k_committed_chunks_behind_many_uncommitted_ones(stor
 
 
 def test_one_view_reads_the_revision_once_and_follows_own_writes(store: Store) -> None:
-    store.put_article(*_article("a", "First.", 1))
+    store.writer.put_article(*_article("a", "First.", 1))
     other = Store(store.settings)
     with store.one_view():
         seen = store.revision()
-        other.put_article(*_article("b", "Second.", 2))  # another writer
+        other.writer.put_article(*_article("b", "Second.", 2))  # another writer
         assert store.revision() == seen  # the query keeps its view
-        store.put_article(*_article("c", "Third.", 3))  # its own write moves its view on
+        store.writer.put_article(*_article("c", "Third.", 3))  # its own write moves its view on
         assert store.revision() == other.revision()
     assert store.revision() == other.revision()
 
 
 def test_hits_by_ids_scores_by_the_stored_vectors(store: Store) -> None:
     row, chunks, vectors = _article("a", "One.|Two.|Three.", 8)
-    store.put_article(row, chunks, vectors)
+    store.writer.put_article(row, chunks, vectors)
     ids = [f"a:{row.content_hash[:16]}:{i}" for i in (2, 0)] + ["a:nope:9"]
     hits = store.hits_by_ids(ids, vectors[2])
     assert [h.chunk_id for h in hits] == ids[:2]
@@ -148,7 +148,7 @@ def test_hnsw_ef_search_is_set_on_new_stores_and_by_the_next_writer(tmp_path: Pa
 
     row, chunks, vectors = _article("a", "One.|Two.", 1)
     created = Store(Settings(store=tmp_path / "s", hnsw_ef_search=150), create=True, dimension=DIM)
-    created.put_article(row, chunks, vectors)
+    created.writer.put_article(row, chunks, vectors)
     assert ef_search(created) == 150
     assert ef_search(Store(Settings(store=tmp_path / "s", hnsw_ef_search=300))) == 150  # a reader changes nothing
     writer = Store(Settings(store=tmp_path / "s", hnsw_ef_search=300), create=True)

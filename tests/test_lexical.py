@@ -111,7 +111,7 @@ def test_a_writer_that_did_not_sync_is_caught_up_by_a_delta(two_articles: tuple[
     text = "The museum swapped the airship for a walrus skeleton."
     row = ArticleRow(article_id=old.article_id, title=old.title, text=text, content_hash="f" * 64, date="2021-06-01")
     vector = np.ones((1, _dimension(writer)), dtype=np.float32) / np.sqrt(_dimension(writer))
-    writer.put_article(row, [ChunkRow(index=0, text=text, start=0, end=len(text))], vector)
+    writer.writer.put_article(row, [ChunkRow(index=0, text=text, start=0, end=len(text))], vector)
     assert found(lexical, settings, "walrus") == {old.article_id}
     assert found(lexical, settings, "zeppelin") == set()
     stats = lexical.stats
@@ -128,7 +128,7 @@ def test_an_article_seen_committed_before_its_chunks_is_fetched_again(two_articl
     meta = {**got["metadatas"][0], "version": "v-in-flight"}
     store.registry.upsert(ids=[article.article_id], metadatas=[meta], documents=got["documents"],
                           embeddings=[list(got["embeddings"][0])])
-    store._bump()
+    store.writer.bump()
     lexical = LexicalIndex(settings)
     assert found(lexical, settings, "gondola") == set() and found(lexical, settings, "zeppelin") == set()
     assert saved_index(settings).meta["revision"] is None  # not known to be in step: the next search checks again

@@ -80,7 +80,7 @@ class ScaleWriter:
         if not self.pending:
             return
         started = time.perf_counter()
-        self.store.put_articles([(a.row, a.chunks, a.vectors) for a in self.pending])
+        self.store.writer.put_articles([(a.row, a.chunks, a.vectors) for a in self.pending])
         self.seconds += time.perf_counter() - started
         ids = [f"{a.row.article_id}:{a.row.content_hash[:16]}:{c.index}" for a in self.pending for c in a.chunks]
         self.exact.add(ids, np.concatenate([a.vectors for a in self.pending]))
@@ -101,7 +101,7 @@ def run_build(spec: dict[str, Any]) -> dict[str, Any]:
     exact = ExactTopK(Embedder(query_settings(settings)).embed_documents(questions))  # as the serving process will
     store = Store(settings, create=True, dimension=int(source.vectors.shape[1]))
     writer = ScaleWriter(store, exact)
-    with store.write_lock():
+    with store.writer.write_lock():
         for article in scale_articles(source, int(spec["size"]), seed=int(spec.get("seed", 8))):
             writer.add(article)
         writer.flush()
@@ -131,7 +131,7 @@ def run_update(spec: dict[str, Any]) -> dict[str, Any]:
     article = next(scale_articles(load_source(Path(spec["source"])), int(spec["size"]), seed=int(spec.get("seed", 8))))
     store = Store(settings)
     out: dict[str, Any] = {"articles_changed": int(spec.get("updates", 5))}
-    with store.write_lock():
+    with store.writer.write_lock():
         lexical = LexicalIndex(settings)
         out["load_ms"] = _ms(lambda: lexical.sync(store))
         times = [_one_article_update(store, lexical, article, f" Updated {n}.") for n in range(out["articles_changed"])]
@@ -168,7 +168,7 @@ def _one_article_update(store: Any, lexical: Any, article: ScaleArticle | None, 
     chunks = [dataclasses.replace(first, text=text, end=first.end + shift)]
     chunks += [dataclasses.replace(c, start=c.start + shift, end=c.end + shift) for c in article.chunks[1:]]
     row = dataclasses.replace(article.row, text=body, content_hash=hashlib.sha1(body.encode("utf-8")).hexdigest())
-    store.put_articles([(row, chunks, article.vectors)])
+    store.writer.put_articles([(row, chunks, article.vectors)])
     started = time.perf_counter()
     lexical.sync(store)
     return (time.perf_counter() - started) * 1000

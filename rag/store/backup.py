@@ -44,7 +44,7 @@ def backup(store: Store, target: Path) -> dict[str, Any]:
     shutil.rmtree(partial, ignore_errors=True)
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with store.write_lock("backup"):
+        with store.writer.write_lock("backup"):
             store.chunks.count()  # Chroma applies its write log now, so no reader saves the index mid-copy
             store.registry.count()
             copy_chroma(root / "chroma", partial / "chroma")

@@ -25,14 +25,28 @@ from .build import BuildState
 from .journal import WriteJournal
 from .opening import connect, open_collections, release, take_embedded
 from .rows import ChunkHit, article_info, chunk_hit, is_committed, pages, where_clause
-from .writes import StoreWrites
+from .writes import StoreWriter
 
 _REOPENING = threading.Lock()
 log = logging.getLogger(__name__)
 
 
-class Store(StoreWrites):
-    """One newsrag collection in Chroma (embedded in the store dir, or a Chroma server)."""
+class _Reopened:
+    """A Store attribute that opens the store again first when this process let go of it (`Store.close`)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}"
+
+    def __get__(self, store: Store, owner: type | None = None) -> Any:
+        store._current()
+        return getattr(store, self.slot)
+
+    def __set__(self, store: Store, value: Any) -> None:
+        setattr(store, self.slot, value)
+
+
+class Store:
+    """One newsrag collection in Chroma (embedded in the store dir, or a Chroma server); `writer` writes to it."""
 
     def __init__(self, settings: Settings, *, create: bool = False, dimension: int | None = None) -> None:
         self.settings = settings
@@ -45,7 +59,8 @@ class Store(StoreWrites):
         self._local = threading.local()  # the revision pinned by `one_view`
         self._open(create, dimension)
         self._view = self.revision()  # the revision up to which this process's Chroma view is complete
-        self._recover_if_abandoned()
+        self.writer = StoreWriter(self)
+        self.writer.recover_if_abandoned()
 
     # ------------------------------------------------------------------ opening
     def _open(self, create: bool = False, dimension: int | None = None) -> None:
@@ -53,8 +68,8 @@ class Store(StoreWrites):
         if not self.settings.chroma_url:
             take_embedded(self.settings, create)
         self._generation = ownership.generation(Path(self.settings.store))
-        self._client = connect(self.settings)
-        self.chunks, self.registry = open_collections(self._client, self.settings, self.model, self.journal,
+        self.client = connect(self.settings)
+        self.chunks, self.registry = open_collections(self.client, self.settings, self.model, self.journal,
                                                       create, dimension)
 
     def _current(self) -> None:
@@ -66,32 +81,9 @@ class Store(StoreWrites):
                 self._open()
                 log.debug("opened the store at %s again", self.location)
 
-    @property
-    def chunks(self) -> Any:
-        self._current()
-        return self._chunks
-
-    @chunks.setter
-    def chunks(self, value: Any) -> None:
-        self._chunks = value
-
-    @property
-    def registry(self) -> Any:
-        self._current()
-        return self._registry
-
-    @registry.setter
-    def registry(self, value: Any) -> None:
-        self._registry = value
-
-    @property
-    def _client(self) -> Any:
-        self._current()
-        return self._chroma
-
-    @_client.setter
-    def _client(self, value: Any) -> None:
-        self._chroma = value
+    chunks: Any = _Reopened()  # the chunk collection
+    registry: Any = _Reopened()  # the article registry collection
+    client: Any = _Reopened()  # the Chroma client
 
     def close(self) -> None:
         """Let go of an embedded store: Chroma's client for it is shut and other processes may open it; every
@@ -99,14 +91,21 @@ class Store(StoreWrites):
         if not self.settings.chroma_url:
             release(Path(self.settings.store))
 
-    def _refresh_view(self, revision: str, force: bool = False) -> None:
+    def refresh_view(self, revision: str) -> None:
         """Note the revision this process's view has reached: one process owns an embedded store
         (rag.store.ownership) and a Chroma server serves every client one state, so no write is missing."""
         self._view = revision
 
+    def wrote(self, before: str, revision: str) -> None:
+        """The writer moved the revision from `before`: the pinned view follows, and the view if it was complete."""
+        if getattr(self._local, "revision", None) is not None:
+            self._local.revision = revision
+        if before == self._view:
+            self._view = revision
+
     def _reopen(self, revision: str) -> None:
         """Fetch the collections anew from the client (the caller holds `_lock`)."""
-        client = self._client
+        client = self.client
         chunks = client.get_collection(self.settings.collection, embedding_function=None)
         registry = client.get_collection(f"{self.settings.collection}-articles", embedding_function=None)
         self.chunks, self.registry = chunks, registry
@@ -114,11 +113,8 @@ class Store(StoreWrites):
         log.debug("reopened the Chroma collections at %s for revision %s", self.location, revision)
 
     def _query(self, **query: Any) -> Any:
-        """`chunks.query`, once more on collections fetched anew when the first attempt fails.
-
-        A view that lagged behind a delete could hold vectors whose records are gone ("Error finding id"
-        from Chroma); since one process owns an embedded store this should not happen, but a retry is cheap.
-        """
+        """`chunks.query`, once more on collections fetched anew when the first attempt fails: a view lagging
+        behind a delete could hold vectors whose records are gone ("Error finding id"); a retry is cheap."""
         try:
             return self.chunks.query(**query)
         except Exception as exc:  # noqa: BLE001 - chroma raises InternalError, ValueError... by version
@@ -135,14 +131,12 @@ class Store(StoreWrites):
 
     # ------------------------------------------------------------------ reading
     def revision(self) -> str:
-        """A token that changes on every write; readers refresh their view when it does.
-
-        Inside `one_view()` it is read once and reused, so one query sees one state of the store.
-        """
+        """A token that changes on every write; readers refresh their view when it does. Inside `one_view()`
+        it is read once and reused, so one query sees one state of the store."""
         pinned = getattr(self._local, "revision", None)
         if pinned is not None:
             return str(pinned)
-        meta = self._client.get_collection(self.registry.name, embedding_function=None).metadata or {}
+        meta = self.client.get_collection(self.registry.name, embedding_function=None).metadata or {}
         return str(meta.get("revision", "0"))
 
     @contextlib.contextmanager
@@ -161,7 +155,7 @@ class Store(StoreWrites):
         """article_id -> the committed version, refreshed when the revision changed."""
         revision = self.revision()
         if revision != self._view:
-            self._refresh_view(revision)
+            self.refresh_view(revision)
         if revision != self._seen_revision:
             with self._lock:
                 versions: dict[str, str] = {}
@@ -170,6 +164,15 @@ class Store(StoreWrites):
                         versions[article_id] = str(meta.get("version"))
                 self._versions, self._seen_revision = versions, revision
         return self._versions
+
+    def store_metadata(self) -> dict[str, Any]:
+        """The chunk collection's metadata, read afresh: schema version, model, dimension, build record (rag.store.build)."""
+        return dict(self.client.get_collection(self.settings.collection, embedding_function=None).metadata or {})
+
+    def registry_records(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(article_id, registry metadata) of every stored article, page by page."""
+        for ids, metas, _ in pages(self.registry, include=["metadatas"]):
+            yield from zip(ids, metas)
 
     def count_chunks(self) -> int:
         return int(sum(int(m.get("chunks", 0)) for _, metas, _ in pages(self.registry, include=["metadatas"]) for m in metas))

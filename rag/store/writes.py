@@ -1,4 +1,4 @@
-"""The writing half of `rag.store.collection.Store`: journaled, locked writes whose registry record is the commit point.
+"""The writer of a store (`Store.writer`): journaled, locked writes whose registry record is the commit point.
 
 A new article version is written as chunks first, then its registry record (from then on readers see it),
 then its old chunks are dropped; a write cut short is repaired by `recover` (at the next open or write).
@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import threading
 import uuid
 from collections.abc import Collection, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -17,31 +16,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import StoreError
-from ..settings import Settings
 from .build import BUILD_KEY, TARGET_KEY, encode
 from .diskspace import DiskFull, disk_full, ensure_space, is_disk_full, write_estimate
-from .journal import WriteJournal
 from .rows import PAGE, ArticleRow, ChunkRow, chunk_meta, pages, utc_now
+
+if TYPE_CHECKING:
+    from .collection import Store
 
 log = logging.getLogger("rag.store")
 
 
-class StoreWrites:
-    """Mixed into Store, which opens the collections and supplies the reading methods named below."""
+class StoreWriter:
+    """Every write to one `Store`: it reads through the store it is given and tells it when the revision moved."""
 
-    location: str
-    settings: Settings
-    journal: WriteJournal
-    chunks: Any
-    registry: Any
-    _client: Any
-    _local: threading.local
-    _view: str
-
-    if TYPE_CHECKING:
-        def revision(self) -> str: ...
-        def versions(self) -> dict[str, str]: ...
-        def _refresh_view(self, revision: str, force: bool = False) -> None: ...
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     @contextlib.contextmanager
     def write_lock(self, operation: str = "write") -> Iterator[None]:
@@ -51,23 +40,23 @@ class StoreWrites:
         repaired first; if the block raises, whatever it left half-done is repaired before the lock is released.
         """
         try:
-            with self.journal.locked():
-                self._refresh_view(self.revision(), force=True)
-                if self.journal.pending() is not None:
+            with self.store.journal.locked():
+                self.store.refresh_view(self.store.revision())
+                if self.store.journal.pending() is not None:
                     self.recover()
-                self.journal.begin(operation)
+                self.store.journal.begin(operation)
                 try:
                     yield
                 except BaseException:
                     with contextlib.suppress(Exception):  # the journal stays: the next opener repairs
                         self.recover()
                     raise
-                self.journal.end()
+                self.store.journal.end()
         except DiskFull:
             raise
         except Exception as exc:
-            if is_disk_full(exc, self.journal.directory):
-                raise disk_full(self.journal.directory, exc) from exc
+            if is_disk_full(exc, self.store.journal.directory):
+                raise disk_full(self.store.journal.directory, exc) from exc
             raise
 
     def recover(self) -> int:
@@ -76,26 +65,26 @@ class StoreWrites:
         Orphans (chunks of versions never committed, or of articles deleted) are removed, and the revision
         moves, so every reader, and the BM25 index at its next sync, re-reads the registry.
         """
-        pending = self.journal.pending()
+        pending = self.store.journal.pending()
         removed = self.repair()
-        self._bump()
-        self.journal.end()
+        self.bump()
+        self.store.journal.end()
         if pending is not None:
             log.warning("recovered the store at %s after an interrupted %s (pid %s): %d orphan chunks removed",
-                        self.location, pending.get("operation"), pending.get("pid"), removed)
+                        self.store.location, pending.get("operation"), pending.get("pid"), removed)
         return removed
 
-    def _recover_if_abandoned(self) -> None:
+    def recover_if_abandoned(self) -> None:
         """At open: repair a write that a dead process left half-done (skipped while a writer is active)."""
-        if self.journal.pending() is None:
+        if self.store.journal.pending() is None:
             return
         try:
-            with self.journal.locked(blocking=False) as held:
-                if held and self.journal.pending() is not None:
-                    self._refresh_view(self.revision(), force=True)
+            with self.store.journal.locked(blocking=False) as held:
+                if held and self.store.journal.pending() is not None:
+                    self.store.refresh_view(self.store.revision())
                     self.recover()
         except OSError as exc:  # a read-only store: readers still see only committed versions
-            log.warning("cannot repair the interrupted write in %s (%s)", self.location, exc)
+            log.warning("cannot repair the interrupted write in %s (%s)", self.store.location, exc)
 
     def put_article(self, article: ArticleRow, chunks: Sequence[ChunkRow], vectors: np.ndarray) -> None:
         """Write a new version of an article: chunks first, then the registry record, then drop the old."""
@@ -125,18 +114,18 @@ class StoreWrites:
             documents.extend(c.text for c in chunks)
             metas.extend({**base, "chunk_index": c.index, "start": c.start, "end": c.end, "kind": c.kind} for c in chunks)
         vectors = np.concatenate([np.asarray(v, dtype=np.float32) for _, _, v in items])
-        if not self.settings.chroma_url:  # nothing is written unless the disk has room for all of it
+        if not self.store.settings.chroma_url:  # nothing is written unless the disk has room for all of it
             text = sum(len(d.encode("utf-8")) for d in documents) + sum(len(a.text.encode("utf-8")) for a, _, _ in items)
-            ensure_space(self.journal.directory, write_estimate(len(ids), len(items), text))
+            ensure_space(self.store.journal.directory, write_estimate(len(ids), len(items), text))
         step = max(1, min(self._max_batch(), 5000))
         for lo in range(0, len(ids), step):
-            self.chunks.upsert(ids=ids[lo : lo + step], embeddings=vectors[lo : lo + step],
+            self.store.chunks.upsert(ids=ids[lo : lo + step], embeddings=vectors[lo : lo + step],
                                documents=documents[lo : lo + step], metadatas=metas[lo : lo + step])
         for lo in range(0, len(items), step):
             self._commit(items[lo : lo + step])
         self._drop_old_versions({a.article_id: a.content_hash[:16] for a, _, _ in items
                                  if replacing is None or a.article_id in replacing})
-        self._bump()
+        self.bump()
 
     def _commit(self, items: Sequence[tuple[ArticleRow, Sequence[ChunkRow], np.ndarray]]) -> None:
         """Upsert the registry records of these articles: from now on readers see their new versions."""
@@ -150,84 +139,73 @@ class StoreWrites:
                             "urls": json.dumps(urls), "copies": json.dumps(list(article.copies)),
                             "fingerprint": article.fingerprint, "ingested_at": utc_now(),
                             "comments_start": -1 if article.comments_start is None else article.comments_start})
-        self.registry.upsert(ids=[a.article_id for a, _, _ in items], embeddings=np.asarray(means),
+        self.store.registry.upsert(ids=[a.article_id for a, _, _ in items], embeddings=np.asarray(means),
                              documents=[a.text for a, _, _ in items], metadatas=records)
 
     def _drop_old_versions(self, versions: dict[str, str]) -> None:
         """Delete the chunks of these articles whose version is not the given (just committed) one."""
         article_ids = list(versions)
         for lo in range(0, len(article_ids), 500):
-            got = self.chunks.get(where={"article_id": {"$in": article_ids[lo : lo + 500]}}, include=["metadatas"])
+            got = self.store.chunks.get(where={"article_id": {"$in": article_ids[lo : lo + 500]}}, include=["metadatas"])
             stale = [i for i, m in zip(got["ids"], got["metadatas"]) if versions.get(str(m.get("article_id"))) != m.get("version")]
             for start in range(0, len(stale), PAGE):
-                self.chunks.delete(ids=stale[start : start + PAGE])
+                self.store.chunks.delete(ids=stale[start : start + PAGE])
 
     def delete_article(self, article_id: str) -> bool:
         """Remove an article and all its chunks; False when it was not stored."""
-        if not self.registry.get(ids=[article_id], include=[])["ids"]:
+        if not self.store.registry.get(ids=[article_id], include=[])["ids"]:
             return False
-        self.registry.delete(ids=[article_id])
-        self.chunks.delete(where={"article_id": article_id})
-        self._bump()
+        self.store.registry.delete(ids=[article_id])
+        self.store.chunks.delete(where={"article_id": article_id})
+        self.bump()
         return True
-
-    def store_metadata(self) -> dict[str, Any]:
-        """The chunk collection's metadata, read afresh: schema version, model, dimension, build record (rag.store.build)."""
-        return dict(self._client.get_collection(self.settings.collection, embedding_function=None).metadata or {})
 
     def mark_build(self, *, target: dict[str, Any] | None = None, built: dict[str, Any] | None = None) -> None:
         """Record a rebuild under way (`target`), or the build every article now has (`built`, ending the rebuild).
 
         Call it under `write_lock`: the rebuild's target is written before its first article, the build after its last.
         """
-        meta = self.store_metadata()
+        meta = self.store.store_metadata()
         if target is not None:
             meta[TARGET_KEY] = encode(target)
         if built is not None:
             meta[BUILD_KEY] = encode(built)
             meta.pop(TARGET_KEY, None)
-        self.chunks.modify(metadata=meta)
-
-    def registry_records(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        """(article_id, registry metadata) of every stored article, page by page."""
-        for ids, metas, _ in pages(self.registry, include=["metadatas"]):
-            yield from zip(ids, metas)
+        self.store.chunks.modify(metadata=meta)
 
     def set_links(self, article_id: str, urls: Sequence[str], copies: Sequence[str]) -> bool:
         """Record the urls and copy origins of a stored article (its chunks stay as they are)."""
-        got = self.registry.get(ids=[article_id], include=["metadatas"])
+        got = self.store.registry.get(ids=[article_id], include=["metadatas"])
         if not got["ids"]:
             return False
         meta = {**got["metadatas"][0], "urls": json.dumps(list(urls)), "copies": json.dumps(list(copies))}
-        self.registry.update(ids=[article_id], metadatas=[meta])
-        self._bump()
+        self.store.registry.update(ids=[article_id], metadatas=[meta])
+        self.bump()
         return True
 
     def repair(self) -> int:
         """Delete chunks no committed article version points at (left by a crash); returns how many."""
-        versions = self.versions()
+        versions = self.store.versions()
         orphans = [
             chunk_id
-            for ids, metas, _ in pages(self.chunks, include=["metadatas"])
+            for ids, metas, _ in pages(self.store.chunks, include=["metadatas"])
             for chunk_id, meta in zip(ids, metas)
             if versions.get(str(meta.get("article_id"))) != meta.get("version")
         ]
         for lo in range(0, len(orphans), PAGE):
-            self.chunks.delete(ids=orphans[lo : lo + PAGE])
+            self.store.chunks.delete(ids=orphans[lo : lo + PAGE])
         return len(orphans)
 
-    def _bump(self) -> None:
-        before = self.revision()
-        meta = dict(self.registry.metadata or {})
+    def bump(self) -> None:
+        """Move the store's revision: every reader, and BM25 at its next sync, sees the registry anew."""
+        before = self.store.revision()
+        meta = dict(self.store.registry.metadata or {})
         meta["revision"] = uuid.uuid4().hex
-        self.registry.modify(metadata=meta)
-        if getattr(self._local, "revision", None) is not None:
-            self._local.revision = meta["revision"]
-        if before == self._view:  # nobody else wrote since this process's view was complete
-            self._view = meta["revision"]
+        self.store.registry.modify(metadata=meta)
+        self.store.wrote(before, meta["revision"])
 
     def _max_batch(self) -> int:
         try:
-            return int(self._client.get_max_batch_size())
+            return int(self.store.client.get_max_batch_size())
         except Exception:  # noqa: BLE001 - older servers lack the call
             return 1000
