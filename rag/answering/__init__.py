@@ -40,13 +40,8 @@ def make_answerer(settings: Settings, name: str | None = None, embed: Any = None
 __all__ = ["ANSWERERS", "REFUSAL", "Answerer", "Finding", "make_answerer"]
 
 
-def llm_client(answerer: Answerer) -> Any:
-    """The LLM client an answerer writes with (None for one that needs no LLM, as the extractive)."""
-    return getattr(answerer, "client", None)
-
-
 def rewriter_for(answerer: Answerer, settings: Settings) -> Rewriter:
     """The follow-up rewriter for an answerer: its LLM when it has one and `llm_rewrite` is on (the heuristic
     rewriter stays its fallback), else the heuristic."""
-    client = llm_client(answerer)
+    client = answerer.client  # declared by every answerer (rag.answering.base.Answerer)
     return LLMRewriter(client) if client is not None and settings.llm_rewrite else HeuristicRewriter()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..records import Source
 
@@ -25,6 +25,7 @@ class Answerer(Protocol):
     """Writes an answer from numbered passages: [n] refers to passages[n-1]."""
 
     name: str
+    client: Any  # the LLM client it writes with, or None for an answerer that needs no LLM (the extractive)
 
     def stream(self, question: str, passages: Sequence[Source]) -> Iterator[str | Finding]:
         """Yield pieces of the answer text (their concatenation is the answer), and at most one Finding."""

@@ -36,6 +36,7 @@ class ExtractiveAnswerer:
     """Quotes the sentences a fitted model rates most likely to answer; never paraphrases."""
 
     name = "extractive"
+    client = None  # no LLM: follow-ups are rewritten by the heuristic rewriter
 
     def __init__(self, settings: Settings, embed: Any = None) -> None:
         self.settings = settings

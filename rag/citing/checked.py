@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import tracing
-from ..answering import Answerer, Finding, llm_client
+from ..answering import Answerer, Finding
 from ..records import Source
 from ..settings import Settings
 from .citations import CitationVerifier, Verified
@@ -67,7 +67,7 @@ def _generate(answerer: Answerer, query: str, passages: Sequence[Source], verifi
 
 def _answerer_span(answerer: Answerer, s: Settings) -> dict[str, Any]:
     """The answer span's OpenInference kind and model (LLM for the llm answerer)."""
-    if llm_client(answerer) is None:
+    if answerer.client is None:
         return {"kind": "CHAIN", "newsrag.answerer": answerer.name}
     return {"kind": "LLM", "llm.model_name": s.llm_model, "llm.provider": s.llm_provider,
             "newsrag.answerer": answerer.name}
