@@ -22,8 +22,6 @@ def test_import_contracts_hold() -> None:
     assert f"Contracts: {len(declared)} kept, 0 broken" in result.stdout
 
 
-
-
 def test_importing_newsrag_turns_off_the_hub_and_every_telemetry() -> None:
     code = ("import os, index; print(os.environ['HF_HUB_OFFLINE'], os.environ['ANONYMIZED_TELEMETRY'], "
             "os.environ['GRADIO_ANALYTICS_ENABLED'])")
