@@ -15,19 +15,15 @@ from rag.retrieval.bm25 import BM25Index
 from rag.retrieval.bm25_log import log_path
 from rag.retrieval.lexical import LexicalIndex, index_path, read_saved
 from rag.store.collection import Store
-from tests.test_lexical import assert_in_step, found, write_article
+from tests.test_lexical import assert_in_step, found, two_articles, write_article  # noqa: F401 - two_articles: a fixture
 
 QUERIES = ("zeppelin museum", "quokka zoo", "hovercraft", "walrus skeleton", "penguin colony")
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> tuple[Settings, Path]:
-    corpus = tmp_path / "corpus"
-    write_article(corpus, "a.txt", "Airship Museum Opens", "The museum shows a restored zeppelin from 1931. " * 3)
-    write_article(corpus, "b.txt", "Zoo Welcomes New Animals", "A family of quokka arrived at the city zoo on Monday.")
-    settings = Settings(store=tmp_path / "store")
-    assert index.ingest([corpus], settings=settings).added == 2
-    return settings, corpus
+def store(request: pytest.FixtureRequest) -> tuple[Settings, Path]:
+    """The two ingested articles of tests/test_lexical.py (its `two_articles` fixture)."""
+    return request.getfixturevalue("two_articles")
 
 
 def rebuilt(settings: Settings) -> BM25Index:
