@@ -37,7 +37,9 @@ class _Reopened:
     def __set_name__(self, owner: type, name: str) -> None:
         self.slot = f"_{name}"
 
-    def __get__(self, store: Store, owner: type | None = None) -> Any:
+    def __get__(self, store: Store | None, owner: type | None = None) -> Any:
+        if store is None:  # looked up on the class (introspection, mock.patch.object): the descriptor
+            return self
         store._current()
         return getattr(store, self.slot)
 
@@ -86,8 +88,7 @@ class Store:
     client: Any = _Reopened()  # the Chroma client
 
     def close(self) -> None:
-        """Let go of an embedded store: Chroma's client for it is shut and other processes may open it; every
-        Store of this directory in this process opens it again when next used."""
+        """Let go of an embedded store for other processes; this process's Stores open it again when next used."""
         if not self.settings.chroma_url:
             release(Path(self.settings.store))
 
