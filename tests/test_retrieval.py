@@ -89,16 +89,11 @@ _FIRST_CODE_QUESTION = "How many passengers did flight QZ-4417 carry?"
 
 
 @pytest.mark.parametrize(("question", "mode", "within"), [
-    pytest.param(question, mode, within)
+    (question, mode, within)
     for question in (_FIRST_CODE_QUESTION, "How many passengers were on flight QZ-4417?",
                      "Which flight carried passengers under invoice 88412?")
-    for mode, within in (("rrf", 1), ("hybrid", 2))
-    if (question, mode) != (_FIRST_CODE_QUESTION, "hybrid")
-] + [pytest.param(_FIRST_CODE_QUESTION, "hybrid", 2, marks=pytest.mark.xfail(
-    strict=True, reason="a known regression: the learned ranking, refit on RealTimeQA weeks 1-9 with time features and "
-    "sentence windows, weighs cosine and the article's best cosine over BM25 and ranks the near-miss storm stories "
-    "above the one story holding the code (it passed before by 0.005 in probability); a rare-term feature got a "
-    "weight of 0.07 and lowered dev recall, so it was not kept"))])
+    for mode, within in (("rrf", 1), ("hybrid", 1))
+])
 def test_hybrid_finds_a_rare_code_that_dense_ranks_low(flights, question: str, mode: str, within: int) -> None:
     dense = flights.retriever.retrieve(question, mode="dense", top_k=17)
     hybrid = flights.retriever.retrieve(question, mode=mode)

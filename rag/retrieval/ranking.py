@@ -7,7 +7,8 @@ of the question the chunk, its best sentence and its title cover, the question's
 holds the kind of thing asked for, how many candidates its article has) and time signals (how close the
 article's date is to the as-of day and to the question's window, `rag.retrieval.asof.time_features`), and a logistic regression
 fitted on RealTimeQA 2025-Q1 weeks 1-9 (`rag/models/passage.json`, refit by `python -m eval.fit`)
-orders them.
+orders them; a candidate holding the question's identifiers (a flight number, a strain, a case
+number: `rag.retrieval.identifiers`) ranks above those that do not.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ..asks import QuestionShape, question_shape, type_fit
 from ..learned import LinearModel, load_model
 from ..store.rows import ChunkHit
 from .asof import TIME_FEATURES, TimeQuery, time_features
+from .identifiers import holding_first
 
 PASSAGE_FEATURES = ("cosine", "bm25", "dense_rank", "bm25_rank", "coverage", "coverage_idf", "sentence_coverage",
                     "title_coverage", "names", "type_fit", "article_candidates", "article_best", "lede", "comment",
@@ -83,5 +85,5 @@ class PassageRanker:
              bm25: Mapping[str, float], bm25_ranks: Mapping[str, int],
              when: TimeQuery | None = None) -> list[tuple[ChunkHit, float]]:
         rows = passage_features(question_shape(question), hits, dense_ranks, bm25, bm25_ranks, when)
-        scored = list(zip(hits, self.model.probabilities(rows)))
-        return sorted(scored, key=lambda pair: -pair[1])
+        scored = sorted(zip(hits, self.model.probabilities(rows)), key=lambda pair: -pair[1])
+        return holding_first(question, scored, lambda pair: pair[0].text)  # a named code outranks near misses
