@@ -13,7 +13,7 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
@@ -124,9 +124,16 @@ class BM25Index:
 
     # ------------------------------------------------------------------ search
     def search(self, terms: Sequence[str], k: int, filters: Filters | None = None,
-               k1: float = 1.2, b: float = 0.75) -> list[tuple[str, float]]:
-        """The k best (chunk_id, BM25 score) among chunks passing `filters`, best first."""
+               k1: float = 1.2, b: float = 0.75, weights: Mapping[str, float] | None = None) -> list[tuple[str, float]]:
+        """The k best (chunk_id, BM25 score) among chunks passing `filters`, best first; `weights` scale
+        each term's share of the score (1 for a term without one)."""
+        return [(str(self.chunk_ids[i]), score) for i, score in self.search_slots(terms, k, filters, k1, b, weights)]
+
+    def search_slots(self, terms: Sequence[str], k: int, filters: Filters | None = None, k1: float = 1.2,
+                     b: float = 0.75, weights: Mapping[str, float] | None = None) -> list[tuple[int, float]]:
+        """`search` as (row of the chunk in this index, score): rows give the chunk's terms (`row_terms`)."""
         query = sorted({self.vocab[t] for t in terms if t in self.vocab})
+        term_weight = {self.vocab[t]: w for t, w in (weights or {}).items() if t in self.vocab}
         if not query or not len(self):
             return []
         term_ptr, post_slots, post_tfs = self._term_major()
@@ -136,7 +143,7 @@ class BM25Index:
         for term in query:
             slots = post_slots[term_ptr[term] : term_ptr[term + 1]]
             tf = post_tfs[term_ptr[term] : term_ptr[term + 1]]
-            idf = math.log(1 + (n_docs - len(slots) + 0.5) / (len(slots) + 0.5))
+            idf = math.log(1 + (n_docs - len(slots) + 0.5) / (len(slots) + 0.5)) * term_weight.get(term, 1.0)
             scores[slots] += idf * tf * (k1 + 1) / (tf + norm[slots])
         if filters is not None and not filters.is_empty():
             scores[~self.filter_mask(filters)] = 0.0
@@ -144,7 +151,19 @@ class BM25Index:
         if len(hits) > k:
             hits = hits[np.argpartition(-scores[hits], k - 1)[:k]]
         hits = hits[np.lexsort((hits, -scores[hits]))]
-        return [(str(self.chunk_ids[i]), float(scores[i])) for i in hits]
+        return [(int(i), float(scores[i])) for i in hits]
+
+    def row_terms(self, row: int) -> tuple[list[str], np.ndarray]:
+        """The terms of the chunk in `row` and their frequencies in it."""
+        lo, hi = int(self.indptr[row]), int(self.indptr[row + 1])
+        return [self.terms[t] for t in self.term_ids[lo:hi]], self.tfs[lo:hi]
+
+    def document_frequency(self, term: str) -> int:
+        """How many chunks hold `term`."""
+        if term not in self.vocab:
+            return 0
+        term_ptr = self._term_major()[0]
+        return int(term_ptr[self.vocab[term] + 1] - term_ptr[self.vocab[term]])
 
     def filter_mask(self, filters: Filters | None) -> np.ndarray:
         """Which chunks pass `filters`: the same rules as `store.where_clause` applies in Chroma."""

@@ -33,6 +33,7 @@ from . import bm25_log
 from .bm25 import BM25Index, ChunkDoc, lexical_terms
 from .bm25_log import log_path
 from .bm25_log import stat as _stat
+from .feedback import expanded_search
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +83,9 @@ class LexicalIndex:
         self._lock = threading.Lock()
 
     def search(self, store: Store, question: str, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
-        """The k chunk ids with the best BM25 score for `question` among those passing `filters`."""
-        index = self.sync(store)
-        return index.search(lexical_terms(question), k, filters, self.settings.bm25_k1, self.settings.bm25_b)
+        """The k chunk ids with the best BM25 score for `question` among those passing `filters` (with
+        pseudo-relevance feedback when `bm25_feedback_terms` is set: `rag.retrieval.feedback`)."""
+        return expanded_search(self.sync(store), lexical_terms(question), k, filters, self.settings)
 
     def sync(self, store: Store) -> BM25Index:
         """Bring the index in step with the store's committed article versions; returns it."""
