@@ -79,7 +79,7 @@ class Settings(BaseSettings):
 
     # --- retrieval
     top_k: int = Field(6, ge=1, le=50, description="Passages handed to the answerer.")
-    candidates: int = Field(30, ge=1, le=500, description="Chunks fetched from the index before diversity and capping.")
+    candidates: int = Field(60, ge=1, le=500, description="Chunks fetched from each index (dense and BM25) before fusion, ranking and capping (60 chosen on RealTimeQA weeks 1-9 over 30 and 100: docs/evaluation.md).")
     hnsw_ef_search: int = Field(200, ge=10, le=5000, description="Search breadth of the chunk vector index (Chroma HNSW ef_search), set when a store is created or next written to. At 100k chunks recall@10 against exact search is 0.98-0.99 at 100 and 0.997-0.999 at 200, for 0.2-0.5 ms more per question (docs/benchmarks.md).")
     max_chunks_per_article: int = Field(3, ge=1, description="At most this many passages from one article in the context.")
     comment_penalty: float = Field(0.85, ge=0, le=1, description="Score factor for reader-comment chunks so article text ranks first.")
