@@ -1,7 +1,9 @@
 """The BM25 side of hybrid search: an index kept in step with the Chroma collection and saved beside it.
 
 The index file (`<store>/bm25/<collection>.npz`) records which version of each article it holds and
-the store revision it was synced at. `sync` compares that with the article registry and applies
+the store revision it was synced at. The store's writer hands each commit to the index (`committed`, registered
+by `rag.composition.open_store`), which applies it from the rows written when it was in step before it. Otherwise
+`sync` (before every search) compares the index with the article registry and applies
 per-article deltas (new versions in, removed or replaced ones out), so nothing is rebuilt from
 scratch when the collection grows or another process wrote to it. A delta is appended to the index's
 log (`<collection>.log`, `rag.retrieval.bm25_log`) rather than rewriting the whole file; the file is rewritten
@@ -15,22 +17,21 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import urlparse
 
 from ..errors import StoreError
 from ..records import Filters
 from ..settings import Settings
 from ..store.collection import Store
+from ..store.commits import Commit
 from ..store.rows import ChunkHit
 from . import bm25_log
 from .bm25 import BM25Index, ChunkDoc, lexical_terms
+from .bm25_files import fsync_dir, index_path, remove_abandoned_temps
 from .bm25_log import log_path
 from .bm25_log import stat as _stat
 
@@ -38,15 +39,6 @@ log = logging.getLogger(__name__)
 
 COMPACT_RATIO = 0.25  # the log is folded into a new index file once it is this large against the file
 COMPACT_MIN_BYTES = 1 << 20
-
-
-def index_path(settings: Settings) -> Path:
-    """Where the BM25 index of this collection lives: under the store dir, also for a Chroma server."""
-    name = settings.collection
-    if settings.chroma_url:
-        url = urlparse(settings.chroma_url)
-        name = f"{url.hostname}-{url.port or (443 if url.scheme == 'https' else 8000)}-{name}"
-    return Path(settings.store) / "bm25" / (re.sub(r"[^A-Za-z0-9._-]", "_", name) + ".npz")
 
 
 @dataclass
@@ -104,6 +96,27 @@ class LexicalIndex:
                 self._revision = revision
             return self._index
 
+    def committed(self, store: Store, commit: Commit) -> None:
+        """Follow a commit of the store's writer (`StoreWriter.follow`): from the rows it wrote when this index
+        was in step just before it (no chunk is read back from Chroma), else by catching up from the store."""
+        try:
+            with self._lock:
+                if self._index is None or self._file_changed():
+                    self._load()
+                index = self._index
+                at = None if index is None else index.meta.get("revision")
+                if index is not None and at in (commit.before, commit.revision):
+                    if at == commit.before:
+                        docs = [d.counted() for d in _written_docs(commit)]
+                        index = self._advance(index, sorted(commit.removed), docs, commit.revision)
+                    self._index, self._revision = index, commit.revision
+                    return
+            self.sync(store)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"cannot update the BM25 index {self.path}: {exc}") from exc
+
     # ------------------------------------------------------------------ deltas
     def _apply_delta(self, store: Store, revision: str) -> BM25Index:
         base = self._index
@@ -116,7 +129,11 @@ class LexicalIndex:
         drop = [a for a, v in indexed.items() if versions.get(a) != v]
         fetch = [a for a, v in versions.items() if indexed.get(a) != v]
         docs, complete = _complete_docs(store.committed_chunks(fetch), fetch)
-        docs = [d.counted() for d in docs]  # counted once: for the index and for the log
+        # an article caught mid-write is fetched again at the next search (its writer bumps the revision)
+        return self._advance(base, drop, [d.counted() for d in docs], revision if complete else None)
+
+    def _advance(self, base: BM25Index, drop: list[str], docs: list[ChunkDoc], revision: str | None) -> BM25Index:
+        """`base` without the chunks of `drop` and with `docs` (counted), at `revision`, saved."""
         parent = base.meta.get("token")
         if not drop and not docs and base is self._index:
             index = base  # only the revision moves (the term-major postings already derived are kept)
@@ -126,9 +143,8 @@ class LexicalIndex:
             self.stats.deltas += 1
             self.stats.articles_added += len({d.article_id for d in docs})
             self.stats.articles_dropped += len(drop)
-        # an article caught mid-write is fetched again at the next search (its writer bumps the revision)
-        index.meta.update(revision=revision if complete else None, collection=self.settings.collection,
-                          location=_location(self.settings), token=uuid.uuid4().hex)
+        index.meta.update(revision=revision, collection=self.settings.collection, location=_location(self.settings),
+                          token=uuid.uuid4().hex)
         self._save(index, parent, drop, docs)
         return index
 
@@ -190,7 +206,7 @@ class LexicalIndex:
             if end is not None:
                 self._log_end, self._log_state, self._disk_token = end, _stat(self.log), record.token
                 self.stats.appends += 1
-                _remove_abandoned_temps(self.path)
+                remove_abandoned_temps(self.path)
             return  # None: another process wrote since this one read; the next reader catches up from the store
         self._write(index)
 
@@ -213,7 +229,7 @@ class LexicalIndex:
             with bm25_log.locked(self.log):
                 os.replace(tmp, self.path)
                 self.log.unlink(missing_ok=True)
-                _fsync_dir(self.path.parent)
+                fsync_dir(self.path.parent)
         except OSError as exc:
             log.warning("cannot save the BM25 index to %s (%s); it is kept in memory", self.path, exc)
             tmp.unlink(missing_ok=True)
@@ -221,7 +237,7 @@ class LexicalIndex:
         self._file_state, self._log_state, self._log_end = _stat(self.path), None, 0
         self._disk_token, self._compact = index.meta.get("token"), False
         self.stats.saves += 1
-        _remove_abandoned_temps(self.path)
+        remove_abandoned_temps(self.path)
 
 
 def read_saved(settings: Settings) -> BM25Index | None:
@@ -233,7 +249,8 @@ def read_saved(settings: Settings) -> BM25Index | None:
 
 
 def sync(store: Store, settings: Settings | None = None) -> LexicalIndex:
-    """Bring the collection's saved BM25 index in step with the store; call after every ingest and remove."""
+    """Bring the collection's saved BM25 index in step with the store (a store from `rag.composition.open_store`
+    needs no call: its writer's commits keep the index in step)."""
     lexical = LexicalIndex(settings or store.settings)
     try:
         lexical.sync(store)
@@ -263,36 +280,15 @@ def _complete_docs(hits: Sequence[ChunkHit], wanted: Sequence[str]) -> tuple[lis
     return docs, complete
 
 
+def _written_docs(commit: Commit) -> list[ChunkDoc]:
+    """Index documents of the chunks a commit wrote."""
+    docs: list[ChunkDoc] = []
+    for written in commit.written.values():
+        date_num, site_key = int(written.meta.get("date_num") or 0), str(written.meta.get("site_key") or "")
+        docs.extend(ChunkDoc(chunk_id=i, article_id=written.article_id, version=written.version, text=t,
+                             date_num=date_num, site_key=site_key) for i, t in zip(written.chunk_ids, written.texts))
+    return docs
+
+
 def _location(settings: Settings) -> str:
     return settings.chroma_url or str(settings.store)
-
-
-def _remove_abandoned_temps(path: Path) -> None:
-    """Delete temp files of this index left by writers that died mid-save (`.<name>.<pid>.<thread>.tmp`)."""
-    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
-        pid = tmp.name[len(path.name) + 2 :].split(".", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            tmp.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # another user's process
-        return True
-    return True
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
