@@ -98,7 +98,8 @@ def test_a_commit_is_followed_from_its_rows_and_a_foreign_one_from_the_store(sto
     other = Store(settings)  # a writer nobody follows (an older newsrag, or a crash before BM25 was updated)
     version = _change(other, airship, "The museum now shows a steam locomotive.")
     assert (read_saved(settings) or BM25Index()).meta["revision"] != store.revision()
-    assert store.versions()[airship] == version and store.committed.full_reads == reads + 1
+    # the versions map is shared by this process's Stores of the collection: the other writer moved it
+    assert store.versions()[airship] == version and store.committed.full_reads == reads
     _change(store, airship, "The museum now shows a vintage tram.")  # not in step before it: caught up from the store
     saved = _on_disk(settings)
     assert _finds(saved, "tram") == {airship} and _finds(saved, "locomotive") == set()

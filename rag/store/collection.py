@@ -57,7 +57,8 @@ class Store:
         self.model = canonical_model_name(settings.embedding_model)
         self.location = settings.chroma_url or str(settings.store)
         self.journal = WriteJournal(Path(settings.store))
-        self.committed = CommittedVersions()
+        self.committed = CommittedVersions.of(settings.chroma_url or str(Path(settings.store).resolve()),
+                                              settings.collection)  # shared by this process's Stores of it
         self._lock = threading.Lock()
         self._local = threading.local()  # the revision pinned by `one_view`
         self._open(create, dimension)
