@@ -82,7 +82,7 @@ class StoreWriter:
         """
         pending = self.store.journal.pending()
         removed = self.repair()
-        self.bump(Commit("", "", known=False))
+        self.bump()
         self.store.journal.end()
         if pending is not None:
             log.warning("recovered the store at %s after an interrupted %s (pid %s): %d orphan chunks removed",
@@ -199,7 +199,7 @@ class StoreWriter:
             return False
         meta = {**got["metadatas"][0], "urls": json.dumps(list(urls)), "copies": json.dumps(list(copies))}
         self.store.registry.update(ids=[article_id], metadatas=[meta])
-        self.bump()
+        self.bump(Commit("", ""))  # no version changed
         return True
 
     def repair(self) -> int:
@@ -216,11 +216,11 @@ class StoreWriter:
         return len(orphans)
 
     def bump(self, change: Commit | None = None) -> None:
-        """Move the store's revision over `change` (its revisions are filled in here; none: nothing a reader
-        of the registry or chunks would notice changed): the store's views and versions map follow, and the
-        followers, at once or when the `write_lock` block ends."""
+        """Move the store's revision over `change` (its revisions are filled in here; none: changes the writer
+        cannot name, and every reader re-reads): the store's views and versions map follow, and the followers,
+        at once or when the `write_lock` block ends."""
         meta = self.store.registry_metadata()
-        commit = change or Commit("", "")
+        commit = change or Commit("", "", known=False)
         commit.before, commit.revision = str(meta.get("revision", "0")), uuid.uuid4().hex
         self.store.registry.modify(metadata={**meta, "revision": commit.revision})
         self.store.wrote(commit)
