@@ -17,6 +17,7 @@ from rag.retrieval.lexical import LexicalIndex, read_saved
 from rag.settings import Settings
 from rag.store.collection import Store
 from rag.store.rows import ArticleRow, ChunkRow
+from tests.conftest import run_cli
 from tests.test_lexical import two_articles, write_article  # noqa: F401 - two_articles: a fixture
 
 
@@ -103,3 +104,23 @@ def test_a_commit_is_followed_from_its_rows_and_a_foreign_one_from_the_store(sto
     _change(store, airship, "The museum now shows a vintage tram.")  # not in step before it: caught up from the store
     saved = _on_disk(settings)
     assert _finds(saved, "tram") == {airship} and _finds(saved, "locomotive") == set()
+
+
+def test_another_process_s_write_is_read_as_ids_and_the_records_stamped_since(stored: tuple[Settings, Path],
+                                                                               tmp_path: Path) -> None:
+    settings, _ = stored
+    store = Store(settings)
+    store.versions()
+    full, partial = store.committed.full_reads, store.committed.partial_reads
+    extra = write_article(tmp_path / "more", "c.txt", "Aquarium Adds Whales", "Two narwhal calves came to the aquarium.")
+    assert run_cli("ingest", str(extra), "--store", str(settings.store)).returncode == 0
+    versions = store.versions()
+    assert versions == {i: str(m["version"]) for i, m in store.registry_records()} and len(versions) == 3
+    assert (store.committed.full_reads, store.committed.partial_reads) == (full, partial + 1)
+
+    store.writer.bump()  # a revision moved without naming its change (a repair, an older newsrag's write)
+    (added,) = [a.article_id for a in store.articles() if a.title == "Aquarium Adds Whales"]
+    assert run_cli("remove", added, "--store", str(settings.store)).returncode == 0
+    versions = store.versions()  # the map predates the unnamed change: read whole
+    assert versions == {i: str(m["version"]) for i, m in store.registry_records()} and added not in versions
+    assert (store.committed.full_reads, store.committed.partial_reads) == (full + 1, partial + 1)

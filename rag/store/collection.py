@@ -105,7 +105,7 @@ class Store:
             self._local.revision = commit.revision
         if commit.before == self._view:
             self._view = commit.revision
-        self.committed.follow(commit)
+        self.committed.follow(commit, commit.seq)
 
     def _reopen(self, revision: str) -> None:
         """Fetch the collections anew from the client (the caller holds `_lock`)."""
@@ -163,7 +163,7 @@ class Store:
         revision = self.revision()
         if revision != self._view:
             self.refresh_view(revision)
-        return self.committed.at(revision, lambda: {i: str(m.get("version")) for i, m in self.registry_records()})
+        return self.committed.at(revision, self)
 
     def store_metadata(self) -> dict[str, Any]:
         """The chunk collection's metadata, read afresh: schema version, model, dimension, build record (rag.store.build)."""

@@ -40,6 +40,7 @@ class Commit:
     written: dict[str, WrittenArticle] = field(default_factory=dict)
     removed: set[str] = field(default_factory=set)
     known: bool = True  # False: the writer cannot say what changed; readers catch up from the store
+    seq: int | None = None  # the commit number stamped on its registry records (rag.store.versions)
 
     @classmethod
     def fold(cls, commits: Sequence[Commit]) -> Commit | None:
@@ -48,14 +49,14 @@ class Commit:
         if not commits:
             return None
         folded = cls(commits[0].before, commits[0].revision, dict(commits[0].written), set(commits[0].removed),
-                     commits[0].known)
+                     commits[0].known, commits[0].seq)
         for later in commits[1:]:
             folded.known = folded.known and later.known and later.before == folded.revision
             for article_id in later.removed:
                 folded.written.pop(article_id, None)
                 folded.removed.add(article_id)
             folded.written.update(later.written)
-            folded.revision = later.revision
+            folded.revision, folded.seq = later.revision, later.seq
         return folded
 
 

@@ -24,6 +24,7 @@ from .build import BUILD_KEY, TARGET_KEY, encode
 from .commits import Commit, CommitFollower, WrittenArticle
 from .diskspace import DiskFull, disk_full, ensure_space, is_disk_full, write_estimate
 from .rows import PAGE, ArticleRow, ChunkRow, chunk_meta, pages, utc_now
+from .versions import next_seq, stamp
 
 if TYPE_CHECKING:
     from .collection import Store
@@ -140,14 +141,15 @@ class StoreWriter:
         for lo in range(0, len(ids), step):
             self.store.chunks.upsert(ids=ids[lo : lo + step], embeddings=vectors[lo : lo + step],
                                documents=documents[lo : lo + step], metadatas=metas[lo : lo + step])
+        seq = next_seq(self.store.registry_metadata())
         for lo in range(0, len(items), step):
-            self._commit(items[lo : lo + step])
+            self._commit(items[lo : lo + step], seq)
         self._drop_old_versions({a.article_id: a.content_hash[:16] for a, _, _ in items
                                  if replacing is None or a.article_id in replacing})
-        self.bump(Commit("", "", written=written))
+        self.bump(Commit("", "", written=written, seq=seq))
 
-    def _commit(self, items: Sequence[tuple[ArticleRow, Sequence[ChunkRow], np.ndarray]]) -> None:
-        """Upsert the registry records of these articles: from now on readers see their new versions."""
+    def _commit(self, items: Sequence[tuple[ArticleRow, Sequence[ChunkRow], np.ndarray]], seq: int) -> None:
+        """Upsert the registry records of these articles, stamped `seq`: from now on readers see their new versions."""
         means, records = [], []
         for article, chunks, vectors in items:
             mean = np.asarray(vectors, dtype=np.float32).mean(axis=0)
@@ -157,7 +159,8 @@ class StoreWriter:
                             "chars": len(article.text), "content_hash": article.content_hash, "origin": article.origin,
                             "urls": json.dumps(urls), "copies": json.dumps(list(article.copies)),
                             "fingerprint": article.fingerprint, "ingested_at": utc_now(),
-                            "comments_start": -1 if article.comments_start is None else article.comments_start})
+                            "comments_start": -1 if article.comments_start is None else article.comments_start,
+                            "seq": seq})
         self.store.registry.upsert(ids=[a.article_id for a, _, _ in items], embeddings=np.asarray(means),
                              documents=[a.text for a, _, _ in items], metadatas=records)
 
@@ -222,7 +225,9 @@ class StoreWriter:
         meta = self.store.registry_metadata()
         commit = change or Commit("", "", known=False)
         commit.before, commit.revision = str(meta.get("revision", "0")), uuid.uuid4().hex
-        self.store.registry.modify(metadata={**meta, "revision": commit.revision})
+        after = stamp(meta, commit.seq, commit.revision) if commit.known else {**meta, "revision": commit.revision}
+        commit.seq = after.get("seq") if commit.known else None
+        self.store.registry.modify(metadata=after)
         self.store.wrote(commit)
         if self._held is not None:
             self._held.append(commit)
