@@ -19,8 +19,6 @@ import logging
 import os
 import threading
 import uuid
-from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import StoreError
@@ -28,9 +26,9 @@ from ..records import Filters
 from ..settings import Settings
 from ..store.collection import Store
 from ..store.commits import Commit
-from ..store.rows import ChunkHit
 from . import bm25_log
 from .bm25 import BM25Index, ChunkDoc, lexical_terms
+from .bm25_docs import complete_docs, written_docs
 from .bm25_files import fsync_dir, index_path, remove_abandoned_temps
 from .bm25_log import log_path
 from .bm25_log import stat as _stat
@@ -72,6 +70,7 @@ class LexicalIndex:
         self._disk_token: str | None = None  # the index state the files on disk add up to, as far as read
         self._compact = False  # the log is damaged or untrusted: the next save writes a new index file
         self._lock = threading.Lock()
+        self._counted: dict[str, ChunkDoc] = {}  # chunk id -> counted doc, from `prepare` until `committed`
 
     def search(self, store: Store, question: str, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
         """The k chunk ids with the best BM25 score for `question` among those passing `filters`."""
@@ -96,6 +95,10 @@ class LexicalIndex:
                 self._revision = revision
             return self._index
 
+    def prepare(self, commit: Commit) -> None:
+        """Count the terms of a commit's chunks now, on the writer's thread (`committed` follows at the block's end)."""
+        self._counted.update((d.chunk_id, d.counted()) for d in written_docs(commit))
+
     def committed(self, store: Store, commit: Commit) -> None:
         """Follow a commit of the store's writer (`StoreWriter.follow`): from the rows it wrote when this index
         was in step just before it (no chunk is read back from Chroma), else by catching up from the store."""
@@ -107,7 +110,7 @@ class LexicalIndex:
                 at = None if index is None else index.meta.get("revision")
                 if index is not None and at in (commit.before, commit.revision):
                     if at == commit.before:
-                        docs = [d.counted() for d in _written_docs(commit)]
+                        docs = [self._counted.get(d.chunk_id) or d.counted() for d in written_docs(commit)]
                         index = self._advance(index, sorted(commit.removed), docs, commit.revision)
                     self._index, self._revision = index, commit.revision
                     return
@@ -116,6 +119,8 @@ class LexicalIndex:
             raise
         except Exception as exc:
             raise StoreError(f"cannot update the BM25 index {self.path}: {exc}") from exc
+        finally:
+            self._counted.clear()
 
     # ------------------------------------------------------------------ deltas
     def _apply_delta(self, store: Store, revision: str) -> BM25Index:
@@ -128,7 +133,7 @@ class LexicalIndex:
         indexed = base.article_versions()
         drop = [a for a, v in indexed.items() if versions.get(a) != v]
         fetch = [a for a, v in versions.items() if indexed.get(a) != v]
-        docs, complete = _complete_docs(store.committed_chunks(fetch), fetch)
+        docs, complete = complete_docs(store.committed_chunks(fetch), fetch)
         # an article caught mid-write is fetched again at the next search (its writer bumps the revision)
         return self._advance(base, drop, [d.counted() for d in docs], revision if complete else None)
 
@@ -259,35 +264,6 @@ def sync(store: Store, settings: Settings | None = None) -> LexicalIndex:
     except Exception as exc:
         raise StoreError(f"cannot update the BM25 index {lexical.path}: {exc}") from exc
     return lexical
-
-
-def _complete_docs(hits: Sequence[ChunkHit], wanted: Sequence[str]) -> tuple[list[ChunkDoc], bool]:
-    """Index documents of the wanted articles; False when one had no chunks left (replaced since `versions`)."""
-    by_article: dict[str, list[ChunkHit]] = defaultdict(list)
-    for hit in hits:
-        by_article[hit.article_id].append(hit)
-    docs: list[ChunkDoc] = []
-    for article_id in wanted:
-        chunks = by_article.get(article_id, [])
-        if not chunks:  # a version's chunks are written before it is committed: none left means replaced
-            continue
-        docs.extend(
-            ChunkDoc(chunk_id=h.chunk_id, article_id=article_id, version=str(h.meta.get("version")), text=h.text,
-                     date_num=int(h.meta.get("date_num") or 0), site_key=str(h.meta.get("site_key") or ""))
-            for h in chunks
-        )
-    complete = len({d.article_id for d in docs}) == len(set(wanted))
-    return docs, complete
-
-
-def _written_docs(commit: Commit) -> list[ChunkDoc]:
-    """Index documents of the chunks a commit wrote."""
-    docs: list[ChunkDoc] = []
-    for written in commit.written.values():
-        date_num, site_key = int(written.meta.get("date_num") or 0), str(written.meta.get("site_key") or "")
-        docs.extend(ChunkDoc(chunk_id=i, article_id=written.article_id, version=written.version, text=t,
-                             date_num=date_num, site_key=site_key) for i, t in zip(written.chunk_ids, written.texts))
-    return docs
 
 
 def _location(settings: Settings) -> str:

@@ -4,7 +4,7 @@ Every write moves the store's revision (`StoreWriter.bump`) and describes itself
 before and after, the article versions it made visible with the chunk rows it wrote, the articles it removed.
 The store keeps its map of committed versions with it (`versions.CommittedVersions`), and the writer hands
 it to each `CommitFollower` registered on it (`StoreWriter.follow`): once per `write_lock` block, the commits
-inside folded into one, or at once for a write outside a lock. The store room cannot know its followers
+inside folded into one (each handed to `prepare` as it is made), or at once for a write outside a lock. The store room cannot know its followers
 (BM25 lives in the retrieval room above it), so a room above registers them (`rag.composition.open_store`).
 A commit whose changes the writer cannot name (the repair after an interrupted write) is `known=False`:
 followers are not told, and catch up from the store itself, since it moved the revision they knew.
@@ -62,6 +62,10 @@ class Commit:
 
 class CommitFollower(Protocol):
     """Something kept in step with a store by its writer's commits (the BM25 index)."""
+
+    def prepare(self, commit: Commit) -> None:
+        """A commit held until its `write_lock` block ends: work that needs no store state (BM25 counts terms)
+        can be done now, on the writer's thread while the rest of the pipeline works, rather than at the end."""
 
     def committed(self, store: Store, commit: Commit) -> None:
         """Follow `commit` (known, just made by `store.writer`); errors reach the writer's caller."""

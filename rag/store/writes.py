@@ -229,10 +229,12 @@ class StoreWriter:
         commit.seq = after.get("seq") if commit.known else None
         self.store.registry.modify(metadata=after)
         self.store.wrote(commit)
-        if self._held is not None:
-            self._held.append(commit)
-        else:
+        if self._held is None:
             self._deliver(commit)
+            return
+        self._held.append(commit)
+        for follower in list(self.followers.values()) if commit.known else []:
+            follower.prepare(commit)
 
     def _deliver(self, commit: Commit | None) -> None:
         """Hand a commit to the followers (a commit whose changes are unknown is not: they catch up by reading)."""
