@@ -124,3 +124,27 @@ def test_another_process_s_write_is_read_as_ids_and_the_records_stamped_since(st
     versions = store.versions()  # the map predates the unnamed change: read whole
     assert versions == {i: str(m["version"]) for i, m in store.registry_records()} and added not in versions
     assert (store.committed.full_reads, store.committed.partial_reads) == (full + 1, partial + 1)
+
+
+def test_a_new_store_s_bm25_is_built_from_the_rows_written_never_read_back(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings(store=tmp_path / "store")
+    store = open_store(settings, create=True, dimension=384)
+    follower = store.writer.followers["bm25"]
+    assert isinstance(follower, LexicalIndex)
+
+    def read_back(*args: object, **kwargs: object) -> None:
+        raise AssertionError("BM25 read chunks back from Chroma")
+
+    monkeypatch.setattr(Store, "committed_chunks", read_back)
+    texts = {"a": "A glacier in Patagonia calved an iceberg.", "b": "The orchestra played a new cello concerto."}
+    with store.writer.write_lock("ingest"):
+        for article_id, text in texts.items():
+            row = ArticleRow(article_id=article_id, title=article_id, text=text,
+                             content_hash=hashlib.sha256(text.encode()).hexdigest())
+            store.writer.put_article(row, [ChunkRow(index=0, text=text, start=0, end=len(text))],
+                                     np.ones((1, 384), dtype=np.float32) / np.sqrt(384))
+    assert (follower.stats.full_builds, follower.stats.deltas) == (1, 1)
+    monkeypatch.undo()
+    saved = _on_disk(settings)
+    assert _finds(saved, "iceberg") == {"a"} and _finds(saved, "cello") == {"b"}

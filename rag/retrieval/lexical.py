@@ -106,12 +106,8 @@ class LexicalIndex:
             with self._lock:
                 if self._index is None or self._file_changed():
                     self._load()
-                index = self._index
-                at = None if index is None else index.meta.get("revision")
-                if index is not None and at in (commit.before, commit.revision):
-                    if at == commit.before:
-                        docs = [self._counted.get(d.chunk_id) or d.counted() for d in written_docs(commit)]
-                        index = self._advance(index, sorted(commit.removed), docs, commit.revision)
+                index = self._from_rows(store, commit)
+                if index is not None:
                     self._index, self._revision = index, commit.revision
                     return
             self.sync(store)
@@ -121,6 +117,25 @@ class LexicalIndex:
             raise StoreError(f"cannot update the BM25 index {self.path}: {exc}") from exc
         finally:
             self._counted.clear()
+
+    def _from_rows(self, store: Store, commit: Commit) -> BM25Index | None:
+        """The index after `commit`, from its rows: when the index was at its starting revision, or when there is
+        no index and the commit wrote every committed article (a new store); None otherwise."""
+        index = self._index
+        at = None if index is None else index.meta.get("revision")
+        if index is not None and at == commit.revision:
+            return index
+        if index is not None and at == commit.before:
+            return self._advance(index, sorted(commit.removed), self._docs(commit), commit.revision)
+        if index is None and store.revision() == commit.revision and all(
+                a in commit.written and commit.written[a].version == v for a, v in store.versions().items()):
+            self.stats.full_builds += 1
+            return self._advance(BM25Index(meta={"full_builds": 1, "deltas": 0}), [], self._docs(commit), commit.revision)
+        return None
+
+    def _docs(self, commit: Commit) -> list[ChunkDoc]:
+        """The counted documents of the chunks a commit wrote (counted by `prepare` when it was made)."""
+        return [self._counted.get(d.chunk_id) or d.counted() for d in written_docs(commit)]
 
     # ------------------------------------------------------------------ deltas
     def _apply_delta(self, store: Store, revision: str) -> BM25Index:
