@@ -216,8 +216,8 @@ class LexicalIndex:
         record = bm25_log.Record(str(index.meta.get("segment")), str(parent), str(index.meta["token"]),
                                  index.meta.get("revision"), drop, docs,
                                  {k: index.meta[k] for k in ("deltas", "full_builds") if k in index.meta})
-        data = record.encode()
-        if self._appendable(parent, len(data)):
+        data = record.encode() if self._appendable(parent) else b""  # encoded only when it may be appended
+        if data and self._appendable(parent, len(data)):
             try:
                 end = bm25_log.append(self.log, data, self._log_end, self.path, self._file_state)
             except OSError as exc:
@@ -230,7 +230,8 @@ class LexicalIndex:
             return  # None: another process wrote since this one read; the next reader catches up from the store
         self._write(index)
 
-    def _appendable(self, parent: object, size: int) -> bool:
+    def _appendable(self, parent: object, size: int = 0) -> bool:
+        """Whether a record of `size` bytes made from state `parent` may go to the log (else the file is written)."""
         if self._compact or self._file_state is None or parent != self._disk_token or parent is None:
             return False
         return self._log_end + size <= max(COMPACT_MIN_BYTES, self._file_state[1] * COMPACT_RATIO)
