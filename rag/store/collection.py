@@ -57,8 +57,7 @@ class Store:
         self.model = canonical_model_name(settings.embedding_model)
         self.location = settings.chroma_url or str(settings.store)
         self.journal = WriteJournal(Path(settings.store))
-        self.committed = CommittedVersions.of(settings.chroma_url or str(Path(settings.store).resolve()),
-                                              settings.collection)  # shared by this process's Stores of it
+        self.committed = CommittedVersions.of(settings.chroma_url or str(Path(settings.store).resolve()), settings.collection)
         self._lock = threading.Lock()
         self._local = threading.local()  # the revision pinned by `one_view`
         self._open(create, dimension)
@@ -83,6 +82,7 @@ class Store:
         with _REOPENING:
             if ownership.generation(Path(self.settings.store)) != self._generation:
                 self._open()
+                self.committed.forget()  # it may have been restored or repaired while this process let go
                 log.debug("opened the store at %s again", self.location)
 
     chunks: Any = _Reopened()  # the chunk collection

@@ -11,7 +11,8 @@ has no map yet, or when the revision moved in a way it cannot follow:
   stamped with a commit number (`seq`) above the map's. The writer stamps each record it commits and the
   registry metadata (`seq`, and `seq_revision`: the revision that stamp belongs to); `seq_floor` is the
   first stamp after a revision moved unstamped (a repair, a migration, an older newsrag), below which a map
-  may miss changes. A map older than the floor, or a revision moved unstamped, is read whole.
+  may miss changes. A map older than the floor, a revision moved unstamped, a number gone backwards, or a
+  store opened again after this process let go of it (it may have been restored meanwhile) is read whole.
 """
 
 from __future__ import annotations
@@ -89,6 +90,11 @@ class CommittedVersions:
                 self._read(store)
             return self._versions
 
+    def forget(self) -> None:
+        """Read the map whole next time: the store may have been replaced (restored, repaired) meanwhile."""
+        with self._lock:
+            self._revision, self._seq = None, None
+
     def follow(self, commit: Commit, seq: int | None) -> None:
         """Move the map over a commit of this process's writer, when it is at the commit's starting revision."""
         with self._lock:
@@ -104,7 +110,7 @@ class CommittedVersions:
         meta = store.registry_metadata()  # before the records: whatever is committed after it has a higher stamp
         seq = _stamp(meta)
         revision = str(meta.get("revision", "0"))
-        if seq is not None and self._seq is not None and self._seq >= int(meta.get(SEQ_FLOOR, seq)):
+        if seq is not None and self._seq is not None and seq >= self._seq >= int(meta.get(SEQ_FLOOR, seq)):
             changed = _since(store.registry, self._seq, self._versions)
             if changed is not None:
                 self._versions, self._revision, self._seq = changed, revision, seq
