@@ -22,10 +22,10 @@ from typing import Any, TypeVar
 import numpy as np
 
 from rag import tracing
+from rag.composition import open_store
 from rag.embedding.embedder import Embedder, canonical_model_name, token_counter
 from rag.errors import IngestError
 from rag.logs import fields
-from rag.retrieval.lexical import sync as sync_lexical
 from rag.settings import Settings
 from rag.store.collection import Store
 from rag.store.owner_client import OwnerClient, routed
@@ -78,7 +78,7 @@ def _ingest_here(targets: list[str], feed_urls: list[str], settings: Settings, p
     report = IngestReport(store=settings.chroma_url or str(settings.store))
     if embedder is None or embedder.name != canonical_model_name(settings.embedding_model):
         embedder = Embedder(settings)
-    chroma = Store(settings, create=True, dimension=embedder.dimension)
+    chroma = open_store(settings, create=True, dimension=embedder.dimension)
     tracing.configure(settings)
     with chroma.writer.write_lock("ingest"), tracing.stage("ingest", **{"newsrag.targets": len(targets)}):
         report.repaired = chroma.writer.repair()
@@ -94,7 +94,6 @@ def _ingest_here(targets: list[str], feed_urls: list[str], settings: Settings, p
         finally:  # a write that failed stops the reading and embedding threads before the error goes on
             embedded.close()
             batches.close()
-        sync_lexical(chroma, settings)
     report.seconds = time.perf_counter() - started
     log.info("ingested", extra=fields(targets=len(targets), feeds=len(feed_urls), added=report.added,
                                       updated=report.updated, unchanged=report.unchanged, failed=len(report.failed),
@@ -240,7 +239,7 @@ def _absolute(target: str) -> str:
 def _remove_here(targets: list[str], settings: Settings, missing: bool) -> IngestReport:
     report = IngestReport(store=settings.chroma_url or str(settings.store))
     started = time.perf_counter()
-    chroma = Store(settings)
+    chroma = open_store(settings)
     with chroma.writer.write_lock("remove"):
         records = dict(chroma.registry_records())
         doomed: list[str] = []
@@ -254,7 +253,6 @@ def _remove_here(targets: list[str], settings: Settings, missing: bool) -> Inges
         for article_id in doomed:
             if chroma.writer.delete_article(article_id):
                 report.removed += 1
-        sync_lexical(chroma, settings)
     report.seconds = time.perf_counter() - started
     log.info("removed", extra=fields(targets=len(doomed), removed=report.removed, failed=len(report.failed)))
     return report

@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rag.composition import open_store
 from rag.embedding.embedder import Embedder, token_counter
-from rag.retrieval.lexical import sync as sync_lexical
 from rag.settings import Settings
 from rag.store.build import build_record, differences
 from rag.store.collection import Store
@@ -87,7 +87,7 @@ def _rebuild_there(owner: OwnerClient, settings: Settings) -> RebuildReport:
 
 def _rebuild_here(settings: Settings, progress: Progress | None, embedder: Embedder | None) -> RebuildReport:
     started = time.perf_counter()
-    chroma = Store(settings)
+    chroma = open_store(settings)
     if embedder is None or embedder.name != chroma.model:
         embedder = Embedder(settings)
     with chroma.writer.write_lock("rebuild"):
@@ -97,7 +97,6 @@ def _rebuild_here(settings: Settings, progress: Progress | None, embedder: Embed
             report = RebuildReport(store=chroma.location, build=chroma.build_state().built or {},
                                    articles=chroma.count_articles(), current=chroma.count_articles())
             report.chunks_before = report.chunks_after = chroma.count_chunks()
-        sync_lexical(chroma, settings)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from collections.abc import Callable
 from typing import Any
 
 
@@ -51,41 +52,39 @@ def _compact_every_save() -> None:
     rag.retrieval.lexical.COMPACT_RATIO = 0.0
 
 
+def _fake_os(module: Any, name: str, fake: Callable[..., Any]) -> None:
+    """Give `module` an `os` whose function `name` is `fake(real_os, *args)`; everything else is the real os."""
+    real_os = module.os
+
+    class _Os:
+        def __getattr__(self, attr: str) -> Any:
+            return getattr(real_os, attr)
+
+    setattr(_Os, name, staticmethod(lambda *args: fake(real_os, *args)))
+    module.os = _Os()
+
+
 def _kill_halfway_through_bm25_append() -> None:
     import rag.retrieval.bm25_log
 
-    real_os = rag.retrieval.bm25_log.os
+    def write(real_os: Any, fd: int, data: bytes) -> int:
+        real_os.write(fd, data[: len(data) // 2])
+        real_os.fsync(fd)
+        _die()
+        return 0
 
-    class _Os:
-        def __getattr__(self, name: str) -> Any:
-            return getattr(real_os, name)
-
-        @staticmethod
-        def write(fd: int, data: bytes) -> int:
-            real_os.write(fd, data[: len(data) // 2])
-            real_os.fsync(fd)
-            _die()
-            return 0
-
-    rag.retrieval.bm25_log.os = _Os()  # type: ignore[assignment]
+    _fake_os(rag.retrieval.bm25_log, "write", write)
 
 
 def _kill_before_bm25_rename() -> None:
     import rag.retrieval.lexical
 
-    real_os = rag.retrieval.lexical.os
+    def replace(real_os: Any, src: Any, dst: Any) -> None:
+        if str(dst).endswith(".npz"):
+            _die()
+        real_os.replace(src, dst)
 
-    class _Os:
-        def __getattr__(self, name: str) -> Any:
-            return getattr(real_os, name)
-
-        @staticmethod
-        def replace(src: Any, dst: Any) -> None:
-            if str(dst).endswith(".npz"):
-                _die()
-            real_os.replace(src, dst)
-
-    rag.retrieval.lexical.os = _Os()  # type: ignore[assignment]
+    _fake_os(rag.retrieval.lexical, "replace", replace)
 
 
 def _kill_halfway_through_bm25_write() -> None:
@@ -135,21 +134,15 @@ def _kill_at_second_upload() -> None:
 def _kill_at_swap_rename(nth: int) -> None:
     import rag.store.files
 
-    real_os = rag.store.files.os
     calls = [0]
 
-    class _Os:
-        def __getattr__(self, name: str) -> Any:
-            return getattr(real_os, name)
+    def replace(real_os: Any, src: Any, dst: Any) -> None:
+        calls[0] += 1
+        if calls[0] == nth:
+            _die()
+        real_os.replace(src, dst)
 
-        @staticmethod
-        def replace(src: Any, dst: Any) -> None:
-            calls[0] += 1
-            if calls[0] == nth:
-                _die()
-            real_os.replace(src, dst)
-
-    rag.store.files.os = _Os()  # type: ignore[assignment]
+    _fake_os(rag.store.files, "replace", replace)
 
 
 def main(argv: list[str]) -> int:

@@ -1,7 +1,9 @@
 """The BM25 side of hybrid search: an index kept in step with the Chroma collection and saved beside it.
 
 The index file (`<store>/bm25/<collection>.npz`) records which version of each article it holds and
-the store revision it was synced at. `sync` compares that with the article registry and applies
+the store revision it was synced at. The store's writer hands each commit to the index (`committed`, registered
+by `rag.composition.open_store`), which applies it from the rows written when it was in step before it. Otherwise
+`sync` (before every search) compares the index with the article registry and applies
 per-article deltas (new versions in, removed or replaced ones out), so nothing is rebuilt from
 scratch when the collection grows or another process wrote to it. A delta is appended to the index's
 log (`<collection>.log`, `rag.retrieval.bm25_log`) rather than rewriting the whole file; the file is rewritten
@@ -15,22 +17,19 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import threading
 import uuid
-from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import urlparse
 
 from ..errors import StoreError
 from ..records import Filters
 from ..settings import Settings
 from ..store.collection import Store
-from ..store.rows import ChunkHit
+from ..store.commits import Commit
 from . import bm25_log
 from .bm25 import BM25Index, ChunkDoc, lexical_terms
+from .bm25_docs import complete_docs, written_docs
+from .bm25_files import fsync_dir, index_path, remove_abandoned_temps
 from .bm25_log import log_path
 from .bm25_log import stat as _stat
 from .feedback import expanded_search
@@ -39,15 +38,6 @@ log = logging.getLogger(__name__)
 
 COMPACT_RATIO = 0.25  # the log is folded into a new index file once it is this large against the file
 COMPACT_MIN_BYTES = 1 << 20
-
-
-def index_path(settings: Settings) -> Path:
-    """Where the BM25 index of this collection lives: under the store dir, also for a Chroma server."""
-    name = settings.collection
-    if settings.chroma_url:
-        url = urlparse(settings.chroma_url)
-        name = f"{url.hostname}-{url.port or (443 if url.scheme == 'https' else 8000)}-{name}"
-    return Path(settings.store) / "bm25" / (re.sub(r"[^A-Za-z0-9._-]", "_", name) + ".npz")
 
 
 @dataclass
@@ -81,6 +71,7 @@ class LexicalIndex:
         self._disk_token: str | None = None  # the index state the files on disk add up to, as far as read
         self._compact = False  # the log is damaged or untrusted: the next save writes a new index file
         self._lock = threading.Lock()
+        self._counted: dict[str, ChunkDoc] = {}  # chunk id -> counted doc, from `prepare` until `committed`
 
     def search(self, store: Store, question: str, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
         """The k chunk ids with the best BM25 score for `question` among those passing `filters` (with
@@ -105,6 +96,48 @@ class LexicalIndex:
                 self._revision = revision
             return self._index
 
+    def prepare(self, commit: Commit) -> None:
+        """Count the terms of a commit's chunks now, on the writer's thread (`committed` follows at the block's end)."""
+        self._counted.update((d.chunk_id, d.counted()) for d in written_docs(commit))
+
+    def committed(self, store: Store, commit: Commit) -> None:
+        """Follow a commit of the store's writer (`StoreWriter.follow`): from the rows it wrote when this index
+        was in step just before it (no chunk is read back from Chroma), else by catching up from the store."""
+        try:
+            with self._lock:
+                if self._index is None or self._file_changed():
+                    self._load()
+                index = self._from_rows(store, commit)
+                if index is not None:
+                    self._index, self._revision = index, commit.revision
+                    return
+            self.sync(store)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"cannot update the BM25 index {self.path}: {exc}") from exc
+        finally:
+            self._counted.clear()
+
+    def _from_rows(self, store: Store, commit: Commit) -> BM25Index | None:
+        """The index after `commit`, from its rows: when the index was at its starting revision, or when there is
+        no index and the commit wrote every committed article (a new store); None otherwise."""
+        index = self._index
+        at = None if index is None else index.meta.get("revision")
+        if index is not None and at == commit.revision:
+            return index
+        if index is not None and at == commit.before:
+            return self._advance(index, sorted(commit.removed), self._docs(commit), commit.revision)
+        if index is None and store.revision() == commit.revision and all(
+                a in commit.written and commit.written[a].version == v for a, v in store.versions().items()):
+            self.stats.full_builds += 1
+            return self._advance(BM25Index(meta={"full_builds": 1, "deltas": 0}), [], self._docs(commit), commit.revision)
+        return None
+
+    def _docs(self, commit: Commit) -> list[ChunkDoc]:
+        """The counted documents of the chunks a commit wrote (counted by `prepare` when it was made)."""
+        return [self._counted.get(d.chunk_id) or d.counted() for d in written_docs(commit)]
+
     # ------------------------------------------------------------------ deltas
     def _apply_delta(self, store: Store, revision: str) -> BM25Index:
         base = self._index
@@ -116,8 +149,12 @@ class LexicalIndex:
         indexed = base.article_versions()
         drop = [a for a, v in indexed.items() if versions.get(a) != v]
         fetch = [a for a, v in versions.items() if indexed.get(a) != v]
-        docs, complete = _complete_docs(store.committed_chunks(fetch), fetch)
-        docs = [d.counted() for d in docs]  # counted once: for the index and for the log
+        docs, complete = complete_docs(store.committed_chunks(fetch), fetch)
+        # an article caught mid-write is fetched again at the next search (its writer bumps the revision)
+        return self._advance(base, drop, [d.counted() for d in docs], revision if complete else None)
+
+    def _advance(self, base: BM25Index, drop: list[str], docs: list[ChunkDoc], revision: str | None) -> BM25Index:
+        """`base` without the chunks of `drop` and with `docs` (counted), at `revision`, saved."""
         parent = base.meta.get("token")
         if not drop and not docs and base is self._index:
             index = base  # only the revision moves (the term-major postings already derived are kept)
@@ -127,9 +164,8 @@ class LexicalIndex:
             self.stats.deltas += 1
             self.stats.articles_added += len({d.article_id for d in docs})
             self.stats.articles_dropped += len(drop)
-        # an article caught mid-write is fetched again at the next search (its writer bumps the revision)
-        index.meta.update(revision=revision if complete else None, collection=self.settings.collection,
-                          location=_location(self.settings), token=uuid.uuid4().hex)
+        index.meta.update(revision=revision, collection=self.settings.collection, location=_location(self.settings),
+                          token=uuid.uuid4().hex)
         self._save(index, parent, drop, docs)
         return index
 
@@ -181,8 +217,8 @@ class LexicalIndex:
         record = bm25_log.Record(str(index.meta.get("segment")), str(parent), str(index.meta["token"]),
                                  index.meta.get("revision"), drop, docs,
                                  {k: index.meta[k] for k in ("deltas", "full_builds") if k in index.meta})
-        data = record.encode()
-        if self._appendable(parent, len(data)):
+        data = record.encode() if self._appendable(parent) else b""  # encoded only when it may be appended
+        if data and self._appendable(parent, len(data)):
             try:
                 end = bm25_log.append(self.log, data, self._log_end, self.path, self._file_state)
             except OSError as exc:
@@ -191,11 +227,12 @@ class LexicalIndex:
             if end is not None:
                 self._log_end, self._log_state, self._disk_token = end, _stat(self.log), record.token
                 self.stats.appends += 1
-                _remove_abandoned_temps(self.path)
+                remove_abandoned_temps(self.path)
             return  # None: another process wrote since this one read; the next reader catches up from the store
         self._write(index)
 
-    def _appendable(self, parent: object, size: int) -> bool:
+    def _appendable(self, parent: object, size: int = 0) -> bool:
+        """Whether a record of `size` bytes made from state `parent` may go to the log (else the file is written)."""
         if self._compact or self._file_state is None or parent != self._disk_token or parent is None:
             return False
         return self._log_end + size <= max(COMPACT_MIN_BYTES, self._file_state[1] * COMPACT_RATIO)
@@ -214,7 +251,7 @@ class LexicalIndex:
             with bm25_log.locked(self.log):
                 os.replace(tmp, self.path)
                 self.log.unlink(missing_ok=True)
-                _fsync_dir(self.path.parent)
+                fsync_dir(self.path.parent)
         except OSError as exc:
             log.warning("cannot save the BM25 index to %s (%s); it is kept in memory", self.path, exc)
             tmp.unlink(missing_ok=True)
@@ -222,7 +259,7 @@ class LexicalIndex:
         self._file_state, self._log_state, self._log_end = _stat(self.path), None, 0
         self._disk_token, self._compact = index.meta.get("token"), False
         self.stats.saves += 1
-        _remove_abandoned_temps(self.path)
+        remove_abandoned_temps(self.path)
 
 
 def read_saved(settings: Settings) -> BM25Index | None:
@@ -234,7 +271,8 @@ def read_saved(settings: Settings) -> BM25Index | None:
 
 
 def sync(store: Store, settings: Settings | None = None) -> LexicalIndex:
-    """Bring the collection's saved BM25 index in step with the store; call after every ingest and remove."""
+    """Bring the collection's saved BM25 index in step with the store (a store from `rag.composition.open_store`
+    needs no call: its writer's commits keep the index in step)."""
     lexical = LexicalIndex(settings or store.settings)
     try:
         lexical.sync(store)
@@ -245,55 +283,5 @@ def sync(store: Store, settings: Settings | None = None) -> LexicalIndex:
     return lexical
 
 
-def _complete_docs(hits: Sequence[ChunkHit], wanted: Sequence[str]) -> tuple[list[ChunkDoc], bool]:
-    """Index documents of the wanted articles; False when one had no chunks left (replaced since `versions`)."""
-    by_article: dict[str, list[ChunkHit]] = defaultdict(list)
-    for hit in hits:
-        by_article[hit.article_id].append(hit)
-    docs: list[ChunkDoc] = []
-    for article_id in wanted:
-        chunks = by_article.get(article_id, [])
-        if not chunks:  # a version's chunks are written before it is committed: none left means replaced
-            continue
-        docs.extend(
-            ChunkDoc(chunk_id=h.chunk_id, article_id=article_id, version=str(h.meta.get("version")), text=h.text,
-                     date_num=int(h.meta.get("date_num") or 0), site_key=str(h.meta.get("site_key") or ""))
-            for h in chunks
-        )
-    complete = len({d.article_id for d in docs}) == len(set(wanted))
-    return docs, complete
-
-
 def _location(settings: Settings) -> str:
     return settings.chroma_url or str(settings.store)
-
-
-def _remove_abandoned_temps(path: Path) -> None:
-    """Delete temp files of this index left by writers that died mid-save (`.<name>.<pid>.<thread>.tmp`)."""
-    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
-        pid = tmp.name[len(path.name) + 2 :].split(".", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            tmp.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # another user's process
-        return True
-    return True
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -22,9 +22,11 @@ from ..records import ArticleInfo, Filters
 from ..settings import Settings
 from . import ownership
 from .build import BuildState
+from .commits import Commit
 from .journal import WriteJournal
 from .opening import connect, open_collections, release, take_embedded
 from .rows import ChunkHit, article_info, chunk_hit, is_committed, pages, where_clause
+from .versions import CommittedVersions
 from .writes import StoreWriter
 
 _REOPENING = threading.Lock()
@@ -55,8 +57,7 @@ class Store:
         self.model = canonical_model_name(settings.embedding_model)
         self.location = settings.chroma_url or str(settings.store)
         self.journal = WriteJournal(Path(settings.store))
-        self._versions: dict[str, str] = {}
-        self._seen_revision: str | None = None
+        self.committed = CommittedVersions.of(settings.chroma_url or str(Path(settings.store).resolve()), settings.collection)
         self._lock = threading.Lock()
         self._local = threading.local()  # the revision pinned by `one_view`
         self._open(create, dimension)
@@ -81,6 +82,7 @@ class Store:
         with _REOPENING:
             if ownership.generation(Path(self.settings.store)) != self._generation:
                 self._open()
+                self.committed.forget()  # it may have been restored or repaired while this process let go
                 log.debug("opened the store at %s again", self.location)
 
     chunks: Any = _Reopened()  # the chunk collection
@@ -97,12 +99,13 @@ class Store:
         (rag.store.ownership) and a Chroma server serves every client one state, so no write is missing."""
         self._view = revision
 
-    def wrote(self, before: str, revision: str) -> None:
-        """The writer moved the revision from `before`: the pinned view follows, and the view if it was complete."""
+    def wrote(self, commit: Commit) -> None:
+        """The writer committed: the pinned view follows, the view if it was complete, and the versions map."""
         if getattr(self._local, "revision", None) is not None:
-            self._local.revision = revision
-        if before == self._view:
-            self._view = revision
+            self._local.revision = commit.revision
+        if commit.before == self._view:
+            self._view = commit.revision
+        self.committed.follow(commit, commit.seq)
 
     def _reopen(self, revision: str) -> None:
         """Fetch the collections anew from the client (the caller holds `_lock`)."""
@@ -137,8 +140,11 @@ class Store:
         pinned = getattr(self._local, "revision", None)
         if pinned is not None:
             return str(pinned)
-        meta = self.client.get_collection(self.registry.name, embedding_function=None).metadata or {}
-        return str(meta.get("revision", "0"))
+        return str(self.registry_metadata().get("revision", "0"))
+
+    def registry_metadata(self) -> dict[str, Any]:
+        """The registry collection's metadata, read afresh (the revision)."""
+        return dict(self.client.get_collection(self.registry.name, embedding_function=None).metadata or {})
 
     @contextlib.contextmanager
     def one_view(self) -> Iterator[None]:
@@ -153,18 +159,11 @@ class Store:
             self._local.revision = None
 
     def versions(self) -> dict[str, str]:
-        """article_id -> the committed version, refreshed when the revision changed."""
+        """article_id -> the committed version at the current revision (rag.store.versions; do not change it)."""
         revision = self.revision()
         if revision != self._view:
             self.refresh_view(revision)
-        if revision != self._seen_revision:
-            with self._lock:
-                versions: dict[str, str] = {}
-                for ids, metas, _ in pages(self.registry, include=["metadatas"]):
-                    for article_id, meta in zip(ids, metas):
-                        versions[article_id] = str(meta.get("version"))
-                self._versions, self._seen_revision = versions, revision
-        return self._versions
+        return self.committed.at(revision, self)
 
     def store_metadata(self) -> dict[str, Any]:
         """The chunk collection's metadata, read afresh: schema version, model, dimension, build record (rag.store.build)."""

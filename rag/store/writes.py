@@ -2,6 +2,10 @@
 
 A new article version is written as chunks first, then its registry record (from then on readers see it),
 then its old chunks are dropped; a write cut short is repaired by `recover` (at the next open or write).
+Each write ends by moving the revision with a `commits.Commit` naming what it wrote, which keeps the store's
+versions map and its followers (the BM25 index) in step: followers get the commits of a `write_lock` block
+folded into one when the block ends, inside the journaled write (a crash before they are done is repaired
+like any other interrupted write).
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ import numpy as np
 
 from ..errors import StoreError
 from .build import BUILD_KEY, TARGET_KEY, encode
+from .commits import Commit, CommitFollower, WrittenArticle
 from .diskspace import DiskFull, disk_full, ensure_space, is_disk_full, write_estimate
 from .rows import PAGE, ArticleRow, ChunkRow, chunk_meta, pages, utc_now
+from .versions import next_seq, stamp
 
 if TYPE_CHECKING:
     from .collection import Store
@@ -31,6 +37,12 @@ class StoreWriter:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.followers: dict[str, CommitFollower] = {}
+        self._held: list[Commit] | None = None  # the commits of the `write_lock` block under way
+
+    def follow(self, name: str, follower: CommitFollower) -> None:
+        """Keep `follower` in step with this store's commits (replacing the one registered under `name`)."""
+        self.followers[name] = follower
 
     @contextlib.contextmanager
     def write_lock(self, operation: str = "write") -> Iterator[None]:
@@ -45,9 +57,13 @@ class StoreWriter:
                 if self.store.journal.pending() is not None:
                     self.recover()
                 self.store.journal.begin(operation)
+                self._held = []
                 try:
                     yield
+                    held, self._held = self._held, None
+                    self._deliver(Commit.fold(held))
                 except BaseException:
+                    self._held = None  # followers behind the store catch up from it (its revision moved)
                     with contextlib.suppress(Exception):  # the journal stays: the next opener repairs
                         self.recover()
                     raise
@@ -105,13 +121,17 @@ class StoreWriter:
         ids: list[str] = []
         documents: list[str] = []
         metas: list[dict[str, Any]] = []
+        written: dict[str, WrittenArticle] = {}
         for article, chunks, _ in items:
             if not chunks:
                 raise StoreError(f"article {article.article_id} has no chunks to store")
             version = article.content_hash[:16]
             base = chunk_meta(article, version)
-            ids.extend(f"{article.article_id}:{version}:{c.index}" for c in chunks)
-            documents.extend(c.text for c in chunks)
+            made = WrittenArticle(article.article_id, version, tuple(f"{article.article_id}:{version}:{c.index}" for c in chunks),
+                                  tuple(c.text for c in chunks), base)
+            written[article.article_id] = made
+            ids.extend(made.chunk_ids)
+            documents.extend(made.texts)
             metas.extend({**base, "chunk_index": c.index, "start": c.start, "end": c.end, "kind": c.kind} for c in chunks)
         vectors = np.concatenate([np.asarray(v, dtype=np.float32) for _, _, v in items])
         if not self.store.settings.chroma_url:  # nothing is written unless the disk has room for all of it
@@ -121,14 +141,15 @@ class StoreWriter:
         for lo in range(0, len(ids), step):
             self.store.chunks.upsert(ids=ids[lo : lo + step], embeddings=vectors[lo : lo + step],
                                documents=documents[lo : lo + step], metadatas=metas[lo : lo + step])
+        seq = next_seq(self.store.registry_metadata())
         for lo in range(0, len(items), step):
-            self._commit(items[lo : lo + step])
+            self._commit(items[lo : lo + step], seq)
         self._drop_old_versions({a.article_id: a.content_hash[:16] for a, _, _ in items
                                  if replacing is None or a.article_id in replacing})
-        self.bump()
+        self.bump(Commit("", "", written=written, seq=seq))
 
-    def _commit(self, items: Sequence[tuple[ArticleRow, Sequence[ChunkRow], np.ndarray]]) -> None:
-        """Upsert the registry records of these articles: from now on readers see their new versions."""
+    def _commit(self, items: Sequence[tuple[ArticleRow, Sequence[ChunkRow], np.ndarray]], seq: int) -> None:
+        """Upsert the registry records of these articles, stamped `seq`: from now on readers see their new versions."""
         means, records = [], []
         for article, chunks, vectors in items:
             mean = np.asarray(vectors, dtype=np.float32).mean(axis=0)
@@ -138,7 +159,8 @@ class StoreWriter:
                             "chars": len(article.text), "content_hash": article.content_hash, "origin": article.origin,
                             "urls": json.dumps(urls), "copies": json.dumps(list(article.copies)),
                             "fingerprint": article.fingerprint, "ingested_at": utc_now(),
-                            "comments_start": -1 if article.comments_start is None else article.comments_start})
+                            "comments_start": -1 if article.comments_start is None else article.comments_start,
+                            "seq": seq})
         self.store.registry.upsert(ids=[a.article_id for a, _, _ in items], embeddings=np.asarray(means),
                              documents=[a.text for a, _, _ in items], metadatas=records)
 
@@ -157,7 +179,7 @@ class StoreWriter:
             return False
         self.store.registry.delete(ids=[article_id])
         self.store.chunks.delete(where={"article_id": article_id})
-        self.bump()
+        self.bump(Commit("", "", removed={article_id}))
         return True
 
     def mark_build(self, *, target: dict[str, Any] | None = None, built: dict[str, Any] | None = None) -> None:
@@ -180,7 +202,7 @@ class StoreWriter:
             return False
         meta = {**got["metadatas"][0], "urls": json.dumps(list(urls)), "copies": json.dumps(list(copies))}
         self.store.registry.update(ids=[article_id], metadatas=[meta])
-        self.bump()
+        self.bump(Commit("", ""))  # no version changed
         return True
 
     def repair(self) -> int:
@@ -196,13 +218,30 @@ class StoreWriter:
             self.store.chunks.delete(ids=orphans[lo : lo + PAGE])
         return len(orphans)
 
-    def bump(self) -> None:
-        """Move the store's revision: every reader, and BM25 at its next sync, sees the registry anew."""
-        before = self.store.revision()
-        meta = dict(self.store.registry.metadata or {})
-        meta["revision"] = uuid.uuid4().hex
-        self.store.registry.modify(metadata=meta)
-        self.store.wrote(before, meta["revision"])
+    def bump(self, change: Commit | None = None) -> None:
+        """Move the store's revision over `change` (its revisions are filled in here; none: changes the writer
+        cannot name, and every reader re-reads): the store's views and versions map follow, and the followers,
+        at once or when the `write_lock` block ends."""
+        meta = self.store.registry_metadata()
+        commit = change or Commit("", "", known=False)
+        commit.before, commit.revision = str(meta.get("revision", "0")), uuid.uuid4().hex
+        after = stamp(meta, commit.seq, commit.revision) if commit.known else {**meta, "revision": commit.revision}
+        commit.seq = after.get("seq") if commit.known else None
+        self.store.registry.modify(metadata=after)
+        self.store.wrote(commit)
+        if self._held is None:
+            self._deliver(commit)
+            return
+        self._held.append(commit)
+        for follower in list(self.followers.values()) if commit.known else []:
+            follower.prepare(commit)
+
+    def _deliver(self, commit: Commit | None) -> None:
+        """Hand a commit to the followers (a commit whose changes are unknown is not: they catch up by reading)."""
+        if commit is None or not commit.known:
+            return
+        for follower in list(self.followers.values()):
+            follower.committed(self.store, commit)
 
     def _max_batch(self) -> int:
         try:
