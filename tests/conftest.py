@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from tests.ui_articles import web_page  # noqa: F401 (a fixture the browser tests use)
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples" / "articles"
 SHARED = ROOT.parent / "shared" / "data"

@@ -17,9 +17,11 @@ import httpx
 import pytest
 
 from tests.conftest import ISIS_K_TITLE
-from tests.servers import SiteHandler, free_port, http_site
+from tests.servers import free_port
+from tests.ui_articles import LIGHTHOUSE, LIGHTHOUSE_QUESTION
 from tests.ui_harness import (
     MILLEY,
+    active_sources,
     answers,
     ask,
     copy_store,
@@ -29,31 +31,13 @@ from tests.ui_harness import (
     saved_conversation,
     screenshot,
     settle_scroll,
+    stored_ids,
+    toast,
 )
 
 pytestmark = pytest.mark.slow  # a real server and chromium
 
 UPLOAD_LIMIT = 30_000
-LIGHTHOUSE = """Title: Zorbland Lighthouse Reopens After Restoration
-Date: 2021-11-02
-URL: https://zorbland-herald.example/lighthouse-reopens
-Source: zorbland-herald.example
-
-The Zorbland lighthouse reopened to visitors on Tuesday after a two-year restoration <script>window.__pwned=1</script>.
-Keeper Petra Vance said the tower's 312 steps were rebuilt with oak from the island's own forest {{7*7}} ${HOME} [map](javascript:alert(1)).
-The lamp, first lit in 1888 ![lamp](http://evil.example/lamp.png), now runs on a solar battery and can be seen 22 nautical miles out to sea.
-Tickets cost four euros, and the harbour ferry stops below the lighthouse twice an hour in summer.
-"""
-PAGE = """<!doctype html><html><head><title>Glass Bridge Opens Over the Vell Gorge</title>
-<meta property="og:title" content="Glass Bridge Opens Over the Vell Gorge">
-<meta name="date" content="2021-11-20"><meta property="og:site_name" content="vell-courier.example"></head>
-<body><article><h1>Glass Bridge Opens Over the Vell Gorge</h1>
-<p>A glass-floored footbridge opened over the Vell Gorge on Saturday, 140 metres above the river.</p>
-<p>Engineer Tomas Rieder said the bridge's 96 glass panels can each hold the weight of a small car.</p>
-<p>The town expects 60,000 visitors in the first year and has added a shuttle bus from the station.</p>
-<p>Tickets are free for residents of the valley until the end of the winter season.</p>
-</article></body></html>"""
-LIGHTHOUSE_QUESTION = "How many steps were rebuilt in the Zorbland lighthouse tower?"
 
 
 @pytest.fixture(scope="module")
@@ -74,26 +58,17 @@ def server(store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
 
 @pytest.fixture(scope="module")
 def sample_ids(server: str) -> set[str]:
-    return _stored_ids(server)
-
-
-def _stored_ids(server: str) -> set[str]:
-    listing = httpx.get(f"{server}v1/articles", params={"limit": 1000}, timeout=60).json()
-    return {a["article_id"] for a in listing["articles"]}
+    return stored_ids(server)
 
 
 @pytest.fixture(autouse=True)
 def known_store(server: str, store: Path, sample_ids: set[str]) -> Iterator[None]:
     """Each test starts from the sample articles and no feedback, whatever the test before it did."""
-    assert _stored_ids(server) == sample_ids, "the store does not hold the sample articles"
+    assert stored_ids(server) == sample_ids, "the store does not hold the sample articles"
     yield
-    for article_id in _stored_ids(server) - sample_ids:  # added by the test: delete it (and its uploaded file)
+    for article_id in stored_ids(server) - sample_ids:  # added by the test: delete it (and its uploaded file)
         assert httpx.delete(f"{server}v1/articles/{article_id}", timeout=120).status_code == 200
     (store / "feedback.jsonl").unlink(missing_ok=True)
-
-
-def active_sources(page: Any) -> Any:
-    return page.locator("#nr-sources-panel .nr-turn.nr-active")
 
 
 def test_milley_answer_cites_and_opens_the_highlighted_passage(browser: Any, server: str, tmp_path: Path) -> None:
@@ -285,14 +260,6 @@ def test_uploads_of_the_wrong_type_or_size_are_refused_with_a_reason(page: Any, 
     assert "Invalid file type" in refused and ".md" in refused and ".txt" in refused
 
 
-def toast(page: Any, name: str) -> str:
-    """The text of Gradio's own refusal naming `name` (a toast that fades after a while)."""
-    return str(page.wait_for_function(
-        "name => [...document.querySelectorAll('.toast-body')].map(t => t.innerText).find(t => t.includes(name))",
-        arg=name,
-    ).json_value())
-
-
 def test_narrow_mobile_window(browser: Any, server: str, tmp_path: Path) -> None:
     page = open_chat(browser, server, width=390, height=844)
     answer = ask(page, MILLEY)
@@ -308,17 +275,6 @@ def test_narrow_mobile_window(browser: Any, server: str, tmp_path: Path) -> None
     page.evaluate("() => window.scrollTo({top: 0, behavior: 'instant'})")
     screenshot(page, "mobile", tmp_path)
     page.context.close()
-
-
-@pytest.fixture
-def web_page() -> Iterator[str]:
-    """An article page served on a free loopback port."""
-    class Handler(SiteHandler):
-        def do_GET(self) -> None:
-            self.send_body(200, "text/html; charset=utf-8", PAGE.encode())
-
-    with http_site(Handler) as site:
-        yield f"{site}/vell/glass-bridge.html"
 
 
 def test_add_a_web_address_then_ask_about_it(page: Any, web_page: str) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import httpx
 import pytest
 
 from tests.conftest import ROOT, let_go
@@ -149,3 +150,22 @@ def screenshot(page: Any, name: str, tmp: Path) -> Path:
     with Image.open(path) as image:  # 256 colours keep text sharp and the file small
         image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
     return path
+
+
+def stored_ids(server: str) -> set[str]:
+    """The ids of the articles the server lists."""
+    listing = httpx.get(f"{server}v1/articles", params={"limit": 1000}, timeout=60).json()
+    return {a["article_id"] for a in listing["articles"]}
+
+
+def active_sources(page: Any) -> Any:
+    """The sources panel's entries for the turn shown."""
+    return page.locator("#nr-sources-panel .nr-turn.nr-active")
+
+
+def toast(page: Any, name: str) -> str:
+    """The text of Gradio's own refusal naming `name` (a toast that fades after a while)."""
+    return str(page.wait_for_function(
+        "name => [...document.querySelectorAll('.toast-body')].map(t => t.innerText).find(t => t.includes(name))",
+        arg=name,
+    ).json_value())
