@@ -32,5 +32,5 @@ def query_settings(settings: Settings) -> Settings:
 def compose(settings: Settings, store: Store, embedder: Embedder) -> Assistant:
     """An Assistant over an opened store and embedder, with the answerer and rewriter the settings name."""
     tracing.configure(settings)  # OpenTelemetry spans when settings ask for them (off by default)
-    answerer = make_answerer(settings, embed=embedder.embed_documents)
+    answerer = make_answerer(settings, embed=embedder.embed_texts)
     return Assistant(settings, store, embedder, answerer, rewriter_for(answerer, settings))
