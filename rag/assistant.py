@@ -99,7 +99,7 @@ class Assistant:
         name = name or self.answerer.name
         with self._answerers_lock:
             if name not in self._answerers:
-                made = make_answerer(self.settings, name, embed=self.embedder.embed_documents)
+                made = make_answerer(self.settings, name, embed=self.embedder.embed_texts)
                 self._answerers[name] = (made, rewriter_for(made, self.settings))
             return self._answerers[name]
 
@@ -213,7 +213,7 @@ class Assistant:
 
     def _verified(self, query: str, passages: Sequence[Source], made: _Made) -> Iterator[str | Verified]:
         """The question's answerer's verified text in pieces, then the whole `Verified` answer."""
-        return checked_answer(made.answerer, query, passages, self.settings, self.embedder.embed_documents,
+        return checked_answer(made.answerer, query, passages, self.settings, self.embedder.embed_texts,
                               made.timings, made.findings)
 
     def _refuse(self, made: _Made, passages: Sequence[Source], filters: Filters | None) -> Iterator[str | Answer]:

@@ -42,7 +42,7 @@ def query_settings(settings: Settings) -> Settings:
 def compose(settings: Settings, store: Store, embedder: Embedder) -> Assistant:
     """An Assistant over an opened store and embedder, with the answerer and rewriter the settings name."""
     tracing.configure(settings)  # OpenTelemetry spans when settings ask for them (off by default)
-    answerer = make_answerer(settings, embed=embedder.embed_documents)
+    answerer = make_answerer(settings, embed=embedder.embed_texts)
     assistant = Assistant(settings, store, embedder, answerer, rewriter_for(answerer, settings))
     store.writer.follow("bm25", assistant.retriever.lexical)  # one BM25 index in memory, kept in step by commits
     return assistant

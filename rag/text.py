@@ -92,7 +92,15 @@ def paragraph_spans(text: str, start: int = 0, end: int | None = None) -> list[S
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Span]:
-    """Sentences of `text[start:end]` as absolute spans; a line break always ends a sentence."""
+    """Sentences of `text[start:end]` as absolute spans; a line break always ends a sentence.
+
+    Recent results are remembered: one answer splits the same passages in several stages (the selector's
+    candidates, the citation check, the windows)."""
+    return list(_sentence_spans(text, start, end))
+
+
+@lru_cache(maxsize=2048)
+def _sentence_spans(text: str, start: int, end: int | None) -> tuple[Span, ...]:
     spans: list[Span] = []
     tokenizer = _punkt()
     for p_start, p_end in paragraph_spans(text, start, end):
@@ -100,7 +108,7 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Sp
         for s, e in tokenizer.span_tokenize(paragraph):
             if paragraph[s:e].strip():
                 spans.append((p_start + s, p_start + e))
-    return spans
+    return tuple(spans)
 
 
 def words(text: str) -> list[str]:
@@ -122,9 +130,15 @@ def stem(token: str) -> str:
 
 
 def terms(text: str) -> list[str]:
-    """Stemmed content words of `text`, in order (stop words removed)."""
+    """Stemmed content words of `text`, in order (stop words removed). Recent texts are remembered: one answer
+    tokenises the same chunks and sentences in several stages, and answers share chunks."""
+    return list(_terms(text))
+
+
+@lru_cache(maxsize=8192)
+def _terms(text: str) -> tuple[str, ...]:
     kept = [w for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
-    return list(_stemmer().stemWords(kept)) if kept else []
+    return tuple(_stemmer().stemWords(kept)) if kept else ()
 
 
 def key_terms(question: str) -> dict[str, float]:

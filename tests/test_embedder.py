@@ -79,3 +79,21 @@ def test_token_ids_and_many_batches_give_each_text_its_own_vector(backend: str, 
     assert ((vectors[: len(TEXTS)] * reference).sum(axis=1)).min() >= 0.999
     alone = np.stack([embedder.embed_documents([t])[0] for t in texts[::7]])
     assert ((vectors[::7] * alone).sum(axis=1)).min() >= 0.999
+
+
+@pytest.mark.parametrize("backend", ["onnx-int8", "openvino-bf16"])
+def test_answer_texts_get_the_vector_they_have_alone(backend: str, reference: np.ndarray, model_cache: Path) -> None:
+    """The answerer's texts (question, candidate sentences) are embedded each on its own: a sentence's vector
+    and its similarity to the question do not depend on which other sentences were shortlisted with it, and
+    the question's vector is the one retrieval searched with."""
+    embedder = Embedder(Settings(embedding_backend=backend, model_cache=model_cache, threads=1))
+    question = embedder.embed_query(TEXTS[0])
+    together = embedder.embed_texts(TEXTS)
+    assert together.shape == reference.shape and together.dtype == np.float32
+    assert ((together * reference).sum(axis=1)).min() >= 0.97
+    assert np.array_equal(together[0], question)
+    fresh = Embedder(Settings(embedding_backend=backend, model_cache=model_cache, threads=1))
+    for i, text in enumerate(TEXTS):
+        assert np.allclose(fresh.embed_texts([text, "An unrelated sentence about rates."])[0], together[i], atol=1e-6)
+    assert np.allclose(fresh.embed_texts(TEXTS[::-1]), together[::-1], atol=1e-6)
+    assert fresh.embed_texts([]).shape == (0, reference.shape[1])

@@ -43,3 +43,25 @@ def test_no_window_is_cut_from_another_version_of_the_article(assistant) -> None
     searched = {p.article_id: "an-older-version" for p in narrow}  # the search read a version since replaced
     kept = widen(assistant.store, narrow, 2, {**versions, **searched})
     assert [(p.start, p.end, p.text) for p in kept] == [(p.start, p.end, p.text) for p in narrow]
+
+
+def test_windows_from_what_the_search_read_are_the_windows_read_afresh(assistant) -> None:
+    """The windows take the neighbouring chunks and article texts the search already read instead of reading
+    them again; what they cut is the same as from a fresh read of each."""
+    import numpy as np
+
+    from rag.retrieval.windows import neighbour_ids, widen
+
+    question = "What did Milley say about ISIS-K?"
+    narrow = _windowed(assistant, 0).retrieve(question)
+    store, versions = assistant.store, dict(assistant.store.versions())
+    fresh = widen(store, narrow, 2, versions)
+    ids = list(dict.fromkeys(n for p in narrow for n in (neighbour_ids(p.chunk_ids[0]) or ()) + (neighbour_ids(p.chunk_ids[-1]) or ())))
+    read = {h.chunk_id: h for h in store.hits_by_ids(ids[::2], np.ones(1, dtype=np.float32), versions=versions,
+                                                     known=dict.fromkeys(ids, 0.5))}
+    texts = store.article_texts([narrow[0].article_id], versions)
+    assert read and texts
+    def cut(passages):  # type: ignore[no-untyped-def]
+        return [(p.article_id, p.start, p.end, p.text) for p in passages]
+    assert cut(widen(store, narrow, 2, versions, read, texts)) == cut(fresh)
+    assert cut(_windowed(assistant).retrieve(question)) == cut(fresh)

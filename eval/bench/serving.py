@@ -1,7 +1,8 @@
 """Worker side of the query benchmarks: newsrag answering a question set, stage by stage, in this process.
 
-`run_ask` opens an Assistant on a store and answers every question (the query embedding cache is
-cleared before each, so every question is embedded for real); it reports the milliseconds of each
+`run_ask` opens an Assistant on a store and answers every question (the cache of answer-text vectors,
+`Embedder.embed_texts`, is cleared before each, so every question and every shortlisted sentence is embedded
+for real; only what one answer embeds twice is reused); it reports the milliseconds of each
 stage per question, the cold start (open, BM25 load, first answer) and the process's resident memory.
 """
 

@@ -75,6 +75,9 @@ class TokenCounter:
         return [e.ids for e in self._tokenizer.encode_batch_fast(list(texts), add_special_tokens=False)]
 
 
+TEXT_CACHE = 4096  # vectors kept by `Embedder.embed_texts` (6 MB at 384 dimensions)
+
+
 @lru_cache(maxsize=4)
 def token_counter(model: str) -> TokenCounter:
     return TokenCounter(model)
@@ -94,7 +97,8 @@ class Embedder:
         self.name = canonical_model_name(settings.embedding_model)
         self._model: Any = None
         self._lock = threading.Lock()
-        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()  # text -> its own vector (`embed_texts`)
 
     @property
     def model(self) -> Any:
@@ -128,14 +132,35 @@ class Embedder:
         return np.asarray(self.model.encode(list(texts)), dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        """The vector of one question; recent questions are cached."""
-        cached = self._query_cache.get(text)
-        if cached is not None:
-            self._query_cache.move_to_end(text)
-            return cached
-        vector = self.embed_documents([text])[0]
-        self._query_cache[text] = vector
-        if len(self._query_cache) > 512:
-            self._query_cache.popitem(last=False)
-        return vector
+        """The vector of one question (`embed_texts`: cached, so the answerer reuses it)."""
+        return self.embed_texts([text])[0]
 
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for the short texts of an answer (the question, candidate sentences, claims), shape (n, dim).
+
+        Each text is embedded on its own: a batch pads every text to its longest, and `onnx-int8` quantises
+        activations per call, so a text's vector would depend on the texts it came with. Alone, it has one
+        vector, so the recent ones are cached (the question's vector from retrieval serves the answerer too)
+        and a backend that can runs the texts side by side on the free cores (`encode_each`).
+        """
+        with self._cache_lock:
+            found = {t: self._query_cache[t] for t in dict.fromkeys(texts) if t in self._query_cache}
+            for text in found:
+                self._query_cache.move_to_end(text)
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            found.update(zip(missing, self._each(missing)))
+            with self._cache_lock:
+                self._query_cache.update((t, found[t]) for t in missing)
+                while len(self._query_cache) > TEXT_CACHE:
+                    self._query_cache.popitem(last=False)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([found[t] for t in texts])
+
+    def _each(self, texts: list[str]) -> np.ndarray:
+        """Each text's vector from a call of its own (side by side where the backend can)."""
+        encode_each = getattr(self.model, "encode_each", None)
+        if encode_each is not None:
+            return np.asarray(encode_each(texts), dtype=np.float32)
+        return np.vstack([self.embed_documents([t]) for t in texts])

@@ -19,6 +19,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -87,6 +88,13 @@ class _GraphEncoder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode([e.ids for e in self.tokenizer.encode_batch_fast(list(texts))])
 
+    def encode_each(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors of texts each run alone (a batch of one, no padding), so no text's vector depends on the others."""
+        encodings = [e.ids for e in self.tokenizer.encode_batch_fast(list(texts))]
+        ones = [([i], np.asarray([ids], dtype=np.int64), np.ones((1, len(ids)), dtype=np.int64))
+                for i, ids in enumerate(encodings)]
+        return self._run_all(ones, len(encodings))
+
     def encode_ids(self, token_ids: Sequence[Sequence[int]]) -> np.ndarray:
         """Vectors of texts given as token ids without special tokens; truncated and wrapped as `encode` would."""
         room = self.max_seq_length - len(self._prefix) - len(self._suffix)
@@ -122,7 +130,12 @@ class _GraphEncoder:
 
 
 class OnnxEncoder(_GraphEncoder):
-    """ONNX Runtime, CPU execution provider."""
+    """ONNX Runtime, CPU execution provider.
+
+    When a session's threads leave cores free (one thread on two cores: the query-time default), the
+    batches of one call run side by side, one per free core: small independent runs share the cores as
+    they come free, where more threads inside one run would wait at every layer for the slowest.
+    """
 
     def __init__(self, onnx_file: Path, model_dir: Path, max_seq_length: int, batch_size: int, threads: int) -> None:
         super().__init__(model_dir, max_seq_length, batch_size)
@@ -134,6 +147,21 @@ class OnnxEncoder(_GraphEncoder):
         options.log_severity_level = 3
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # leave idle CPU to the parser
         self.session = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
+        self.side_by_side = max(1, cpu_threads(0) // options.intra_op_num_threads)
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+
+    def _run_all(self, batches: list[tuple[list[int], np.ndarray, np.ndarray]], count: int) -> np.ndarray:
+        if len(batches) <= 1 or self.side_by_side <= 1:
+            return super()._run_all(batches, count)
+        with self._pool_lock:  # ONNX Runtime runs one session from several threads at once
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.side_by_side, thread_name_prefix="onnx-run")
+        results = list(self._pool.map(lambda batch: self._run(batch[1], batch[2]), batches))
+        out = np.zeros((count, results[0].shape[1]), dtype=np.float32)
+        for (rows, _, _), vectors in zip(batches, results):
+            out[rows] = vectors
+        return out
 
     def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return np.asarray(self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0], dtype=np.float32)

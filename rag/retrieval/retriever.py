@@ -13,7 +13,7 @@ import math
 import re
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -111,16 +111,20 @@ class Retriever:
                 pool = max(top_k, opts.rerank_candidates, window_pool(top_k, window)) if self.reranker else window_pool(top_k, window)
                 if opts.retrieval_mode == "hybrid":
                     ranked = self.learned_order(question, vector, fused, cosines, lexical or [], opts, versions, when)
-                    groups, _ = self._select([hit for hit, _ in ranked], pool)
+                    read = {hit.chunk_id: hit for hit, _ in ranked}
+                    groups, _ = self._select(list(read.values()), pool)
                 else:
                     groups = self._select_reading(question, vector, fused, cosines, pool, opts, versions)
-                passages = self._passages(groups)
+                    read = {hit.chunk_id: hit for group in groups for hit in group}
+                # one read of the article texts, of the versions searched: merging and the windows cut from them
+                texts = self.store.article_texts(sorted({g[0].article_id for g in groups}), versions)
+                passages = self._passages(groups, texts)
         if self.reranker and passages:
             with _timed(timings, "rerank"):
                 scores = self.reranker.scores(question, [p.text for p in passages])
                 passages = [passages[i] for i in sorted(range(len(passages)), key=lambda i: -float(scores[i]))]
         passages = apply_time(passages, when, opts.time_window_weight)
-        passages = widen(self.store, passages[:top_k], opts.passage_window, versions)
+        passages = widen(self.store, passages[:top_k], opts.passage_window, versions, read, texts)
         timings["search"] = timings["dense"] + timings["bm25"] + timings["fuse"]
         timings["retrieve"] = (time.perf_counter() - started) * 1000
         return passages
@@ -251,9 +255,8 @@ class Retriever:
                 groups.remove(other)
         return groups, False
 
-    def _passages(self, groups: Sequence[list[ChunkHit]]) -> list[Source]:
-        """One Source per group; merged groups take their text from the article, so offsets stay exact."""
-        texts = self.store.article_texts(sorted({g[0].article_id for g in groups if len(g) > 1}))
+    def _passages(self, groups: Sequence[list[ChunkHit]], texts: Mapping[str, str]) -> list[Source]:
+        """One Source per group; merged groups take their text from the article (`texts`), so offsets stay exact."""
         passages: list[Source] = []
         for group in groups:
             members = sorted(group, key=lambda h: h.start)

@@ -10,7 +10,7 @@ the article was re-ingested since, the passage stays as retrieved.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -29,16 +29,25 @@ def neighbour_ids(chunk_id: str) -> tuple[str, str] | None:
     return f"{head}:{int(index) - 1}", f"{head}:{int(index) + 1}"
 
 
-def widen(store: Store, passages: Sequence[Source], sentences: int, versions: dict[str, str]) -> list[Source]:
-    """The passages, each widened by up to `sentences` sentences on each side (same kind only)."""
+def widen(store: Store, passages: Sequence[Source], sentences: int, versions: dict[str, str],
+          read: Mapping[str, ChunkHit] | None = None, texts: Mapping[str, str] | None = None) -> list[Source]:
+    """The passages, each widened by up to `sentences` sentences on each side (same kind only).
+
+    `read` holds chunks the search already read from the same `versions` (a neighbour found there is not read
+    again), `texts` article texts of those versions read with the passages (`Store.article_texts`); what they
+    lack is read here.
+    """
     if sentences <= 0 or not passages:
         return list(passages)
     wanted = {p.chunk_ids[0] if p.chunk_ids else p.chunk_id: p for p in passages}
     ids = [n for p in passages for n in (neighbour_ids(p.chunk_ids[0] if p.chunk_ids else p.chunk_id) or ())]
     ids += [n for p in passages if len(p.chunk_ids) > 1 for n in (neighbour_ids(p.chunk_ids[-1]) or ())]
-    ids = list(dict.fromkeys(ids))
-    found = {h.chunk_id: h for h in store.hits_by_ids(ids, np.zeros(1, dtype=np.float32), versions=versions, known=dict.fromkeys(ids, 0.0))}
-    texts = store.article_texts(sorted({p.article_id for p in passages}), versions)  # the version searched, or none
+    found = {i: read[i] for i in dict.fromkeys(ids) if read and i in read}
+    missing = [i for i in dict.fromkeys(ids) if i not in found]
+    if missing:
+        found.update((h.chunk_id, h) for h in store.hits_by_ids(missing, np.zeros(1, dtype=np.float32), versions=versions,
+                                                                known=dict.fromkeys(missing, 0.0)))
+    texts = _texts(store, {p.article_id for p in passages}, versions, texts)  # the version searched, or none
     out: list[Source] = []
     for first_id, passage in wanted.items():
         text = texts.get(passage.article_id, "")
@@ -58,6 +67,14 @@ def widen(store: Store, passages: Sequence[Source], sentences: int, versions: di
     return _merge_overlaps(out, texts)
 
 
+def _texts(store: Store, article_ids: set[str], versions: dict[str, str],
+           given: Mapping[str, str] | None) -> Mapping[str, str]:
+    """The article texts of these versions: those given, and the rest read from the store."""
+    given = given or {}
+    missing = sorted(a for a in article_ids if a not in given)
+    return {**given, **store.article_texts(missing, versions)} if missing else given
+
+
 def _bound(neighbour: ChunkHit | None, passage: Source, side: str) -> int:
     """How far the passage may grow on one side: over a neighbour of the same kind, else not at all."""
     if neighbour is None or neighbour.kind != passage.kind:
@@ -73,7 +90,7 @@ def _window(text: str, start: int, end: int, lo: int, hi: int, sentences: int) -
     return min(new_start, start), max(new_end, end)
 
 
-def _merge_overlaps(passages: list[Source], texts: dict[str, str]) -> list[Source]:
+def _merge_overlaps(passages: list[Source], texts: Mapping[str, str]) -> list[Source]:
     """Passages of one article that overlap or touch become one (at the rank of the better one)."""
     out: list[Source] = []
     for passage in passages:
