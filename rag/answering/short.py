@@ -38,6 +38,7 @@ _NOT_ANSWERS = frozenset(tx.STOPWORDS | {
     "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
     "november", "december", "getty", "images", "ap", "reuters", "photo", "usa", "today", "associated", "press"})
 _IDENTITY = re.compile(r"^\s*(?i:who\s+(?:is|was|are|were))\s+((?:[A-Z][\w’'.-]*\s*){1,4})\?*\s*$")
+_TITLE_JOINERS = ("of", "the", "for", "and", "on")  # inside a title ("Chairman of the Joint Chiefs"), never at its end
 _HONORIFIC = re.compile(r"(?:Gen|Lt|Col|Maj|Capt|Adm|Sgt|Sen|Rep|Gov|Dr|Mr|Mrs|Ms|Prof|Rev|Sir|Dame|Lord|Lady)\.?")
 SPAN_FEATURES = ("best_probability", "sum_probability", "articles", "mentions", "type_fit", "place", "words",
                  "in_best", "subject", "in_title")
@@ -151,7 +152,8 @@ def role_of(name: str, sentences: Sequence[str]) -> str | None:
     """The role the first sentence that gives one assigns to `name` (or its last word, "Milley"):
     the capitalised title just before it, or the apposition just after it."""
     last = re.escape(name.split()[-1])
-    before = re.compile(r"((?:[A-Z][\w’'&.-]*)(?:\s+(?:of|the|for|and|on|[A-Z][\w’'&.-]*))*)\s+" + last + r"\b")
+    joiners = "|".join(_TITLE_JOINERS)
+    before = re.compile(r"((?:[A-Z][\w’'&.-]*)(?:\s+(?:" + joiners + r"|[A-Z][\w’'&.-]*))*)\s+" + last + r"\b")
     after = re.compile(r"\b" + last + r",\s+(?:the\s+|a\s+|an\s+)?([^,;]{4,80}?)(?:,|;|\.(?:\s|$))")
     name_words = {w.lower() for w in name.split()}
     for sentence in sentences:
@@ -159,7 +161,7 @@ def role_of(name: str, sentences: Sequence[str]) -> str | None:
             words = match.group(1).split()
             while words and (words[-1].lower() in name_words or _HONORIFIC.fullmatch(words[-1])
                              or (len(words) > 1 and _HONORIFIC.fullmatch(words[-2]))
-                             or words[-1].lower() in {"of", "the", "for", "and", "on"}):
+                             or words[-1].lower() in _TITLE_JOINERS):
                 words.pop()  # the person's own names, "Gen.", and what a title cannot end with
             mid_sentence = match.start() > 0 and not sentence[: match.start()].rstrip().endswith((".", "!", "?", "—"))
             if (len(words) >= 2 or mid_sentence) and any(w.lower().strip(".") not in _NOT_ANSWERS for w in words):

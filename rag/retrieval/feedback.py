@@ -4,8 +4,9 @@ A quiz question names an event in its own words ("a lunar lander touched down");
 report it repeat words the question lacks ("Blue Ghost", "Firefly", "Mare Crisium"). RM3 takes the
 first BM25 matches, weighs each of their terms by how much of each match it makes up and how well that
 match scored, and searches again with the best new terms added at a lower weight. Terms held by more
-than a tenth of all chunks (and more than two) say nothing and are skipped. Off unless `bm25_feedback_terms` is set: it
-was measured on RealTimeQA weeks 1-9 (docs/evaluation.md) before it could become a default.
+than a tenth of all chunks (and more than two) say nothing and are skipped. Off unless
+`bm25_feedback_terms` is set: measured on RealTimeQA weeks 1-9, it lowered BM25's recall
+(docs/evaluation.md, fourth round).
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ def expanded_search(index: BM25Index, terms: Sequence[str], k: int, filters: Fil
     """BM25 for `terms`, plus up to `bm25_feedback_terms` terms from the first `bm25_feedback_docs`
     matches, each weighted `bm25_feedback_weight` times its share of the best one's."""
     k1, b = settings.bm25_k1, settings.bm25_b
-    if not settings.bm25_feedback_terms:
-        return index.search(terms, k, filters, k1, b)
-    first = index.search_slots(terms, settings.bm25_feedback_docs, filters, k1, b)
-    expansion = feedback_terms(index, first, set(terms), settings.bm25_feedback_terms)
+    expansion: dict[str, float] = {}
+    if settings.bm25_feedback_terms:
+        first = index.search_slots(terms, settings.bm25_feedback_docs, filters, k1, b)
+        expansion = feedback_terms(index, first, set(terms), settings.bm25_feedback_terms)
     if not expansion:
         return index.search(terms, k, filters, k1, b)
     top = max(expansion.values())
