@@ -163,11 +163,6 @@ def _writer_alive(name: str) -> bool:
     match = re.match(rf"^{re.escape(INCOMING)}(\d+)-", name)
     if not match or int(match.group(1)) == os.getpid():
         return False
-    pid = int(match.group(1))
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    return True
+    from rag.store.ownership import process_alive
+
+    return process_alive(int(match.group(1)))

@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from ..settings import Settings
+from ..store.ownership import process_alive
 
 
 def index_path(settings: Settings) -> Path:
@@ -23,18 +24,8 @@ def remove_abandoned_temps(path: Path) -> None:
     """Delete temp files of this index left by writers that died mid-save (`.<name>.<pid>.<thread>.tmp`)."""
     for tmp in path.parent.glob(f".{path.name}.*.tmp"):
         pid = tmp.name[len(path.name) + 2 :].split(".", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             tmp.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # another user's process
-        return True
-    return True
 
 
 def fsync_dir(path: Path) -> None:

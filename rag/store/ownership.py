@@ -205,7 +205,7 @@ def _read_holder(store: Path) -> Holder | None:
         except (OSError, ValueError, TypeError, AttributeError):
             time.sleep(0.05)
             continue
-        if found.pid and _alive(int(found.pid)):
+        if found.pid and process_alive(int(found.pid)):
             return found
         time.sleep(0.05)
     return None
@@ -223,12 +223,14 @@ def _write_holder(store: Path, record: Holder) -> None:
         log.warning("cannot write %s (%s)", store / OWNER_FILE, exc)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` runs on this machine; another user's process (or any answer but "no such
+    process") counts as running, so nothing of a live writer is taken over or deleted."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
+    except OSError:
         return True
     return True
 
