@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
@@ -118,12 +118,15 @@ class _GraphEncoder:
     def _run_all(self, batches: list[tuple[list[int], np.ndarray, np.ndarray]], count: int) -> np.ndarray:
         """Run every batch; row i of the result is text i's vector."""
         out: np.ndarray | None = None
-        for rows, ids, mask in batches:
-            vectors = self._run(ids, mask)
+        for (rows, _, _), vectors in zip(batches, self._runs(batches)):
             if out is None:
                 out = np.zeros((count, vectors.shape[1]), dtype=np.float32)
             out[rows] = vectors
         return out if out is not None else np.zeros((0, 0), dtype=np.float32)
+
+    def _runs(self, batches: list[tuple[list[int], np.ndarray, np.ndarray]]) -> Iterator[np.ndarray]:
+        """Each batch's vectors, in order."""
+        return (self._run(ids, mask) for _, ids, mask in batches)
 
     def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -151,17 +154,13 @@ class OnnxEncoder(_GraphEncoder):
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
-    def _run_all(self, batches: list[tuple[list[int], np.ndarray, np.ndarray]], count: int) -> np.ndarray:
+    def _runs(self, batches: list[tuple[list[int], np.ndarray, np.ndarray]]) -> Iterator[np.ndarray]:
         if len(batches) <= 1 or self.side_by_side <= 1:
-            return super()._run_all(batches, count)
+            return super()._runs(batches)
         with self._pool_lock:  # ONNX Runtime runs one session from several threads at once
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.side_by_side, thread_name_prefix="onnx-run")
-        results = list(self._pool.map(lambda batch: self._run(batch[1], batch[2]), batches))
-        out = np.zeros((count, results[0].shape[1]), dtype=np.float32)
-        for (rows, _, _), vectors in zip(batches, results):
-            out[rows] = vectors
-        return out
+        return self._pool.map(lambda batch: self._run(batch[1], batch[2]), batches)
 
     def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return np.asarray(self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0], dtype=np.float32)
