@@ -8,6 +8,8 @@ article or overlaps an occurrence of a key string.
 
 from __future__ import annotations
 
+from datetime import date as _date
+
 import hashlib
 import json
 import re
@@ -84,6 +86,16 @@ def ingest_corpus(paths: Sequence[str | Path], qset: QuestionSet, settings: Sett
         return index.ingest(targets, settings=settings, progress=progress)
 
 
+RECENT_DAYS = 10  # "recent": published at most this many days before the question is asked
+
+
+def _day(value: str | None) -> _date | None:
+    try:
+        return _date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
 @dataclass
 class Relevance:
     """What counts as a right retrieval for one question."""
@@ -94,6 +106,7 @@ class Relevance:
     chunk_count: int = 0  # relevant chunks in the store
     answer_in_corpus: bool | None = None  # an answer string occurs in some article (None: no answers)
     answer_in_gold: bool | None = None  # ... in one of the question's gold articles (the ceiling of its own search)
+    answer_in_recent_gold: bool | None = None  # ... in one dated in the RECENT_DAYS before the question's as_of
 
     def passage_relevant(self, article_id: str, start: int, end: int) -> bool:
         if article_id in self.gold:
@@ -169,7 +182,15 @@ class CorpusView:
             in_corpus = spans if keys is question.answers else self.occurrences(question.answers)
             relevance.answer_in_corpus = bool(in_corpus)
             relevance.answer_in_gold = any(a in gold for a in in_corpus) if gold else None
+            if gold and question.as_of:
+                relevance.answer_in_recent_gold = any(a in gold and self.recent(a, question.as_of) for a in in_corpus)
         return relevance, missing
+
+    def recent(self, article_id: str, as_of: str) -> bool:
+        """The article is dated in the RECENT_DAYS up to `as_of` (a question about this week's news)."""
+        date = _day(self.infos[article_id].date)
+        asked = _day(as_of)
+        return bool(date and asked and 0 <= (asked - date).days <= RECENT_DAYS)
 
     def _overlapping_chunks(self, article_id: str, spans: list[Span]) -> int:
         if article_id not in self._chunk_spans:

@@ -52,6 +52,7 @@ class QuestionResult:
     ranking: Ranking = field(default_factory=Ranking)
     answer_in_corpus: bool | None = None
     answer_in_gold: bool | None = None  # an answer string occurs in one of the question's own gold articles
+    answer_in_recent_gold: bool | None = None  # ... in one published in the 10 days before the question's date
     context_has_answer: bool | None = None  # one of the top-5 passages the answerer was given contains an answer
     short_answer: str | None = None  # Answer.short_answer
     short_correct: bool | None = None  # the short answer names a right answer (see matching.short_answer_matches)

@@ -119,7 +119,7 @@ def evaluate_question(question: Question, assistant: Assistant, view: CorpusView
         id=question.id, group=question.group, question=question.question, answerable=question.answerable,
         answers=list(question.answers), choices=list(question.choices), correct=list(question.correct),
         wrong_answers=list(question.wrong_answers), answer_in_corpus=relevance.answer_in_corpus,
-        answer_in_gold=relevance.answer_in_gold,
+        answer_in_gold=relevance.answer_in_gold, answer_in_recent_gold=relevance.answer_in_recent_gold,
         missing_gold=len(missing), note=question.note,
     )
     top_k = assistant.settings.top_k

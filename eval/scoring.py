@@ -14,7 +14,9 @@ HEADLINE = (
     "retrieval.article.hit@5", "retrieval.article.recall@5", "retrieval.article.mrr@10",
     "retrieval.chunk.hit@5", "retrieval.chunk.ndcg@10", "retrieval.answer_hit@5", "retrieval.answer_ceiling",
     "retrieval.within_ceiling", "retrieval.answer_recall@5", "retrieval.answer_recall@10",
+    "retrieval.within_recent", "retrieval.answer_recall@5_recent",
     "answers.exact_match", "answers.f1", "answers.contains", "answers.in_text", "answers.short_answer",
+    "answers.in_text_recent", "answers.short_answer_recent",
     "multiple_choice.accuracy",
     "citations.validity", "citations.support", "citations.evidence", "citations.coverage",
     "refusal.precision", "refusal.recall", "refusal.false_refusal_rate", "refusal.false_refusal_top5",
@@ -74,6 +76,11 @@ def retrieval_section(pairs: Sequence[tuple[Ranking, QuestionResult]]) -> dict[s
         for k in (5, 10):
             hits = sum(1 for rk in within if rk.answer_rank is not None and rk.answer_rank <= k)
             out[f"answer_recall@{k}"] = ratio(hits, len(within))
+    recent = [rk for rk, res in pairs if res.answer_in_recent_gold]
+    if recent:  # the answer is in one of the question's own articles from its last RECENT_DAYS
+        out["within_recent"] = len(recent)
+        out["answer_recall@5_recent"] = ratio(sum(1 for rk in recent if rk.answer_rank is not None
+                                                  and rk.answer_rank <= 5), len(recent))
     return out
 
 
@@ -117,6 +124,11 @@ def _answers(results: Sequence[QuestionResult]) -> dict[str, Any]:
         out["in_text"] = round(mean(r.contains or 0.0 for r in within), 4)
         out["short_answer"] = ratio(sum(1 for r in within if r.short_correct), len(within))
         out["short_answer_given"] = ratio(sum(1 for r in within if r.short_answer), len(within))
+    recent = [r for r in scored if r.answer_in_recent_gold]
+    if recent:  # ... and those of them whose answer a recent article of their own search states
+        out["within_recent"] = len(recent)
+        out["in_text_recent"] = round(mean(r.contains or 0.0 for r in recent), 4)
+        out["short_answer_recent"] = ratio(sum(1 for r in recent if r.short_correct), len(recent))
     return out
 
 

@@ -206,3 +206,14 @@ def test_llm_answerer_is_scored_over_real_http(sample_store: Path, tmp_path: Pat
     # newsrag's verifier finds no passage for the made-up claim and refuses: a false refusal, scored 0
     assert milley.refused and not milley.passed and milley.contains == 0.0
     assert run.sections["all"]["refusal"]["false_refusal_rate"] == 0.5
+
+
+def test_the_recent_ceiling_counts_answers_in_the_question_s_own_articles_of_its_last_ten_days(tmp_path: Path) -> None:
+    folder = write_realtimeqa(tmp_path / "rtqa")
+    week = folder / "20250110_qa.jsonl"  # the ferry question asked six weeks after the ferry article
+    week.write_text(week.read_text(encoding="utf-8").replace("2025/01/10", "2025/02/20"), encoding="utf-8")
+    result = run_cli("eval", str(folder), "--format", "realtimeqa", "--as-of", "question", "--no-baselines", "--json")
+    assert result.returncode == 0, result.stderr
+    qa = json.loads(result.stdout)["groups"]["qa"]
+    assert qa["retrieval"]["within_ceiling"] == 2 and qa["retrieval"]["within_recent"] == 1
+    assert qa["answers"]["within_recent"] == 1 and qa["answers"]["in_text_recent"] == 1.0
