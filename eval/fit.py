@@ -65,7 +65,8 @@ class Asked:
 
 
 def gather(assistant: Assistant, questions: Sequence[Question], view: CorpusView) -> list[Asked]:
-    """Retrieve and featurise every question once; semantic similarity for every candidate (cheap here)."""
+    """Retrieve and featurise every question once; semantic similarity for every candidate, embedded as
+    answering embeds it (`Embedder.embed_texts`: each text on its own, so a vector is the one `ask` sees)."""
     out = []
     for q in questions:
         q = view.with_article_ids(q)
@@ -76,7 +77,7 @@ def gather(assistant: Assistant, questions: Sequence[Question], view: CorpusView
         labels = [int(bool(answers) and contains(c.text, answers)) for c in cands]
         held = bool(answers) and any(contains(p.text, answers) for p in passages[:5])
         out.append(Asked(q, passages, shape, cands, labels, held))
-    embed = assistant.embedder.embed_documents
+    embed = assistant.embedder.embed_texts
     for item in out:
         if item.cands:
             vectors = embed([item.question.question, *(c.text for c in item.cands)])

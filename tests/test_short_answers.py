@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.asks import question_shape, role_of, type_fit
+from rag.asks import places_in, question_shape, role_of, type_fit
 from rag.answering.short import spans_in
 
 
@@ -61,9 +61,12 @@ def test_role_questions_ask_for_the_role_of_the_person_they_name(question: str, 
     ("Which phrase does the NFL remove from the end zones?", "phrase"),
     ("What is the long-term plan for the harbour?", None),
     ("Who won the Coastal Cup final?", "name"),
+    ("Which US state was struck by 32 tornadoes?", "place"),
+    ("A person dressed in black set fire to several Tesla vehicles this week. Where?", "place"),
+    ("Which company bought the port?", "name"),
     ("How many civilians were killed?", "number"),
 ])
-def test_questions_for_a_quoted_phrase_are_told_from_the_other_kinds(question: str, asks: str | None) -> None:
+def test_questions_for_a_phrase_or_a_place_are_told_from_the_other_kinds(question: str, asks: str | None) -> None:
     assert question_shape(question).asks == asks
 
 
@@ -80,3 +83,11 @@ def test_what_is_x_s_position_is_answered_like_who_is_x(assistant) -> None:  # t
     assert not answer.refused
     assert answer.short_answer == "Chairman of the Joint Chiefs of Staff"
     assert answer.text.startswith("Chairman of the Joint Chiefs of Staff — ")
+
+
+def test_places_are_the_longest_runs_of_capitalised_words_the_gazetteer_knows() -> None:
+    text = "Cars burned in Las Vegas, Nevada, and in Salem, as the United States of America mourned."
+    assert places_in(text) == ["Las Vegas", "Nevada", "Salem", "United States"]
+    shape = question_shape("Which US state was struck by 32 tornadoes?")
+    assert type_fit(shape, "Mississippi was struck by 32 tornadoes.") == 1.0
+    assert type_fit(shape, "The US was struck by 32 tornadoes.") == 0.0  # the question says it

