@@ -35,7 +35,7 @@ def chunk_article(
         regions.append((comments_start, len(text), "comment"))
     chunks: list[ChunkRow] = []
     for lo, hi, kind in regions:
-        spans, ids = _fit(text, tx.sentence_spans(text, lo, hi), tokenize, chunk_tokens)
+        spans, ids = _fit(text, tx.chunk_sentence_spans(text, lo, hi), tokenize, chunk_tokens)
         for first, last in _pack([len(ids[s]) for s in spans], chunk_tokens, overlap_sentences):
             start, end = spans[first][0], spans[last][1]
             joined = _joined(text, spans[first : last + 1], ids) if joinable else ()

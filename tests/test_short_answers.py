@@ -1,10 +1,13 @@
-"""Short answers to "Who is X?": the role the articles give the person, never another person's name."""
+"""Short answers by the kind of thing asked: to "Who is X?" and "What is X's position?" the role the articles
+give the person (never another person's name); to "what slogan", "what do they call themselves" the quoted
+phrase."""
 
 from __future__ import annotations
 
 import pytest
 
-from rag.answering.short import role_of
+from rag.asks import places_in, question_shape, role_of, type_fit
+from rag.answering.short import spans_in
 
 
 @pytest.mark.parametrize(("name", "sentences", "role"), [
@@ -36,3 +39,55 @@ def test_who_is_asks_for_the_role_not_another_name(assistant) -> None:  # type: 
     assert answer.short_answer == "Chairman of the Joint Chiefs of Staff"
     assert answer.text.startswith("Chairman of the Joint Chiefs of Staff — ")
     assert answer.cited_sources and "Milley" in answer.cited_sources[0].text
+
+
+@pytest.mark.parametrize(("question", "subject"), [
+    ("Who is Milley?", "Milley"),
+    ("What is Milley's position?", "Milley"),
+    ("What’s Keir Starmer’s job?", "Keir Starmer"),
+    ("What is the role of Kash Patel?", "Kash Patel"),
+    ("What position does Mark Milley hold?", "Mark Milley"),
+])
+def test_role_questions_ask_for_the_role_of_the_person_they_name(question: str, subject: str) -> None:
+    shape = question_shape(question)
+    assert (shape.asks, shape.subject) == ("role", subject)
+    assert not {"posit", "job", "role", "hold"} & set(shape.weights)  # the kind of answer, not its topic
+
+
+@pytest.mark.parametrize(("question", "asks"), [
+    ("What is the much-derided slogan for New Zealand's latest tourist ad campaign?", "phrase"),
+    ("What did the JSOC drone unit call themselves?", "phrase"),
+    ("Oxford University's project to study animal dung is called what?", "phrase"),
+    ("Which phrase does the NFL remove from the end zones?", "phrase"),
+    ("What is the long-term plan for the harbour?", None),
+    ("Who won the Coastal Cup final?", "name"),
+    ("Which US state was struck by 32 tornadoes?", "place"),
+    ("A person dressed in black set fire to several Tesla vehicles this week. Where?", "place"),
+    ("Which company bought the port?", "name"),
+    ("How many civilians were killed?", "number"),
+])
+def test_questions_for_a_phrase_or_a_place_are_told_from_the_other_kinds(question: str, asks: str | None) -> None:
+    assert question_shape(question).asks == asks
+
+
+def test_a_phrase_answer_is_what_the_sentence_quotes_but_the_question_does_not() -> None:
+    shape = question_shape("What did the drone unit call themselves?")
+    sentence = "The unit operating the “drone” flights even called themselves the “Taliban air force.”"
+    assert spans_in(sentence, shape) == [("Taliban air force", "phrase")]
+    assert type_fit(shape, sentence) == 1.0
+    assert type_fit(shape, "The unit flew drones over Kunar province.") == 0.0
+
+
+def test_what_is_x_s_position_is_answered_like_who_is_x(assistant) -> None:  # type: ignore[no-untyped-def]
+    answer = assistant.ask("What is Milley's position?")
+    assert not answer.refused
+    assert answer.short_answer == "Chairman of the Joint Chiefs of Staff"
+    assert answer.text.startswith("Chairman of the Joint Chiefs of Staff — ")
+
+
+def test_places_are_the_longest_runs_of_capitalised_words_the_gazetteer_knows() -> None:
+    text = "Cars burned in Las Vegas, Nevada, and in Salem, as the United States of America mourned."
+    assert places_in(text) == ["Las Vegas", "Nevada", "Salem", "United States"]
+    shape = question_shape("Which US state was struck by 32 tornadoes?")
+    assert type_fit(shape, "Mississippi was struck by 32 tornadoes.") == 1.0
+    assert type_fit(shape, "The US was struck by 32 tornadoes.") == 0.0  # the question says it

