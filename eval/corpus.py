@@ -8,8 +8,6 @@ article or overlaps an occurrence of a key string.
 
 from __future__ import annotations
 
-from datetime import date as _date
-
 import hashlib
 import json
 import re
@@ -18,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date as _date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
