@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.asks import places_in, question_shape, role_of, type_fit
 from rag.answering.short import spans_in
+from rag.asks import places_in, question_shape, role_of, type_fit
 
 
 @pytest.mark.parametrize(("name", "sentences", "role"), [
