@@ -4,7 +4,8 @@ The kinds: a number ("how many"), a date ("when"), a place ("where", "which coun
 state or city the gazetteer knows), a name ("who", "which company"), a phrase ("what
 slogan", "what do they call themselves": articles put such answers in quotation marks) and a person's
 role ("Who is Mark Milley?", "What is Milley's position?": the title or apposition the articles give
-the person). The words that only say what kind of answer is wanted ("position", "slogan") are not key
+the person) and a statement ("What did Milley say about ISIS-K?": a sentence that names the speaker with
+a verb of saying or a quotation). The words that only say what kind of answer is wanted ("position", "slogan") are not key
 terms: a sentence need not repeat them to answer.
 
 Shared by passage ranking (`rag.retrieval.ranking`) and sentence selection (`rag.answering`).
@@ -42,6 +43,10 @@ _ASKS_ROLE = (
 _ASKS_PLACE = re.compile(r"(?:^|[.?!]\s+)where\b|\b(?:which|what)\s+(?:\w+\s+)?(?:country|countries|state|states|city|cities|"
                          r"nation|province|county|region|town|capital)\b", re.IGNORECASE)
 _PLACE_RUN = re.compile(r"\b[A-Z][\w’'.-]*(?:\s+(?:of\s+)?[A-Z][\w’'.-]*){0,3}")
+_ASKS_STATEMENT = re.compile(r"^\s*(?i:what)\s+(?i:did|does|do|has|have|had)\s+" + _PERSON + r"\s+(?i:say|said|tell|told|"
+                             r"write|wrote|claim|claimed|argue|argued|warn|warned|announce|announced|think)\b")
+_SPEECH = re.compile(r"\b(?:said|says|say|told|tells|stated|states|added|warned|warns|wrote|writes|argued|argues|claimed|"
+                     r"claims|announced|testified|explained|noted|according to)\b|[“”\"]")
 _QUOTED = re.compile(r"[“\"]([^”\"]{2,80})[”\"]")
 _TITLE_JOINERS = ("of", "the", "for", "and", "on")  # inside a title ("Chairman of the Joint Chiefs"), never at its end
 _HONORIFIC = re.compile(r"(?:Gen|Lt|Col|Maj|Capt|Adm|Sgt|Sen|Rep|Gov|Dr|Mr|Mrs|Ms|Prof|Rev|Sir|Dame|Lord|Lady)\.?")
@@ -64,8 +69,8 @@ class QuestionShape:
     weights: dict[str, float]  # key terms -> weight
     phrases: list[list[str]]  # name phrases (stemmed words)
     words: frozenset[str]  # lower-case words of the question
-    asks: str | None  # "number", "date", "place", "name", "phrase", "role" or None
-    subject: str | None = None  # the person whose role is asked for
+    asks: str | None  # "number", "date", "place", "name", "phrase", "role", "statement" or None
+    subject: str | None = None  # the person whose role, or whose words, are asked for
 
     def coverage(self, terms: frozenset[str] | set[str]) -> float:
         """The weighted share of the question's key terms found in `terms` (0 for a question without any)."""
@@ -74,16 +79,26 @@ class QuestionShape:
 
 
 def question_shape(question: str) -> QuestionShape:
-    subject = asked_role(question)
-    asks = ("role" if subject else "number" if _ASKS_NUMBER.search(question)
-            else "date" if _ASKS_DATE.search(question) else "phrase" if _ASKS_PHRASE.search(question)
-            else "place" if _ASKS_PLACE.search(question) else "name" if _ASKS_NAME.search(question) else None)
+    subject, asks = _about_a_person(question)
+    if asks is None:
+        asks = ("number" if _ASKS_NUMBER.search(question) else "date" if _ASKS_DATE.search(question)
+                else "phrase" if _ASKS_PHRASE.search(question) else "place" if _ASKS_PLACE.search(question)
+                else "name" if _ASKS_NAME.search(question) else None)
     weights = tx.key_terms(question)
     if asks in ("role", "phrase"):  # "position", "slogan": what kind of answer, not what it is about
         kinds = (*_ROLE_NOUNS, "hold", "have", "occupy") if asks == "role" else _PHRASE_NOUNS
         kind_terms = {tx.stem(w) for w in kinds}
         weights = {t: w for t, w in weights.items() if t not in kind_terms} or weights
     return QuestionShape(weights, tx.name_phrases(question), frozenset(tx.words(question)), asks, subject)
+
+
+def _about_a_person(question: str) -> tuple[str | None, str | None]:
+    """(the person, "role" or "statement") when the question asks what someone is or said, else (None, None)."""
+    subject = asked_role(question)
+    if subject:
+        return subject, "role"
+    statement = _ASKS_STATEMENT.match(question)
+    return (statement.group(1).strip(), "statement") if statement else (None, None)
 
 
 def asked_role(question: str) -> str | None:
@@ -109,6 +124,9 @@ def type_fit(shape: QuestionShape, sentence: str) -> float:
         found = [p for p in places_in(sentence) if not set(tx.words(p)) <= shape.words]
     elif shape.asks == "role" and shape.subject:
         found = [role_of(shape.subject, [sentence]) or ""]
+    elif shape.asks == "statement" and shape.subject:  # the speaker named, and a verb of saying or a quote
+        speaker = re.search(r"\b" + re.escape(shape.subject.split()[-1]) + r"\b", sentence)
+        return float(bool(speaker and _SPEECH.search(sentence)))
     else:
         return 0.0
     return float(any(f and f not in shape.words for f in found))

@@ -64,6 +64,8 @@ def test_role_questions_ask_for_the_role_of_the_person_they_name(question: str, 
     ("Which US state was struck by 32 tornadoes?", "place"),
     ("A person dressed in black set fire to several Tesla vehicles this week. Where?", "place"),
     ("Which company bought the port?", "name"),
+    ("What did Milley say about ISIS-K?", "statement"),
+    ("What did the JSOC drone unit call themselves?", "phrase"),
     ("How many civilians were killed?", "number"),
 ])
 def test_questions_for_a_phrase_or_a_place_are_told_from_the_other_kinds(question: str, asks: str | None) -> None:
@@ -91,3 +93,16 @@ def test_places_are_the_longest_runs_of_capitalised_words_the_gazetteer_knows() 
     shape = question_shape("Which US state was struck by 32 tornadoes?")
     assert type_fit(shape, "Mississippi was struck by 32 tornadoes.") == 1.0
     assert type_fit(shape, "The US was struck by 32 tornadoes.") == 0.0  # the question says it
+
+
+def test_a_statement_question_asks_for_a_sentence_where_the_speaker_says_something() -> None:
+    shape = question_shape("What did Sadat say about Riverton?")
+    assert (shape.asks, shape.subject) == ("statement", "Sadat")
+    assert type_fit(shape, "“People arrive with one suitcase,” said Mariam Sadat, a caseworker.") == 1.0
+    assert type_fit(shape, "Sadat moved to Riverton in 2019.") == 0.0  # named, but says nothing
+
+
+def test_what_someone_said_is_answered_with_their_words(assistant) -> None:  # type: ignore[no-untyped-def]
+    answer = assistant.ask("What did Sadat say about Riverton?")
+    assert not answer.refused, answer.text
+    assert "People arrive with one suitcase" in answer.text and "Sadat" in answer.cited_sources[0].text
