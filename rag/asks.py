@@ -46,7 +46,8 @@ _PLACE_RUN = re.compile(r"\b[A-Z][\w’'.-]*(?:\s+(?:of\s+)?[A-Z][\w’'.-]*){0,
 _ASKS_STATEMENT = re.compile(r"^\s*(?i:what)\s+(?i:did|does|do|has|have|had)\s+" + _PERSON + r"\s+(?i:say|said|tell|told|"
                              r"write|wrote|claim|claimed|argue|argued|warn|warned|announce|announced|think)\b")
 _SPEECH = re.compile(r"\b(?:said|says|say|told|tells|stated|states|added|warned|warns|wrote|writes|argued|argues|claimed|"
-                     r"claims|announced|testified|explained|noted|according to)\b|[“”\"]")
+                     r"claims|announced|testified|explained|noted|discussed|discusses|spoke|speaks|commented|"
+                     r"addressed|described|called|according to)\b|[“”\"]")
 _QUOTED = re.compile(r"[“\"]([^”\"]{2,80})[”\"]")
 _TITLE_JOINERS = ("of", "the", "for", "and", "on")  # inside a title ("Chairman of the Joint Chiefs"), never at its end
 _HONORIFIC = re.compile(r"(?:Gen|Lt|Col|Maj|Capt|Adm|Sgt|Sen|Rep|Gov|Dr|Mr|Mrs|Ms|Prof|Rev|Sir|Dame|Lord|Lady)\.?")

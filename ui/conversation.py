@@ -83,14 +83,8 @@ class ChatSession:
 
         revision = self.assistant.store.revision()
         if self._examples is None or self._examples[0] != revision:
-            self._examples = (revision, example_questions(self.articles(), self.assistant.store.article_texts,
-                                                          answered=self._answers_from))
+            self._examples = (revision, example_questions(self.articles(), self.assistant.store.article_texts))
         return self._examples[1]
-
-    def _answers_from(self, question: str, article_id: str) -> bool:
-        """The assistant answers the question, citing the article it was written from first."""
-        answer = self.assistant.ask(question)
-        return not answer.refused and bool(answer.cited_sources) and answer.cited_sources[0].article_id == article_id
 
     def example_messages(self) -> list[dict[str, str]]:
         return [{"text": question} for question, _ in self.examples()]

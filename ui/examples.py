@@ -34,12 +34,10 @@ _LEAD_SENTENCES = 8
 
 
 def example_questions(articles: Sequence[ArticleInfo], texts_of: Callable[[list[str]], Mapping[str, str]],
-                      count: int = 4, answered: Callable[[str, str], bool] | None = None) -> list[tuple[str, str]]:
+                      count: int = 4) -> list[tuple[str, str]]:
     """(question, article id) for up to `count` articles, newest first and different sites first.
 
     `texts_of(article_ids)` gives article texts (`Store.article_texts`); only the 40 newest are read.
-    With `answered(question, article_id)`, a question is offered only when it holds: the chat checks that
-    the assistant answers it from its article, so an example is never refused.
     """
     picked: list[ArticleInfo] = []
     seen_sites: set[str | None] = set()
@@ -53,7 +51,7 @@ def example_questions(articles: Sequence[ArticleInfo], texts_of: Callable[[list[
     out: list[tuple[str, str]] = []
     for article in picked:
         question = question_for(article.title, texts.get(article.article_id, ""))
-        if question and question not in (q for q, _ in out) and (answered is None or answered(question, article.article_id)):
+        if question and question not in (q for q, _ in out):
             out.append((question, article.article_id))
         if len(out) == count:
             break
