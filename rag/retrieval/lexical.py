@@ -48,7 +48,7 @@ TAIL_MIN_ROWS = 2000
 
 @dataclass
 class SyncStats:
-    """What this process did to the index: loads from file, full builds, deltas, saves."""
+    """What this process did to the index."""
 
     loads: int = 0
     full_builds: int = 0
@@ -180,8 +180,8 @@ class LexicalIndex:
         return _stat(self.path) != self._file_state or _stat(self.log) != self._log_state
 
     def _load(self) -> None:
-        """Read the index file when it exists and belongs to this collection (a damaged one is ignored), then
-        the records of its log; only the log's new records when the file is the one already read."""
+        """Map the index file when it belongs to this collection (a damaged one is ignored), then replay its log;
+        only the log's new records when the file is the one already read."""
         state = _stat(self.path)
         if state is None:
             self._file_state = None  # deleted: keep what is in memory (if anything); the next save rewrites it
@@ -281,6 +281,14 @@ def read_saved(settings: Settings) -> BM25Index | None:
     lexical = LexicalIndex(settings)
     lexical._load()
     return lexical._index
+
+
+def upgrade_saved(settings: Settings) -> bool:
+    """Write a saved index of an older file format in the current one, its log folded in and its revision kept
+    (nothing is read from the store: `newsrag bench` upgrades a cached store's copy so); whether it was written."""
+    lexical = LexicalIndex(settings)
+    lexical._load()
+    return lexical._index is not None and lexical._migrate and lexical._write(lexical._index) is not lexical._index
 
 
 def sync(store: Store, settings: Settings | None = None) -> LexicalIndex:
