@@ -65,8 +65,8 @@ def open_file(path: Path, verify: bool = False) -> tuple[Segment, dict[str, Any]
         start = handle.read(len(MAGIC))
     if start != MAGIC:
         return from_bytes(path.read_bytes())
-    try:
-        data = np.memmap(path, dtype=np.uint8, mode="r")
+    try:  # plain ndarray views of the mapping (np.memmap's Python hooks would run on every operation)
+        data = np.asarray(np.memmap(path, dtype=np.uint8, mode="r"))
     except (ValueError, OSError) as exc:
         raise ValueError(f"unreadable index file: {exc}") from exc
     return _parse(data, verify)

@@ -2,7 +2,8 @@
 
 A segment is what the index file holds (the base, opened with mmap: nothing is derived at load) or what a
 few changed articles make in memory (the tail). Rows are chunks; the term table is sorted, so a term is
-found by binary search without building a dictionary of the whole vocabulary. `merge` folds segments (each
+found by a binary search over the terms' first 8 bytes (`term_keys`, one array) without building a dictionary
+of the whole vocabulary. `merge` folds segments (each
 minus its deleted rows) into one: a compaction, or a tail taking the next changed articles.
 """
 
@@ -16,7 +17,8 @@ import numpy as np
 
 _TF_BITS = 16  # bits for a term frequency in the sort key of `by_term`
 ARRAYS = ("lengths", "date_nums", "article_codes", "site_codes", "chunk_ptr", "chunk_blob", "indptr", "term_ids",
-          "tfs", "term_ptr", "post_slots", "post_tfs", "term_text_ptr", "term_blob", "article_order", "article_ptr")
+          "tfs", "term_ptr", "post_slots", "post_tfs", "term_text_ptr", "term_blob", "term_keys", "article_order",
+          "article_ptr")
 _EMPTY_INT = np.zeros(0, np.int32)
 
 
@@ -57,6 +59,7 @@ class Segment:
         self.post_tfs: np.ndarray
         self.term_text_ptr: np.ndarray
         self.term_blob: np.ndarray
+        self.term_keys: np.ndarray
         self.article_order: np.ndarray
         self.article_ptr: np.ndarray
         self.articles, self.versions, self.sites = list(articles), list(versions), list(sites)
@@ -72,8 +75,10 @@ class Segment:
     # ------------------------------------------------------------------ lookups
     def find(self, term: str) -> int:
         """The id of `term`, -1 when no chunk of this segment holds it."""
-        at = bisect.bisect_left(self.terms, term)
-        return at if at < len(self.terms) and self.terms[at] == term else -1
+        key = int.from_bytes(term.encode("utf-8")[:8].ljust(8, b"\0"), "big")
+        lo, hi = np.searchsorted(self.term_keys, np.asarray([key, key + 1], np.uint64)).tolist()  # terms sharing those bytes
+        at = bisect.bisect_left(self.terms, term, lo, hi)
+        return at if at < hi and self.terms[at] == term else -1
 
     def postings(self, term_id: int) -> tuple[np.ndarray, np.ndarray]:
         """(rows, term frequencies) of the chunks holding term `term_id`, in row order."""
@@ -152,7 +157,7 @@ def build(rows: dict[str, np.ndarray], chunk_ptr: np.ndarray, chunk_blob: np.nda
     article_counts = np.bincount(rows["article_codes"], minlength=len(articles)) if articles else np.zeros(0, np.int64)
     arrays = {**rows, "chunk_ptr": chunk_ptr, "chunk_blob": chunk_blob, "indptr": indptr, "term_ids": term_ids,
               "tfs": tfs, "term_ptr": _ptr(counts), "post_slots": post_slots, "post_tfs": post_tfs,
-              "term_text_ptr": text_ptr, "term_blob": term_blob,
+              "term_text_ptr": text_ptr, "term_blob": term_blob, "term_keys": _keys(text_ptr, term_blob),
               "article_order": np.argsort(rows["article_codes"], kind="stable").astype(np.int32),
               "article_ptr": _ptr(article_counts)}
     return Segment(arrays, articles, versions, sites)
@@ -223,6 +228,15 @@ def _gather(ptr: np.ndarray, blob: np.ndarray, live: np.ndarray) -> tuple[np.nda
     new_ptr = _ptr(sizes)
     index = np.repeat(starts - new_ptr[:-1], sizes) + np.arange(int(new_ptr[-1]), dtype=np.int64)
     return new_ptr, np.asarray(blob)[index]
+
+
+def _keys(ptr: np.ndarray, blob: np.ndarray) -> np.ndarray:
+    """Each string's first 8 bytes as a big-endian number (zero-padded): sorted strings give sorted keys."""
+    starts, sizes = ptr[:-1], np.diff(ptr)
+    at = starts[:, None] + np.arange(8, dtype=np.int64)
+    inside = np.arange(8, dtype=np.int64) < sizes[:, None]
+    raw = np.where(inside, np.asarray(blob)[np.minimum(at, max(len(blob) - 1, 0))] if len(blob) else 0, 0).astype(np.uint64)
+    return (raw << (np.uint64(8) * np.arange(7, -1, -1, dtype=np.uint64))).sum(axis=1, dtype=np.uint64)
 
 
 def pack(values: Any) -> tuple[np.ndarray, np.ndarray]:
