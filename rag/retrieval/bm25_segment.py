@@ -89,6 +89,11 @@ class Segment:
         lo, hi = int(self.indptr[row]), int(self.indptr[row + 1])
         return [self.terms[int(t)] for t in self.term_ids[lo:hi]], np.asarray(self.tfs[lo:hi])
 
+    def term_texts(self, ids: np.ndarray) -> list[str]:
+        """The terms with these ids (decoded from one copy of the table: far cheaper than one by one)."""
+        raw, ptr = self.term_blob.tobytes(), self.term_text_ptr
+        return [raw[a:b].decode("utf-8") for a, b in zip(ptr[ids].tolist(), ptr[np.asarray(ids) + 1].tolist())]
+
     def chunk_id(self, row: int) -> str:
         return self.chunk_blob[int(self.chunk_ptr[row]) : int(self.chunk_ptr[row + 1])].tobytes().decode("utf-8")
 
@@ -178,7 +183,7 @@ def merge(parts: Sequence[tuple[Segment, np.ndarray | None]]) -> Segment:
     entry_keep = [np.repeat(live, np.diff(s.indptr)) for s, live in kept]
     part_ids = [np.asarray(s.term_ids)[keep] for (s, _), keep in zip(kept, entry_keep)]
     used = [np.flatnonzero(np.bincount(ids, minlength=len(s.terms))) for (s, _), ids in zip(kept, part_ids)]
-    texts = [[s.terms[int(t)] for t in u] for (s, _), u in zip(kept, used)]
+    texts = [s.term_texts(u) for (s, _), u in zip(kept, used)]
     order = sorted(set().union(*texts))
     new_id = {t: i for i, t in enumerate(order)}
     term_ids = []
