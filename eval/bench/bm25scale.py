@@ -98,12 +98,12 @@ def format_bm25(result: dict[str, Any]) -> str:
         (f"BM25 index alone, {result['chunks']:,} chunks of the scale corpus ({result['index_bytes']:,} bytes on disk); "
          f"{result['machine']}; load average {result['load_average_end']:.1f} at the end."), "",
         "| step | ms |", "| --- | ---: |",
-        f"| one changed article: in-memory delta (median of {len(apply)}) | {apply[mid]:.0f} |",
+        f"| one changed article: in-memory delta (median of {len(apply)}) | {apply[mid]:.1f} |",
         f"| one changed article: appended to the log (median of {len(save)}) | {save[mid]:.1f} |",
         f"| one changed article before the log: the whole file rewritten | {result['write_ms']:.0f} |",
         f"| compaction (file rewritten, log removed) | {result['compaction_ms']:.0f} |",
-        f"| a new process: load the file + {result['reopen_followed']} log records | {result['reopen_ms']:.0f} |",
-        f"| its first search (term-major postings: {result.get('postings_source', 'derived from the rows')}) | {result['postings_ms']:.0f} |",
+        f"| a new process: load the file + {result['reopen_followed']} log records | {result['reopen_ms']:.1f} |",
+        f"| its first search (term-major postings: {result.get('postings_source', 'derived from the rows')}) | {result['postings_ms']:.1f} |",
         f"| a search after that | {result['search_ms']:.1f} |",
         "", (f"{result['appends']} changes appended ({result['log_bytes']:,} bytes of log), "
              f"{result['saves'] - 1} whole-file writes besides the first; peak RSS {result['peak_rss_mb']:.0f} MB; "

@@ -154,11 +154,17 @@ def from_docs(docs: Sequence[Any]) -> Segment:
 
 def build(rows: dict[str, np.ndarray], chunk_ptr: np.ndarray, chunk_blob: np.ndarray, indptr: np.ndarray,
           term_ids: np.ndarray, tfs: np.ndarray, text_ptr: np.ndarray, term_blob: np.ndarray,
-          articles: Sequence[str], versions: Sequence[str], sites: Sequence[str]) -> Segment:
-    """A segment from its doc-major rows: the term-major postings and the article index are derived here."""
+          articles: Sequence[str], versions: Sequence[str], sites: Sequence[str],
+          postings: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> Segment:
+    """A segment from its doc-major rows and, when not given, the term-major `postings` (term of each entry, row,
+    tf; ordered by term, then row) derived from them; the article index is derived here."""
     n_terms = int(text_ptr.shape[0]) - 1
-    counts = np.bincount(term_ids, minlength=n_terms) if n_terms else np.zeros(0, np.int64)
-    post_slots, post_tfs = by_term(term_ids, tfs, indptr, n_terms)
+    if postings is None:
+        counts = np.bincount(term_ids, minlength=n_terms) if n_terms else np.zeros(0, np.int64)
+        post_slots, post_tfs = by_term(term_ids, tfs, indptr, n_terms)
+    else:
+        counts = np.bincount(postings[0], minlength=n_terms) if n_terms else np.zeros(0, np.int64)
+        post_slots, post_tfs = postings[1].astype(np.int32), postings[2].astype(np.float32)
     article_counts = np.bincount(rows["article_codes"], minlength=len(articles)) if articles else np.zeros(0, np.int64)
     arrays = {**rows, "chunk_ptr": chunk_ptr, "chunk_blob": chunk_blob, "indptr": indptr, "term_ids": term_ids,
               "tfs": tfs, "term_ptr": _ptr(counts), "post_slots": post_slots, "post_tfs": post_tfs,
@@ -173,46 +179,88 @@ def empty() -> Segment:
 
 
 def merge(parts: Sequence[tuple[Segment, np.ndarray | None]]) -> Segment:
-    """One segment of the live rows (mask True; None: all) of `parts`, in order; terms no live row holds are left out."""
+    """One segment of the live rows (mask True; None: all) of `parts`, in order; terms no live row holds are left out.
+
+    Linear in the entries, no sort: every segment's term table is sorted, so the merged one maps each part's
+    term ids in order, and each part's term-major postings stay ordered by (term, row); the parts' runs are then
+    merged by term (a later part's rows come after an earlier part's)."""
     parts = [(s, live) for s, live in parts if len(s) and (live is None or bool(live.any()))]
     if len(parts) == 1 and parts[0][1] is None:
         return parts[0][0]
     if not parts:
         return empty()
-    kept = [(s, np.ones(len(s), bool) if live is None else np.asarray(live, bool)) for s, live in parts]
-    entry_keep = [np.repeat(live, np.diff(s.indptr)) for s, live in kept]
-    part_ids = [np.asarray(s.term_ids)[keep] for (s, _), keep in zip(kept, entry_keep)]
-    used = [np.flatnonzero(np.bincount(ids, minlength=len(s.terms))) for (s, _), ids in zip(kept, part_ids)]
-    texts = [s.term_texts(u) for (s, _), u in zip(kept, used)]
+    runs = [_live_runs(s, live) for s, live in parts]
+    part_ids = [_take(s.term_ids, s.indptr, r) for (s, _), r in zip(parts, runs)]
+    used = [np.flatnonzero(np.bincount(ids, minlength=len(s.terms))) for (s, _), ids in zip(parts, part_ids)]
+    texts = [s.term_texts(u) for (s, _), u in zip(parts, used)]
     order = sorted(set().union(*texts))
     new_id = {t: i for i, t in enumerate(order)}
-    term_ids = []
-    for (s, _), ids, u, words in zip(kept, part_ids, used, texts):
+    remaps = []
+    for (s, _), u, words in zip(parts, used, texts):
         remap = np.full(len(s.terms), -1, np.int32)
         remap[u] = np.asarray([new_id[w] for w in words], np.int32)
-        term_ids.append(remap[ids])
-    articles, versions, article_codes = _merge_table(kept, "article_codes", lambda s: s.articles, lambda s: s.versions)
-    sites, _, site_codes = _merge_table(kept, "site_codes", lambda s: s.sites, lambda s: s.sites)
-    nnz = np.concatenate([np.diff(s.indptr)[live] for s, live in kept])
-    rows = {"lengths": np.concatenate([np.asarray(s.lengths)[live] for s, live in kept]).astype(np.float32),
-            "date_nums": np.concatenate([np.asarray(s.date_nums)[live] for s, live in kept]).astype(np.int32),
+        remaps.append(remap)
+    articles, versions, article_codes = _merge_table(parts, "article_codes", lambda s: s.articles, lambda s: s.versions)
+    sites, _, site_codes = _merge_table(parts, "site_codes", lambda s: s.sites, lambda s: s.sites)
+    masks = [np.ones(len(s), bool) if live is None else np.asarray(live, bool) for s, live in parts]
+    rows = {"lengths": np.concatenate([np.asarray(s.lengths)[m] for (s, _), m in zip(parts, masks)]).astype(np.float32),
+            "date_nums": np.concatenate([np.asarray(s.date_nums)[m] for (s, _), m in zip(parts, masks)]).astype(np.int32),
             "article_codes": article_codes, "site_codes": site_codes}
-    chunks = [_gather(s.chunk_ptr, s.chunk_blob, live) for s, live in kept]
-    chunk_ptr = _ptr(np.concatenate([np.diff(p) for p, _ in chunks]))
+    chunk_ptr = _ptr(np.concatenate([np.diff(np.asarray(s.chunk_ptr))[m] for (s, _), m in zip(parts, masks)]))
+    chunk_blob = np.concatenate([_take(s.chunk_blob, s.chunk_ptr, r) for (s, _), r in zip(parts, runs)])
+    indptr = _ptr(np.concatenate([np.diff(np.asarray(s.indptr))[m] for (s, _), m in zip(parts, masks)]))
+    term_ids = np.concatenate([remap[ids] for remap, ids in zip(remaps, part_ids)]).astype(np.int32)
+    tfs = np.concatenate([_take(s.tfs, s.indptr, r) for (s, _), r in zip(parts, runs)]).astype(np.float32)
     text_ptr, term_blob = pack(order)
-    return build(rows, chunk_ptr, np.concatenate([b for _, b in chunks]), _ptr(nnz),
-                 np.concatenate(term_ids).astype(np.int32),
-                 np.concatenate([np.asarray(s.tfs)[keep] for (s, _), keep in zip(kept, entry_keep)]).astype(np.float32),
-                 text_ptr, term_blob, articles, versions, sites)
+    return build(rows, chunk_ptr, chunk_blob, indptr, term_ids, tfs, text_ptr, term_blob, articles, versions, sites,
+                 _merged_postings(parts, masks, remaps))
 
 
-def _merge_table(kept: Sequence[tuple[Segment, np.ndarray]], field: str, names: Any, values: Any) -> tuple[list[str], list[str], np.ndarray]:
+def _merged_postings(parts: Sequence[tuple[Segment, np.ndarray | None]], masks: Sequence[np.ndarray],
+                     remaps: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(term, row, tf) of every live entry of the parts, ordered by merged term, then merged row."""
+    merged: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    offset = 0
+    for (s, live), mask, remap in zip(parts, masks, remaps):
+        terms = np.repeat(remap, np.diff(np.asarray(s.term_ptr)))
+        slots, tfs = np.asarray(s.post_slots), np.asarray(s.post_tfs)
+        if live is not None:
+            keep = mask[slots]
+            new_row = np.cumsum(mask, dtype=np.int64) - 1
+            terms, rows, tfs = terms[keep], new_row[slots[keep]] + offset, tfs[keep]
+        else:
+            rows = slots.astype(np.int64) + offset
+        offset += int(mask.sum())
+        if merged is None:
+            merged = (terms, rows, tfs)
+            continue
+        at = np.searchsorted(merged[0], terms, side="right")  # after the earlier parts' entries of the same term
+        merged = (np.insert(merged[0], at, terms), np.insert(merged[1], at, rows), np.insert(merged[2], at, tfs))
+    assert merged is not None
+    return merged
+
+
+def _live_runs(segment: Segment, live: np.ndarray | None) -> list[tuple[int, int]]:
+    """The live rows of a segment as [start, end) runs (deletions are few, so the runs are too)."""
+    if live is None:
+        return [(0, len(segment))]
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], np.asarray(live, np.int8), [0]]))).tolist()
+    return list(zip(edges[::2], edges[1::2]))
+
+
+def _take(values: np.ndarray, ptr: np.ndarray, runs: Sequence[tuple[int, int]]) -> np.ndarray:
+    """The entries of `values` (grouped by row through `ptr`) of the rows in `runs`."""
+    return np.concatenate([np.asarray(values[int(ptr[a]) : int(ptr[b])]) for a, b in runs] or [np.asarray(values[:0])])
+
+
+def _merge_table(kept: Sequence[tuple[Segment, np.ndarray | None]], field: str, names: Any,
+                 values: Any) -> tuple[list[str], list[str], np.ndarray]:
     """A merged code table (articles or sites) of the live rows, and the rows' new codes."""
     table: dict[str, int] = {}
     out_values: list[str] = []
     codes = []
     for s, live in kept:
-        old = np.asarray(getattr(s, field))[live]
+        old = np.asarray(getattr(s, field)) if live is None else np.asarray(getattr(s, field))[live]
         present = np.unique(old)
         remap = np.zeros(len(names(s)) or 1, np.int32)
         for c in present.tolist():
@@ -223,16 +271,6 @@ def _merge_table(kept: Sequence[tuple[Segment, np.ndarray]], field: str, names: 
             remap[c] = table[name]
         codes.append(remap[old])
     return list(table), out_values, np.concatenate(codes).astype(np.int32)
-
-
-def _gather(ptr: np.ndarray, blob: np.ndarray, live: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(ptr, blob) of the live rows' byte strings."""
-    ptr = np.asarray(ptr)
-    sizes = np.diff(ptr)[live]
-    starts = ptr[:-1][live]
-    new_ptr = _ptr(sizes)
-    index = np.repeat(starts - new_ptr[:-1], sizes) + np.arange(int(new_ptr[-1]), dtype=np.int64)
-    return new_ptr, np.asarray(blob)[index]
 
 
 def _keys(ptr: np.ndarray, blob: np.ndarray) -> np.ndarray:
