@@ -143,6 +143,7 @@ def run_update(spec: dict[str, Any]) -> dict[str, Any]:
         reopened = LexicalIndex(settings)
         out["reopen_ms"] = _ms(lambda: reopened._load())
         out["reopen_followed"] = reopened.stats.followed
+        out["reopen_search_ms"] = _ms(lambda: reopened.sync(store).search(["news"], 1))
         out["compaction_ms"] = _ms(lambda: lexical._write(index))  # the whole file: what every update cost before
         out["index_bytes"] = lexical.path.stat().st_size
     return out

@@ -86,6 +86,14 @@ def apply_index_settings(store: Path, settings: Settings) -> None:
     Store(settings.with_overrides(store=str(store)), create=True).close()
 
 
+def upgrade_bm25(store: Path, settings: Settings) -> None:
+    """Give a copied store's BM25 file the current format (the cached store may predate it), so the measured
+    processes open it as this newsrag leaves it: migrated once, not at every start."""
+    from rag.retrieval.lexical import upgrade_saved
+
+    upgrade_saved(settings.with_overrides(store=str(store)))
+
+
 def source_chunks(store: Path, workdir: Path, cache: str | None = None, smoke: bool = False) -> Path:
     """The store's chunks, vectors and nearest neighbours as an .npz file, exported once and cached."""
     sqlite = store / "chroma" / "chroma.sqlite3"

@@ -6,9 +6,13 @@ by `rag.composition.open_store`), which applies it from the rows written when it
 `sync` (before every search) compares the index with the article registry and applies
 per-article deltas (new versions in, removed or replaced ones out), so nothing is rebuilt from
 scratch when the collection grows or another process wrote to it. A delta is appended to the index's
-log (`<collection>.log`, `rag.retrieval.bm25_log`) rather than rewriting the whole file; the file is rewritten
-(compacted: temp file, fsync, atomic rename; temp files of a writer that died mid-save are removed at the
-next save) only when the log has grown to a quarter of it, or was found damaged. A damaged or foreign
+log (`<collection>.log`, `rag.retrieval.bm25_log`) rather than rewriting the whole file, and kept in memory
+as tombstones on the base segment plus a small tail segment (`rag.retrieval.bm25`); the file is rewritten
+(compacted: base minus tombstones plus tail as a new base; temp file, fsync, atomic rename; temp files of a
+writer that died mid-save are removed at the next save) only when the log has grown to a quarter of it,
+the tail to `TAIL_RATIO` of the index, or the log was found damaged. The file is opened with mmap: its
+term-major postings are used as written, nothing is derived at load. A file of the older format is read
+whole and written in the current one once the index is in step (a migration, once). A damaged or foreign
 file is detected on load and rebuilt from the collection; a torn or damaged log record is ignored, with
 everything after it, and the index caught up from the store.
 """
@@ -26,8 +30,8 @@ from ..records import Filters
 from ..settings import Settings
 from ..store.collection import Store
 from ..store.commits import Commit
-from . import bm25_log
-from .bm25 import BM25Index, ChunkDoc, lexical_terms
+from . import bm25_format, bm25_log
+from .bm25 import FORMAT, BM25Index, ChunkDoc, lexical_terms
 from .bm25_docs import complete_docs, written_docs
 from .bm25_files import fsync_dir, index_path, remove_abandoned_temps
 from .bm25_log import log_path
@@ -38,11 +42,13 @@ log = logging.getLogger(__name__)
 
 COMPACT_RATIO = 0.25  # the log is folded into a new index file once it is this large against the file
 COMPACT_MIN_BYTES = 1 << 20
+TAIL_RATIO = 0.02  # ... or once the tail holds this share of the chunks (each change rebuilds the tail)
+TAIL_MIN_ROWS = 2000
 
 
 @dataclass
 class SyncStats:
-    """What this process did to the index: loads from file, full builds, deltas, saves."""
+    """What this process did to the index."""
 
     loads: int = 0
     full_builds: int = 0
@@ -70,6 +76,7 @@ class LexicalIndex:
         self._log_end = 0  # bytes of the log this process has applied (or written)
         self._disk_token: str | None = None  # the index state the files on disk add up to, as far as read
         self._compact = False  # the log is damaged or untrusted: the next save writes a new index file
+        self._migrate = False  # the file is of an older format: written anew once the index is in step
         self._lock = threading.Lock()
         self._counted: dict[str, ChunkDoc] = {}  # chunk id -> counted doc, from `prepare` until `committed`
 
@@ -88,12 +95,12 @@ class LexicalIndex:
                 return self._index
             if self._index is None or self._file_changed():
                 self._load()
-            if self._index is not None and self._index.meta.get("revision") == revision:
-                self._revision = revision
-                return self._index
-            self._index, self._revision = self._apply_delta(store, revision), None
+            if self._index is None or self._index.meta.get("revision") != revision:
+                self._index, self._revision = self._apply_delta(store, revision), None
             if self._index.meta.get("revision") == revision:
                 self._revision = revision
+                if self._migrate:
+                    self._index = self._write(self._index)
             return self._index
 
     def prepare(self, commit: Commit) -> None:
@@ -157,7 +164,7 @@ class LexicalIndex:
         """`base` without the chunks of `drop` and with `docs` (counted), at `revision`, saved."""
         parent = base.meta.get("token")
         if not drop and not docs and base is self._index:
-            index = base  # only the revision moves (the term-major postings already derived are kept)
+            index = base  # only the revision moves
         else:
             index = base.apply(drop, docs)
             index.meta["deltas"] = int(index.meta.get("deltas", 0)) + 1
@@ -166,16 +173,15 @@ class LexicalIndex:
             self.stats.articles_dropped += len(drop)
         index.meta.update(revision=revision, collection=self.settings.collection, location=_location(self.settings),
                           token=uuid.uuid4().hex)
-        self._save(index, parent, drop, docs)
-        return index
+        return self._save(index, parent, drop, docs)
 
     # ------------------------------------------------------------------ files
     def _file_changed(self) -> bool:
         return _stat(self.path) != self._file_state or _stat(self.log) != self._log_state
 
     def _load(self) -> None:
-        """Read the index file when it exists and belongs to this collection (a damaged one is ignored), then
-        the records of its log; only the log's new records when the file is the one already read."""
+        """Map the index file when it belongs to this collection (a damaged one is ignored), then replay its log;
+        only the log's new records when the file is the one already read."""
         state = _stat(self.path)
         if state is None:
             self._file_state = None  # deleted: keep what is in memory (if anything); the next save rewrites it
@@ -184,7 +190,7 @@ class LexicalIndex:
             self._follow_log(self._index, self._log_end)
             return
         try:
-            index = BM25Index.from_bytes(self.path.read_bytes())
+            index = BM25Index.open(self.path)
             if index.meta.get("collection") != self.settings.collection:
                 raise ValueError(f"the file belongs to collection {index.meta.get('collection')!r}")
         except (OSError, ValueError) as exc:
@@ -193,6 +199,7 @@ class LexicalIndex:
             self._file_state, self._compact = state, True  # the next save writes a whole new file
             return
         self._file_state, self._compact = state, False
+        self._migrate = index.meta.get("format") != FORMAT
         self.stats.loads += 1
         self._follow_log(index, 0)
 
@@ -211,55 +218,61 @@ class LexicalIndex:
         self._compact = self._compact or replay.damaged or not replay.trusted
         self._index, self._log_end, self._disk_token = index, replay.end, replay.token
 
-    def _save(self, index: BM25Index, parent: object, drop: list[str], docs: list[ChunkDoc]) -> None:
+    def _save(self, index: BM25Index, parent: object, drop: list[str], docs: list[ChunkDoc]) -> BM25Index:
         """Append the delta that made `index` to the log when the files on disk are its parent state and the
-        log is still small; otherwise write the whole index file. Failure only costs a resync."""
+        log and the tail are still small; otherwise write the whole index file. Failure only costs a resync.
+        Returns the index to keep (after a compaction: the new base, mapped from its file)."""
         record = bm25_log.Record(str(index.meta.get("segment")), str(parent), str(index.meta["token"]),
                                  index.meta.get("revision"), drop, docs,
                                  {k: index.meta[k] for k in ("deltas", "full_builds") if k in index.meta})
-        data = record.encode() if self._appendable(parent) else b""  # encoded only when it may be appended
-        if data and self._appendable(parent, len(data)):
+        data = record.encode() if self._appendable(index, parent) else b""  # encoded only when it may be appended
+        if data and self._appendable(index, parent, len(data)):
             try:
                 end = bm25_log.append(self.log, data, self._log_end, self.path, self._file_state)
             except OSError as exc:
                 log.warning("cannot append to the BM25 log %s (%s); the index is kept in memory", self.log, exc)
-                return
+                return index
             if end is not None:
                 self._log_end, self._log_state, self._disk_token = end, _stat(self.log), record.token
                 self.stats.appends += 1
                 remove_abandoned_temps(self.path)
-            return  # None: another process wrote since this one read; the next reader catches up from the store
-        self._write(index)
+            return index  # None: another process wrote since this one read; the next reader catches up from the store
+        return self._write(index)
 
-    def _appendable(self, parent: object, size: int = 0) -> bool:
+    def _appendable(self, index: BM25Index, parent: object, size: int = 0) -> bool:
         """Whether a record of `size` bytes made from state `parent` may go to the log (else the file is written)."""
-        if self._compact or self._file_state is None or parent != self._disk_token or parent is None:
+        if self._compact or self._migrate or self._file_state is None or parent != self._disk_token or parent is None:
             return False
-        return self._log_end + size <= max(COMPACT_MIN_BYTES, self._file_state[1] * COMPACT_RATIO)
+        return len(index.tail) <= max(TAIL_MIN_ROWS, TAIL_RATIO * len(index)) and (
+            self._log_end + size <= max(COMPACT_MIN_BYTES, self._file_state[1] * COMPACT_RATIO))
 
-    def _write(self, index: BM25Index) -> None:
+    def _write(self, index: BM25Index) -> BM25Index:
         """Write the index as a new file (a new segment: the old log no longer applies): temp file, fsync,
-        atomic rename, then the log is removed, all under the log's lock."""
-        index.meta["segment"] = uuid.uuid4().hex
+        atomic rename, then the log is removed, all under the log's lock. Returns the new base, mapped from
+        the file (the index itself when it could not be written)."""
+        compacted = index.compacted()
+        compacted.meta["segment"] = uuid.uuid4().hex
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(tmp, "wb") as handle:
-                handle.write(index.to_bytes())
+                bm25_format.write(handle, compacted.base, compacted.file_meta())
                 handle.flush()
                 os.fsync(handle.fileno())
             with bm25_log.locked(self.log):
                 os.replace(tmp, self.path)
                 self.log.unlink(missing_ok=True)
                 fsync_dir(self.path.parent)
-        except OSError as exc:
+            mapped = BM25Index.open(self.path)
+        except (OSError, ValueError) as exc:
             log.warning("cannot save the BM25 index to %s (%s); it is kept in memory", self.path, exc)
             tmp.unlink(missing_ok=True)
-            return
+            return index
         self._file_state, self._log_state, self._log_end = _stat(self.path), None, 0
-        self._disk_token, self._compact = index.meta.get("token"), False
+        self._disk_token, self._compact, self._migrate = compacted.meta.get("token"), False, False
         self.stats.saves += 1
         remove_abandoned_temps(self.path)
+        return mapped
 
 
 def read_saved(settings: Settings) -> BM25Index | None:
@@ -268,6 +281,14 @@ def read_saved(settings: Settings) -> BM25Index | None:
     lexical = LexicalIndex(settings)
     lexical._load()
     return lexical._index
+
+
+def upgrade_saved(settings: Settings) -> bool:
+    """Write a saved index of an older file format in the current one, its log folded in and its revision kept
+    (nothing is read from the store: `newsrag bench` upgrades a cached store's copy so); whether it was written."""
+    lexical = LexicalIndex(settings)
+    lexical._load()
+    return lexical._index is not None and lexical._migrate and lexical._write(lexical._index) is not lexical._index
 
 
 def sync(store: Store, settings: Settings | None = None) -> LexicalIndex:
