@@ -1,12 +1,12 @@
 """What a question asks for and whether a text holds such a thing it does not say.
 
 The kinds: a number ("how many"), a date ("when"), a place ("where", "which country": a country, US
-state or city the gazetteer knows), a name ("who", "which company"), a phrase ("what
-slogan", "what do they call themselves": articles put such answers in quotation marks) and a person's
-role ("Who is Mark Milley?", "What is Milley's position?": the title or apposition the articles give
-the person) and a statement ("What did Milley say about ISIS-K?": a sentence that names the speaker with
-a verb of saying or a quotation). The words that only say what kind of answer is wanted ("position", "slogan") are not key
-terms: a sentence need not repeat them to answer.
+state or city the gazetteer knows), a name ("who", "which company"), a phrase ("what slogan", "what do
+they call themselves": articles put such answers in quotation marks), a person's role ("Who is Mark
+Milley?", "What is Milley's position?": the title or apposition the articles give the person) and a
+statement ("What did Milley say about ISIS-K?": a sentence that names the speaker with a verb of saying
+or a quotation). The words that only say what kind of answer is wanted ("position", "slogan") are not
+key terms: a sentence need not repeat them to answer.
 
 Shared by passage ranking (`rag.retrieval.ranking`) and sentence selection (`rag.answering`).
 """
