@@ -153,12 +153,13 @@ def places_in(text: str) -> list[str]:
         words = match.group().strip(" .’'").split()
         i = 0
         while i < len(words):
-            for j in range(len(words), i if words[i][:1].isupper() else len(words), -1):
-                if " ".join(words[i:j]).lower() in known:
-                    found.append(" ".join(words[i:j]))
-                    i = j - 1
-                    break
-            i += 1
+            starts = words[i][:1].isupper()  # a place starts at a capital ("of" is a town too)
+            end = next((j for j in range(len(words), i, -1) if " ".join(words[i:j]).lower() in known), None) if starts else None
+            if end is None:
+                i += 1
+                continue
+            found.append(" ".join(words[i:end]))
+            i = end
     return found
 
 
