@@ -40,13 +40,13 @@ _ASKS_ROLE = (
     re.compile(r"^\s*(?i:what(?:\s+is|\s+was|'s|’s)\s+the\s+" + _ROLE + r"\s+of)\s+" + _PERSON + r"\s*\?*\s*$"),
     re.compile(r"^\s*(?i:what\s+" + _ROLE + r"\s+(?:does|did))\s+" + _PERSON + r"\s+(?i:hold|have|occupy)\s*\?*\s*$"),
 )
-_ASKS_PLACE = re.compile(r"(?:^|[.?!]\s+)where\b|\b(?:which|what)\s+(?:\w+\s+)?(?:country|countries|state|states|city|cities|"
-                         r"nation|province|county|region|town|capital)\b", re.IGNORECASE)
+_ASKS_PLACE = re.compile(r"(?:^|[.?!]\s+)where\b|\b(?:which|what)\s+(?:\w+\s+)?(?:country|countries|state|states|"
+                         r"city|cities|nation|province|county|region|town|capital)\b", re.IGNORECASE)
 _PLACE_RUN = re.compile(r"\b[A-Z][\w’'.-]*(?:\s+(?:of\s+)?[A-Z][\w’'.-]*){0,3}")
-_ASKS_STATEMENT = re.compile(r"^\s*(?i:what)\s+(?i:did|does|do|has|have|had)\s+" + _PERSON + r"\s+(?i:say|said|tell|told|"
-                             r"write|wrote|claim|claimed|argue|argued|warn|warned|announce|announced|think)\b")
-_SPEECH = re.compile(r"\b(?:said|says|say|told|tells|stated|states|added|warned|warns|wrote|writes|argued|argues|claimed|"
-                     r"claims|announced|testified|explained|noted|discussed|discusses|spoke|speaks|commented|"
+_ASKS_STATEMENT = re.compile(r"^\s*(?i:what)\s+(?i:did|does|do|has|have|had)\s+" + _PERSON + r"\s+(?i:say|"
+                             r"said|tell|told|write|wrote|claim|claimed|argue|argued|warn|warned|announce|announced|think)\b")
+_SPEECH = re.compile(r"\b(?:said|says|say|told|tells|stated|states|added|warned|warns|wrote|writes|argued|argues|"
+                     r"claimed|claims|announced|testified|explained|noted|discussed|discusses|spoke|speaks|commented|"
                      r"addressed|described|called|according to)\b|[“”\"]")
 _QUOTED = re.compile(r"[“\"]([^”\"]{2,80})[”\"]")
 _TITLE_JOINERS = ("of", "the", "for", "and", "on")  # inside a title ("Chairman of the Joint Chiefs"), never at its end
@@ -153,8 +153,8 @@ def places_in(text: str) -> list[str]:
         words = match.group().strip(" .’'").split()
         i = 0
         while i < len(words):
-            starts = words[i][:1].isupper()  # a place starts at a capital ("of" is a town too)
-            end = next((j for j in range(len(words), i, -1) if " ".join(words[i:j]).lower() in known), None) if starts else None
+            longest = (j for j in range(len(words), i, -1) if " ".join(words[i:j]).lower() in known)
+            end = next(longest, None) if words[i][:1].isupper() else None  # from a capital: "of" is a town too
             if end is None:
                 i += 1
                 continue
