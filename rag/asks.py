@@ -44,7 +44,8 @@ _ASKS_PLACE = re.compile(r"(?:^|[.?!]\s+)where\b|\b(?:which|what)\s+(?:\w+\s+)?(
                          r"city|cities|nation|province|county|region|town|capital)\b", re.IGNORECASE)
 _PLACE_RUN = re.compile(r"\b[A-Z][\w’'.-]*(?:\s+(?:of\s+)?[A-Z][\w’'.-]*){0,3}")
 _ASKS_STATEMENT = re.compile(r"^\s*(?i:what)\s+(?i:did|does|do|has|have|had)\s+" + _PERSON + r"\s+(?i:say|"
-                             r"said|tell|told|write|wrote|claim|claimed|argue|argued|warn|warned|announce|announced|think)\b")
+                             r"said|tell|told|write|wrote|claim|claimed|argue|argued|warn|warned|"
+                             r"announce|announced|think)\b")
 _SPEECH = re.compile(r"\b(?:said|says|say|told|tells|stated|states|added|warned|warns|wrote|writes|argued|argues|"
                      r"claimed|claims|announced|testified|explained|noted|discussed|discusses|spoke|speaks|commented|"
                      r"addressed|described|called|according to)\b|[“”\"]")
