@@ -16,12 +16,12 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date as _date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.settings import Settings
 from rag.store.collection import Store
+from rag.timedates import iso_day
 
 from .matching import find_spans, needle_words
 from .questions import CorpusArticle, Question, QuestionSet
@@ -86,13 +86,6 @@ def ingest_corpus(paths: Sequence[str | Path], qset: QuestionSet, settings: Sett
 
 
 RECENT_DAYS = 10  # "recent": published at most this many days before the question is asked
-
-
-def _day(value: str | None) -> _date | None:
-    try:
-        return _date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError:
-        return None
 
 
 @dataclass
@@ -187,8 +180,8 @@ class CorpusView:
 
     def recent(self, article_id: str, as_of: str) -> bool:
         """The article is dated in the RECENT_DAYS up to `as_of` (a question about this week's news)."""
-        date = _day(self.infos[article_id].date)
-        asked = _day(as_of)
+        date = iso_day(self.infos[article_id].date)
+        asked = iso_day(as_of)
         return bool(date and asked and 0 <= (asked - date).days <= RECENT_DAYS)
 
     def _overlapping_chunks(self, article_id: str, spans: list[Span]) -> int:

@@ -38,6 +38,14 @@ DATE = (
 Span = tuple[date, date]
 
 
+def iso_day(value: object) -> date | None:
+    """The day an ISO date or time starts with ("2025-03-07", "2025-03-07T09:30:00Z"); None when there is none."""
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
 def count(word: str | None) -> int:
     """"3" -> 3, "three" -> 3, "a" -> 1, "few" -> 3; a missing number is 1 ("the past week")."""
     if not word:

@@ -25,6 +25,7 @@ from ..embedding.embedder import Embedder
 from ..records import Answer, Citation, Filters, Source
 from ..retrieval.asof import TimeQuery
 from ..retrieval.retriever import Retriever
+from ..timedates import iso_day
 from ..timewindow import TimeWindow, describe_days
 from .injection import instruction_like
 
@@ -173,7 +174,7 @@ def _best_quote_per_article(topic: str, topic_vector: np.ndarray, passages: Sequ
         if similarity >= MIN_SENTENCE and score > getattr(best.get(passage.article_id), "score", -1.0):
             numbers = frozenset(w for w in tx.words(sentence) if any(ch.isdigit() for ch in w))
             best[passage.article_id] = _Quote(i, passage.start + a, passage.start + b, sentence, terms, numbers,
-                                              _day(passage.date), vector, score)
+                                              iso_day(passage.date), vector, score)
     return list(best.values())
 
 
@@ -227,11 +228,6 @@ def _events(groups: list[list[_Quote]], passages: Sequence[Source]) -> tuple[lis
     return events, sources
 
 
-def _day(iso: str | None) -> date | None:
-    try:
-        return date.fromisoformat(str(iso)[:10]) if iso else None
-    except ValueError:
-        return None
 
 
 def _day_words(iso: str) -> str:

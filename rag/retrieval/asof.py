@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ..errors import ConfigError, QueryError
 from ..records import Filters, Source
 from ..store.collection import Store
-from ..timedates import MONTHS, WEEKDAYS
+from ..timedates import MONTHS, WEEKDAYS, iso_day
 from ..timewindow import TimeWindow, describe_days, resolve_window
 
 _RECENCY = re.compile(
@@ -202,7 +202,7 @@ def time_features(iso: str | None, when: TimeQuery | None) -> dict[str, float]:
     long after the news, no article is preferred for its age; `fresh_latest` is `fresh` for a question
     asking for the latest state, else 0.
     """
-    day = _day(iso)
+    day = iso_day(iso)
     if when is None or day is None:
         return dict.fromkeys(TIME_FEATURES, 0.0)
     window = when.window
@@ -214,13 +214,6 @@ def time_features(iso: str | None, when: TimeQuery | None) -> dict[str, float]:
     fresh = 7.0 / (7.0 + max(0, (when.day - day).days))
     return {"dated": 1.0, "in_window": float(inside), "near_window": 7.0 / (7.0 + abs(gap)) if window else 0.0,
             "fresh": fresh, "fresh_latest": fresh if when.recency else 0.0}
-
-
-def _day(iso: str | None) -> date | None:
-    try:
-        return date.fromisoformat(iso[:10]) if iso else None
-    except ValueError:
-        return None
 
 
 def newest_answering(passages: Sequence[Source], margin: float) -> list[Source]:
