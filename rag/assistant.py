@@ -125,11 +125,11 @@ class Assistant:
         if self._weak(passages):
             yield from self._refuse(made, passages, filters)
             return
-        given = newest_answering(passages, self.settings.recency_margin) if when.recency else list(passages)
+        given = newest_answering(passages, self.settings.recency_margin) if when.current else list(passages)
         attempts = (given, list(passages)) if len(given) < len(passages) else (given,)
         checked: tuple[Verified, str] | None = None
-        for attempt in attempts:  # a recency question falls back to all passages when the newest do not answer
-            checked = yield from self._answer_as_of(when, attempt, when.recency and attempt is given, made)
+        for attempt in attempts:  # a current-state question falls back to all passages when the newest do not answer
+            checked = yield from self._answer_as_of(when, attempt, when.current and attempt is given, made)
             if checked is not None:
                 break
         if checked is None:  # the answerer refused, or nothing it wrote is supported

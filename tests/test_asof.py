@@ -85,6 +85,17 @@ def test_same_question_two_as_of_dates_two_cited_answers(dated) -> None:  # type
     assert before.recency and before.as_of.startswith("2021-10-01T23:59:59")
 
 
+def test_an_event_asked_about_lately_is_answered_from_every_passage(dated) -> None:  # type: ignore[no-untyped-def]
+    # "recently" asks about an event, not the current state: the answerer reads all the passages ranked for it
+    # (newer ones ranked higher), not only the newest article's, which may be about something else
+    lately = dated.ask("What did the Bank of Eastland recently decide about its benchmark rate?", as_of="2021-12-01")
+    now = dated.ask(RATE_NOW, as_of="2021-12-01")
+    assert lately.recency and not lately.refused
+    assert len({s.article_id for s in lately.sources}) > 1
+    assert len({s.article_id for s in now.sources}) == 1 and "the latest report" in now.text
+    assert "the latest report" not in lately.text
+
+
 def _dates_ok(sources: list[Source], day: str) -> bool:
     return all(s.date is not None and s.date <= day for s in sources)
 

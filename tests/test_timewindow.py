@@ -113,6 +113,10 @@ def test_recency_and_search_text() -> None:
     assert read_time("What new rules did New York pass?", "2025-03-28", zone("UTC")).search == \
         "What new rules did New York pass?"  # "new" names things; it stays
     assert not read_time("What did the New York Times report?", "2025-03-28", zone("UTC")).recency
+    assert when.current  # the latest state: the newest report that answers is quoted
+    for event in ("Which virus was recently detected in Nevada?", "Blue Origin launched a new rocket. Its name?"):
+        lately = read_time(event, "2025-03-28", zone("UTC"))
+        assert lately.recency and not lately.current, event  # an event lately: newer articles rank higher, no more
     week = resolve_window("Who won the election this week?", FRI)
     assert search_text("Who won the election this week?", week) == "Who won the election?"
     monday = resolve_window("What did Biden say on Monday?", FRI)

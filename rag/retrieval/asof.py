@@ -33,6 +33,13 @@ _RECENCY = re.compile(
     r"|as of (?:now|today)|at the moment|at present|these days|up to date|(?-i:new))\b",
     re.IGNORECASE,
 )
+# The words of _RECENCY that ask for the current state ("What is the latest...", "Is it still..."), not for an
+# event that happened lately ("recently announced", "a new rocket"): only these make the newest report the answer.
+_CURRENT_STATE = re.compile(
+    r"\b(?:latest|newest|most recent|currently|current|right now|now|still|so far|to date"
+    r"|as of (?:now|today)|at the moment|at present|these days|up to date)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -42,7 +49,8 @@ class TimeQuery:
     as_of: datetime  # aware
     day: date  # the as-of day in the configured time zone
     window: TimeWindow | None
-    recency: bool  # asks for the current state: prefer the newest passage that answers
+    recency: bool  # asks about lately ("latest", "recently", "new"): the ranking prefers newer articles
+    current: bool  # asks for the current state ("latest", "still", "now"): the newest report that answers is quoted
     search: str  # the question without relative time words, for retrieval and the answerer
     cutoff: date | None  # as_of was given: articles dated after this day (or undated) are not read
 
@@ -91,8 +99,9 @@ def read_time(question: str, as_of: object, tz: tzinfo) -> TimeQuery:
     except (OverflowError, ValueError):  # "999 years ago" near the edge of the calendar: no window
         window = None
     recency = _RECENCY.search(question) is not None
+    current = _CURRENT_STATE.search(question) is not None
     cutoff = None if as_of is None or as_of == "" else day
-    return TimeQuery(moment, day, window, recency, search_text(question, window), cutoff)
+    return TimeQuery(moment, day, window, recency, current, search_text(question, window), cutoff)
 
 
 def search_text(question: str, window: TimeWindow | None) -> str:
