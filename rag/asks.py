@@ -51,7 +51,7 @@ _SPEECH = re.compile(r"\b(?:said|says|say|told|tells|stated|states|added|warned|
                      r"addressed|described|called|according to)\b|[“”\"]")
 _QUOTED = re.compile(r"[“\"]([^”\"]{2,80})[”\"]")
 _TITLE_JOINERS = ("of", "the", "for", "and", "on")  # inside a title ("Chairman of the Joint Chiefs"), never at its end
-_HONORIFIC = re.compile(r"(?:Gen|Lt|Col|Maj|Capt|Adm|Sgt|Sen|Rep|Gov|Dr|Mr|Mrs|Ms|Prof|Rev|Sir|Dame|Lord|Lady)\.?")
+_HONORIFIC = re.compile(r"(?:" + "|".join((*tx.TITLE_ABBREVIATIONS, "Sir", "Dame", "Lord", "Lady")) + r")\.?")
 _MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"]
 DATE = re.compile(r"\b(?:" + "|".join(_MONTHS) + r")\.?\s+\d{1,2}\b|\b(?:19|20)\d\d\b|\b(?:monday|tuesday|"
                    r"wednesday|thursday|friday|saturday|sunday|yesterday|today)\b", re.IGNORECASE)

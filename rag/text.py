@@ -107,8 +107,11 @@ def chunk_sentence_spans(text: str, start: int = 0, end: int | None = None) -> l
     return list(_sentence_spans(text, start, end))
 
 
-_NOT_AN_END = re.compile(r"(?:\b(?:No|Nos|Gov|Sen|Sens|Rep|Reps|Gen|Lt|Col|Capt|Sgt|Adm|Cmdr|Maj|Supt|Insp|Det|Prof|"
-                         r"St|Ste|Mt|Ft|Rev|Hon|Pres|Atty|Dr|Mr|Mrs|Ms|vs|Vol|Fig|approx|est)\.)$")
+# Titles written abbreviated before a name ("Gov. Kay Ivey"); their full stop ends no sentence.
+TITLE_ABBREVIATIONS = ("Gov", "Sen", "Sens", "Rep", "Reps", "Gen", "Lt", "Col", "Capt", "Sgt", "Adm", "Cmdr", "Maj",
+                       "Supt", "Insp", "Det", "Prof", "Rev", "Hon", "Pres", "Atty", "Dr", "Mr", "Mrs", "Ms")
+_NOT_AN_END = re.compile(r"(?:\b(?:" + "|".join((*TITLE_ABBREVIATIONS, "No", "Nos", "St", "Ste", "Mt", "Ft", "vs", "Vol",
+                                                 "Fig", "approx", "est")) + r")\.)$")
 _ZONE_AFTER_TIME = re.compile(r"\b[ap]\.m\.$")
 _ZONE = re.compile(r"^(?:ET|EST|EDT|CT|CST|CDT|MT|MST|MDT|PT|PST|PDT|GMT|BST|UTC|CET|local time)\b|^[a-z(,;]")
 

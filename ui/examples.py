@@ -14,10 +14,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 
+from rag import text as tx
 from rag.records import ArticleInfo
 
-_ABBREVIATIONS = "".join(rf"(?<!\b{a}\.)" for a in ("Gen", "Dr", "Mr", "Ms", "Mrs", "St", "Capt", "Lt", "Col", "Sgt", "Rep", "Sen"))
-_SENTENCE_END = re.compile(rf"(?<=[.!?”\"]){_ABBREVIATIONS}\s+(?=[“\"A-Z])")
 _TITLE_WORDS = r"(?:Gen\.|Gen|General|Dr\.|Dr|Mr\.|Ms\.|Mrs\.|Governor|President|Captain|Capt\.|Coach|Chairman|Minister|Senator|Mayor|Judge)"
 _NAME = r"[A-Z][a-z'’-]+(?: [A-Z][a-z'’-]+){1,2}"
 _SAID = r"(?:said|says|told|warned|added)"
@@ -60,7 +59,8 @@ def example_questions(articles: Sequence[ArticleInfo], texts_of: Callable[[list[
 
 def question_for(title: str, text: str) -> str | None:
     """A question a reader of this article could ask, or None when the article gives nothing to ask about."""
-    sentences = _SENTENCE_END.split(" ".join(text.split()))[:_LEAD_SENTENCES]
+    flat = " ".join(text.split())
+    sentences = [flat[a:b] for a, b in tx.sentence_spans(flat)[:_LEAD_SENTENCES]]
     names = _names_in_title(title, text)
     for sentence in sentences:
         speaker = _speaker(sentence)
