@@ -96,3 +96,20 @@ def test_overlong_question_is_rejected(assistant) -> None:
 
     with pytest.raises(QueryError, match="limit"):
         assistant.ask("why " * 30_000)
+
+
+def test_datelines_subheadings_and_links_to_other_stories_are_not_quoted_as_answers(assistant) -> None:  # type: ignore[no-untyped-def]
+    from rag.answering.features import candidates
+    from rag.records import Source
+
+    text = ("New York CNN Business —\nWhy did Blue Origin name its rocket New Glenn?\n"
+            "More: Blue Origin rocket name revealed in Florida launch plan\n"
+            "Blue Origin named its new orbital rocket New Glenn, after the astronaut John Glenn, the company said.")
+    passage = Source("c1", "a1", "Blue Origin names its rocket", None, "2025-01-16", text, 0, len(text), 0.9)
+    question = "What is the name of Blue Origin's new rocket?"
+    _, found = candidates(question, [passage])
+    # a dateline leads into the story, a subheading asks, a link names another story: none states an answer
+    assert [c.text for c in found] == [text.splitlines()[-1]]
+    extractive, _ = assistant.answerer_named("extractive")
+    pieces = [p for p in extractive.stream(question, [passage]) if isinstance(p, str)]
+    assert pieces[0].startswith("Blue Origin named its new orbital rocket New Glenn")

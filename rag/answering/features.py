@@ -23,6 +23,10 @@ from .injection import instruction_like
 _PRONOUN_START = re.compile(r"^\W*(he|she|it|they|this|that|these|those|his|her|their|its|the company|the group|"
                             r"but|and|also|however|meanwhile)\b", re.IGNORECASE)
 _QUOTE = re.compile(r"[\"“”]")
+# No statement to quote: a bare link, a line that leads into the next ("New York CNN Business —"), a question
+# (a subheading: "Why was the execution halted?"), or the title of another story ("More: ...", "Read more: ...").
+_NOT_A_SENTENCE = re.compile(r"^\s*https?:|[-–—:]\s*$|\?[\"”’']?\s*$"
+                             r"|^\W*(?:more|read more|related|see also|also read)\s*:", re.IGNORECASE)
 
 # Stage-one features (every candidate) and the semantic one added for the best few (stage two).
 CHEAP = ("coverage", "coverage_idf", "context_coverage", "title_coverage", "names", "type_fit", "asks_type",
@@ -53,8 +57,8 @@ def candidates(question: str, passages: Sequence[Source]) -> tuple[QuestionShape
         texts = [passage.text[a:b] for a, b in spans]
         terms = [frozenset(tx.terms(t)) for t in texts]
         for i, ((start, end), sentence) in enumerate(zip(spans, texts)):
-            if len(sentence.split()) < 5 or sentence.startswith("http") or instruction_like(sentence):
-                continue  # a dateline or byline ("New York CNN Business —"), a bare link, or an order to a model
+            if _NOT_A_SENTENCE.search(sentence) or len(tx.words(sentence)) < 5 or instruction_like(sentence):
+                continue  # no statement (see _NOT_A_SENTENCE), a byline, or an order to a model
             context = terms[i] | (terms[i - 1] if i else frozenset()) | (terms[i + 1] if i + 1 < len(terms) else frozenset())
             cand = Candidate(index, start, end, sentence.strip(), terms[i])
             cand.features = _cheap_features(shape, cand, context, passage, index)
