@@ -106,3 +106,19 @@ def test_what_someone_said_is_answered_with_their_words(assistant) -> None:  # t
     answer = assistant.ask("What did Sadat say about Riverton?")
     assert not answer.refused, answer.text
     assert "People arrive with one suitcase" in answer.text and "Sadat" in answer.cited_sources[0].text
+
+
+def test_a_common_noun_that_begins_a_sentence_is_given_whole_not_cut_at_its_capital() -> None:
+    from rag.answering.features import Candidate
+    from rag.answering.short import ShortAnswerer
+    from rag.records import Source
+
+    text = ("Bird flu has been detected in dairy cattle in Churchill County, the state said on Friday. "
+            "Officials said the bird flu cases in Nevada now number six herds.")
+    passage = Source("c1", "a1", "Nevada cattle", None, "2025-02-06", text, 0, len(text), 0.9)
+    first = text.split(". ")[0] + "."
+    cand = Candidate(0, 0, len(first), first, frozenset(), probability=0.6)
+    shape = question_shape("Which virus was detected in dairy cattle in Nevada?")
+    texts = [s.text for s in ShortAnswerer().spans("Which virus was detected?", shape, [cand], [passage])]
+    assert "Bird flu" in texts and "Bird" not in texts  # "bird flu" in lower case: no name "Bird"
+    assert "Churchill County" in texts  # a name stays as it is

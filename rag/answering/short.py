@@ -32,6 +32,7 @@ _NAME_RUN = re.compile(
 _NUMBER_UNIT = re.compile(NUMBER.pattern + r"(?:\s+(?:percent|million|billion|trillion|thousand|hundred))?"
                           r"(?:\s+[a-z]+)?", re.IGNORECASE)
 _LEADING = re.compile(r"^(?:the|a|an|in|on|at|by|for|and|but|as|after|before|when|while|if|so|it|this|that)\s+", re.IGNORECASE)
+_VERBISH = frozenset("said says is are was were has have had will would can could may might".split())
 SPAN_FEATURES = ("best_probability", "sum_probability", "articles", "mentions", "type_fit", "place", "words",
                  "in_best", "subject", "in_title")
 
@@ -70,6 +71,24 @@ def spans_in(sentence: str, shape: QuestionShape) -> list[tuple[str, str]]:
     return out
 
 
+def _common_word(text: str, passages: Sequence[Source]) -> bool:
+    """A one-word "name" the passages also write in lower case ("Bird" of "Bird flu has been detected",
+    "bird flu" elsewhere): capitalised only because it begins a sentence, so no name."""
+    if " " in text or not text[:1].isupper():
+        return False
+    lower = re.compile(r"\b" + re.escape(text.lower()) + r"\b")  # case-sensitive: written in lower case
+    return any(lower.search(p.text) for p in passages)
+
+
+def _noun_phrase(word: str, sentence: str) -> str | None:
+    """The two-word common noun a sentence begins with `word` ("Bird flu has..." -> "Bird flu"); None when
+    the word after it is a function word or a verb of being or saying ("Eggs are...") or is capitalised."""
+    match = re.match(r"\W*" + re.escape(word) + r"\s+([a-z][\w-]*)", sentence)
+    if not match or match.group(1) in NOT_ANSWERS or match.group(1) in _VERBISH:
+        return None
+    return f"{word} {match.group(1)}"
+
+
 class ShortAnswerer:
     """Picks the short answer from scored candidate sentences, or None when no span is likely enough."""
 
@@ -96,6 +115,8 @@ class ShortAnswerer:
         by_key: dict[str, Span] = {}
         for rank, cand in enumerate(top):
             for text, kind in spans_in(cand.text, shape):
+                if kind == "name" and _common_word(text, passages):  # "Bird" of "Bird flu has been detected"
+                    text = _noun_phrase(text, cand.text) or text
                 span = by_key.setdefault(text.lower(), Span(text, kind))
                 f = span.features
                 f["best_probability"] = max(f.get("best_probability", 0.0), cand.probability)
