@@ -5,8 +5,8 @@ state or city the gazetteer knows), a name ("who", "which company"), a phrase ("
 they call themselves": articles put such answers in quotation marks), a person's role ("Who is Mark
 Milley?", "What is Milley's position?": the title or apposition the articles give the person) and a
 statement ("What did Milley say about ISIS-K?": a sentence that names the speaker with a verb of saying
-or a quotation). The words that only say what kind of answer is wanted ("position", "slogan") are not
-key terms: a sentence need not repeat them to answer.
+or a quotation). The words that only say what kind of answer is wanted ("position", "slogan") or who wrote
+it ("one commenter") are not key terms: a sentence need not repeat them to answer.
 
 Shared by passage ranking (`rag.retrieval.ranking`) and sentence selection (`rag.answering`).
 """
@@ -27,6 +27,11 @@ _ASKS_DATE = re.compile(r"^\s*(when|what (year|day|date|month|time))\b|\bin what
 _ASKS_NAME = re.compile(r"^\s*(who|whom|whose|where|which|what (company|country|city|state|team|organi[sz]ation|"
                         r"group|party|agency|brand|app|film|movie|show|song|book|name)\b)|\b(who|which \w+)\b", re.IGNORECASE)
 _PHRASE_NOUNS = ("phrase", "term", "slogan", "motto", "nickname", "catchphrase", "expression", "words", "word")
+# Questions that may be about what readers wrote under an article: reader comments are then not ranked down.
+ABOUT_COMMENTS = re.compile(r"\b(comment|comments|commenter|commenters|commented|reader|readers)\b", re.IGNORECASE)
+# "What does one commenter want...?": the words for the people who wrote it say where the answer is, a reader
+# comment, not what it says ("public comments" stays a key term).
+_BY_READERS = re.compile(r"\b(commenters?|readers?)\b", re.IGNORECASE)
 _ROLE_NOUNS = ("position", "role", "title", "job", "post", "office", "rank")
 _ASKS_PHRASE = re.compile(
     r"\b(?:what|which)\b[^?]{0,40}?(?<![-\w])(?:" + "|".join(_PHRASE_NOUNS) + r")\b(?!-)"
@@ -87,8 +92,12 @@ def question_shape(question: str) -> QuestionShape:
                 else "phrase" if _ASKS_PHRASE.search(question) else "place" if _ASKS_PLACE.search(question)
                 else "name" if _ASKS_NAME.search(question) else None)
     weights = tx.key_terms(question)
-    if asks in ("role", "phrase"):  # "position", "slogan": what kind of answer, not what it is about
+    kinds: tuple[str, ...] = ()  # words that say what kind of answer, or where it is, not what it is about
+    if asks in ("role", "phrase"):  # "position", "slogan"
         kinds = (*_ROLE_NOUNS, "hold", "have", "occupy") if asks == "role" else _PHRASE_NOUNS
+    if _BY_READERS.search(question):  # the answer is a comment, which need not say so
+        kinds = (*kinds, "commenter", "reader")
+    if kinds:
         kind_terms = {tx.stem(w) for w in kinds}
         weights = {t: w for t, w in weights.items() if t not in kind_terms} or weights
     return QuestionShape(weights, tx.name_phrases(question), frozenset(tx.words(question)), asks, subject)

@@ -67,12 +67,11 @@ def test_off_topic_question_is_refused(assistant) -> None:
     assert answer.refused
 
 
-@pytest.mark.xfail(strict=True, reason="the learned selector, fitted on RealTimeQA weeks 1-9 (no reader comments), "
-                   "rates the comment sentence under its refusal threshold: a known regression")
 def test_comment_answer_says_a_reader_commented(assistant) -> None:
+    # "commenter" says where the answer is, not what it says: the comment need not repeat the word
     answer = assistant.ask("What phrase does one commenter want to re-introduce into the American consciousness?")
     assert not answer.refused
-    assert answer.text.startswith("A reader commented")
+    assert "A reader commented" in answer.text and "leave well enough alone" in answer.text
     assert answer.cited_sources[0].kind == "comment"
 
 

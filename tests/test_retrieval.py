@@ -71,9 +71,7 @@ def test_sample_evidence_is_in_the_first_passage(assistant, sample_questions, mo
         assert holding[0] <= (1 if mode == "dense" else 0), f"{mode}: evidence of {item['id']} ranks {holding[0]}"
 
 
-@pytest.mark.parametrize("qid", [f"seed-{i:02d}" for i in range(1, 11)] + [pytest.param("seed-12", marks=pytest.mark.xfail(
-    strict=True, reason="the reader-comment question: the learned selector, fitted on RealTimeQA (no comments), rates "
-    "it under the refusal threshold (a known regression)"))])
+@pytest.mark.parametrize("qid", [f"seed-{i:02d}" for i in range(1, 11)] + ["seed-12"])
 def test_every_cited_passage_holds_the_evidence(assistant, sample_questions, qid: str) -> None:
     item = next(q for q in sample_questions if q["id"] == qid)
     answer = assistant.ask(item["question"])

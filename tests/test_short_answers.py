@@ -122,3 +122,9 @@ def test_a_common_noun_that_begins_a_sentence_is_given_whole_not_cut_at_its_capi
     texts = [s.text for s in ShortAnswerer().spans("Which virus was detected?", shape, [cand], [passage])]
     assert "Bird flu" in texts and "Bird" not in texts  # "bird flu" in lower case: no name "Bird"
     assert "Churchill County" in texts  # a name stays as it is
+
+
+def test_who_wrote_it_is_no_key_term_but_what_was_said_is() -> None:
+    # "commenter" says where the answer is (a reader comment), which the comment itself need not say
+    assert "comment" not in question_shape("What phrase does one commenter want to re-introduce?").weights
+    assert "comment" in question_shape("Which CEO was ousted for the brand's public comments?").weights

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from .. import text as tx
-from ..asks import type_fit
+from ..asks import ABOUT_COMMENTS, type_fit
 from ..records import Source
 from ..settings import Settings
 from .base import REFUSAL, Finding
@@ -27,7 +27,6 @@ from .injection import instruction_like
 from .selector import SentenceSelector
 from .short import ShortAnswerer
 
-_ABOUT_COMMENTS = re.compile(r"\b(comment\w*|readers?)\b", re.IGNORECASE)
 ALSO_QUOTE = 0.4  # a further sentence is quoted while this likely, relative to the best (chosen on weeks 1-9)
 _LEANS_BACK = re.compile(r"^\W*(he|she|it|they|this|that|these|those|his|her|their|its|but|also|however)\b", re.IGNORECASE)
 
@@ -45,7 +44,7 @@ class ExtractiveAnswerer:
 
     def stream(self, question: str, passages: Sequence[Source]) -> Iterator[str | Finding]:
         shape, ranked = self.selector.select(question, passages)
-        if not _ABOUT_COMMENTS.search(question):  # article text first; comments only when nothing else
+        if not ABOUT_COMMENTS.search(question):  # article text first; comments only when nothing else
             ranked = [c for c in ranked if passages[c.passage].kind != "comment"] or ranked
         if not ranked or ranked[0].probability < self.selector.refuse_below:
             yield Finding(confidence=ranked[0].probability if ranked else 0.0)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
@@ -20,6 +19,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from .. import tracing
+from ..asks import ABOUT_COMMENTS
 from ..embedding.embedder import Embedder
 from ..errors import QueryError
 from ..records import Filters, Source
@@ -33,7 +33,6 @@ from .ranking import PassageRanker
 from .rerank import CrossEncoderReranker, make_reranker
 from .windows import widen
 
-_ABOUT_COMMENTS = re.compile(r"\b(comment|commenter|commented|reader|readers)\b", re.IGNORECASE)
 STAGES = ("embed", "dense", "bm25", "fuse", "rerank")
 
 
@@ -203,7 +202,7 @@ class Retriever:
         most `bound`, could still pass it: only read candidates scoring above `bound` are in their final
         order, and selection runs on those; when it needs more than them, the next round is read.
         """
-        penalty = 1.0 if _ABOUT_COMMENTS.search(question) else opts.comment_penalty
+        penalty = 1.0 if ABOUT_COMMENTS.search(question) else opts.comment_penalty
         hits: dict[str, ChunkHit] = {}
         size = self.first_read or 2 * limit
         while True:
