@@ -67,6 +67,8 @@ def test_role_questions_ask_for_the_role_of_the_person_they_name(question: str, 
     ("What did Milley say about ISIS-K?", "statement"),
     ("What did the JSOC drone unit call themselves?", "phrase"),
     ("How many civilians were killed?", "number"),
+    ("What was the inflation rate in August?", "number"),
+    ("What is the death toll of the earthquake?", "number"),
 ])
 def test_questions_for_a_phrase_or_a_place_are_told_from_the_other_kinds(question: str, asks: str | None) -> None:
     assert question_shape(question).asks == asks
