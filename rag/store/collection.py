@@ -22,6 +22,7 @@ from ..records import ArticleInfo, Filters
 from ..settings import Settings
 from . import ownership
 from .build import BuildState
+from .check import outcome, remembered
 from .commits import Commit
 from .journal import WriteJournal
 from .opening import connect, open_collections, release, take_embedded
@@ -69,7 +70,8 @@ class Store:
     def _open(self, create: bool = False, dimension: int | None = None) -> None:
         """Take the store (embedded), connect, and open the collections (see rag.store.opening)."""
         if not self.settings.chroma_url:
-            take_embedded(self.settings, create)
+            take_embedded(self.settings, create)  # files unchanged since a clean close: start from its versions
+            self.committed.seed(remembered(Path(self.settings.store)).get("versions", {}).get(self.settings.collection))
         self._generation = ownership.generation(Path(self.settings.store))
         self.client = connect(self.settings)
         self.chunks, self.registry = open_collections(self.client, self.settings, self.model, self.journal,
@@ -81,8 +83,8 @@ class Store:
             return
         with _REOPENING:
             if ownership.generation(Path(self.settings.store)) != self._generation:
-                self._open()
                 self.committed.forget()  # it may have been restored or repaired while this process let go
+                self._open()
                 log.debug("opened the store at %s again", self.location)
 
     chunks: Any = _Reopened()  # the chunk collection
@@ -93,6 +95,10 @@ class Store:
         """Let go of an embedded store for other processes; this process's Stores open it again when next used."""
         if not self.settings.chroma_url:
             release(Path(self.settings.store))
+
+    def check_outcome(self) -> dict[str, Any]:
+        """What the file check did when this process opened the embedded store (rag.store.check; {} for a server)."""
+        return {} if self.settings.chroma_url else outcome(Path(self.settings.store))
 
     def refresh_view(self, revision: str) -> None:
         """Note the revision this process's view has reached: one process owns an embedded store
