@@ -32,7 +32,6 @@ CHECK_FILE = "store-check.json"
 SQLITE = "chroma.sqlite3"
 _trusted: dict[str, list[int]] = {}  # resolved store -> identity of the files this process found sound
 _outcomes: dict[str, dict[str, Any]] = {}  # resolved store -> what the last check in this process did
-_memos: dict[str, dict[str, Any]] = {}  # resolved store -> what the last clean close left with its signature
 _guard = threading.Lock()
 
 
@@ -51,15 +50,12 @@ def check_store(store: Path) -> None:
     key = str(store.resolve())
     with _guard:
         _trusted.pop(key, None)
-        _memos.pop(key, None)
     signature = _signature(store / "chroma")
     if signature is None:
         return
     cached = _cached(store)
     if cached.get("passed") == signature:
         _found_sound(key, store, {"check": "skipped", "why": f"files unchanged since {_since(cached)}"})
-        if isinstance(cached.get("memo"), dict):
-            _memos[key] = cached["memo"]
         return
     started = time.perf_counter()
     problem = find_problem(store / "chroma")
@@ -71,34 +67,26 @@ def check_store(store: Path) -> None:
     _found_sound(key, store, {"check": "full", "ms": ms, "why": _why_full(cached)})
 
 
-def sign_released(store: Path, memo: dict[str, Any] | None = None) -> bool:
+def sign_released(store: Path) -> bool:
     """Sign the files of a store this process lets go of cleanly, so that the next open skips the full check.
 
     Call it after this process's Chroma client for the store stopped, while it still holds the store. Nothing
     is signed when this process did not find the files sound, a write failed since (`distrust`), or they are
-    no longer the files it checked (a restore or repair swapped them). `memo` is kept with the signature and
-    handed to the next process whose open finds the files unchanged (`remembered`). Returns whether it signed.
+    no longer the files it checked (a restore or repair swapped them). Returns whether it signed.
     """
     key = str(Path(store).resolve())
     with _guard:
         identity = _trusted.pop(key, None)
-        _memos.pop(key, None)
     signature = _signature(Path(store) / "chroma")
     if identity is None or signature is None or identity != _identity(Path(store)):
         return False
-    return _remember(Path(store), signature, "a clean close", memo)
+    return _remember(Path(store), signature, "a clean close")
 
 
 def distrust(store: Path) -> None:
     """A write to the store failed: whatever it left is checked in full by the next open (no signature)."""
     with _guard:
         _trusted.pop(str(Path(store).resolve()), None)
-        _memos.pop(str(Path(store).resolve()), None)
-
-
-def remembered(store: Path) -> dict[str, Any]:
-    """The memo the last clean close left, when this process's open found the files as that close signed them."""
-    return dict(_memos.get(str(Path(store).resolve()), {}))
 
 
 def outcome(store: Path) -> dict[str, Any]:
@@ -209,10 +197,9 @@ def _cached(store: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _remember(store: Path, signature: list[Any], by: str, memo: dict[str, Any] | None = None) -> bool:
+def _remember(store: Path, signature: list[Any], by: str) -> bool:
     tmp = store / f".{CHECK_FILE}.{os.getpid()}.tmp"
-    record = {"passed": signature, "by": by, "at": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime()),
-              **({"memo": memo} if memo else {})}
+    record = {"passed": signature, "by": by, "at": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())}
     try:
         tmp.write_text(json.dumps(record), encoding="utf-8")
         os.replace(tmp, store / CHECK_FILE)

@@ -22,7 +22,8 @@ from ..records import ArticleInfo, Filters
 from ..settings import Settings
 from . import ownership
 from .build import BuildState
-from .check import outcome, remembered
+from .check import outcome
+from .chroma_sqlite import string_values
 from .commits import Commit
 from .journal import WriteJournal
 from .opening import connect, open_collections, release, take_embedded
@@ -70,8 +71,7 @@ class Store:
     def _open(self, create: bool = False, dimension: int | None = None) -> None:
         """Take the store (embedded), connect, and open the collections (see rag.store.opening)."""
         if not self.settings.chroma_url:
-            take_embedded(self.settings, create)  # files unchanged since a clean close: start from its versions
-            self.committed.seed(remembered(Path(self.settings.store)).get("versions", {}).get(self.settings.collection))
+            take_embedded(self.settings, create)
         self._generation = ownership.generation(Path(self.settings.store))
         self.client = connect(self.settings)
         self.chunks, self.registry = open_collections(self.client, self.settings, self.model, self.journal,
@@ -83,8 +83,8 @@ class Store:
             return
         with _REOPENING:
             if ownership.generation(Path(self.settings.store)) != self._generation:
-                self.committed.forget()  # it may have been restored or repaired while this process let go
                 self._open()
+                self.committed.forget()  # it may have been restored or repaired while this process let go
                 log.debug("opened the store at %s again", self.location)
 
     chunks: Any = _Reopened()  # the chunk collection
@@ -179,6 +179,15 @@ class Store:
         """(article_id, registry metadata) of every stored article, page by page."""
         for ids, metas, _ in pages(self.registry, include=["metadatas"]):
             yield from zip(ids, metas)
+
+    def registry_versions(self) -> dict[str, str]:
+        """article_id -> the committed version of every stored article, read whole (rag.store.versions): from
+        `chroma.sqlite3` directly for an embedded store (one key, not every record's 18), else through Chroma."""
+        if not self.settings.chroma_url:  # (the registry's name opens the store again when this process let go)
+            read = string_values(Path(self.settings.store) / "chroma" / "chroma.sqlite3", self.registry.name, "version")
+            if read is not None:
+                return read
+        return {i: str(m.get("version")) for i, m in self.registry_records()}
 
     def count_chunks(self) -> int:
         return int(sum(int(m.get("chunks", 0)) for _, metas, _ in pages(self.registry, include=["metadatas"]) for m in metas))

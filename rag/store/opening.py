@@ -25,7 +25,6 @@ from .diskspace import disk_full, is_disk_full
 from .journal import WriteJournal
 from .migrations import SCHEMA_VERSION, migrate, schema_version
 from .rows import utc_now
-from .versions import CommittedVersions
 
 _CLIENTS = threading.Lock()  # chroma's shared-client cache is not thread-safe
 _AT_EXIT: list[bool] = []  # release_all is registered to run at exit
@@ -89,8 +88,8 @@ def release(store: Path) -> None:
         systems = getattr(getattr(shared, "SharedSystemClient", None), "_identifier_to_system", {})
         for key in [k for k in systems if Path(k).resolve() == folder]:
             systems.pop(key).stop()
-    if ownership.holds(Path(store)):  # the committed versions go with the signature (rag.store.versions)
-        sign_released(Path(store), {"versions": CommittedVersions.snapshots(str(Path(store).resolve()))})
+    if ownership.holds(Path(store)):
+        sign_released(Path(store))
     ownership.release(Path(store))
 
 
