@@ -2,7 +2,7 @@
 
 `import nltk` runs nltk's package `__init__`, which imports nearly all of nltk (245 modules: parsers,
 semantics, metrics, scipy.sparse), 0.3 s on a quiet machine and 1.6 s at load average 6, all before a
-process's first answer can split a sentence. Punkt needs a dozen small modules of it. `tokenizer()` loads
+process's first answer can split a sentence. Punkt needs 27 of them (no scipy). `tokenizer()` loads
 those (`nltk.tokenize.punkt` and what it imports) with empty stand-ins for the two package `__init__`s it
 would otherwise run, builds the English tokenizer from the punkt tables llama-index ships, then takes its
 modules out of `sys.modules` again: they stay a private copy, and a later `import nltk` anywhere in the
