@@ -43,13 +43,18 @@ def test_chunks_keep_punkt_sentences_so_a_store_build_does_not_change() -> None:
 
 
 _FRESH_PROCESS = """
-import json, sys
+import json, sys, threading
 from pathlib import Path
 from rag import text
 articles = [p.read_text(encoding="utf-8") for p in sorted(Path("samples/articles").iterdir()) if p.is_file()]
 ours = [text.chunk_sentence_spans(a) for a in articles]
 loaded = sorted(m for m in sys.modules if m == "nltk" or m.startswith("nltk."))
-import nltk  # the whole of it, as llama-index imports it
+import rag.punkt
+rag.punkt._made.clear()  # punkt made again in a thread while this one imports nltk (as llama-index does)
+maker = threading.Thread(target=rag.punkt.tokenizer)
+maker.start()
+import nltk  # the whole of it
+maker.join()
 from nltk.tokenize import PunktTokenizer
 punkt = PunktTokenizer("english")
 theirs = [[(p0 + s, p0 + e) for p0, p1 in text.paragraph_spans(a) for s, e in punkt.span_tokenize(a[p0:p1])
