@@ -273,6 +273,7 @@ class Assistant:
             "answerer": self.answerer.name,
             "build": shown(build.built),
             "build_state": build.describe(),
+            "store_check": self.store.check_outcome(),
         }
 
 

@@ -6,7 +6,11 @@ on a damaged SQLite file. Before Chroma touches a store, this module checks, wit
   - each HNSW segment's files are whole and its graph is consistent (`rag.store.hnsw_files`);
   - each collection's vector index, with the writes its log still has to apply, holds exactly the
     records SQLite holds.
-A store that passed is not checked again until one of its files changes (`<store>/store-check.json`).
+A store that passed is not checked again until one of its files changes (`<store>/store-check.json`: each
+file's size, times, inode). Chroma touches `chroma.sqlite3` whenever it opens a store, so the process that
+holds the store signs the files again when it lets go of it cleanly (`sign_released`: its Chroma client
+stopped, no write failed, the files still the ones it checked); one killed, or whose write failed, leaves no
+new signature, and the next open checks the files in full. `outcome` says which it was for this process.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +30,9 @@ from .hnsw_files import SegmentDamaged, check_segment, exists, read_segment
 log = logging.getLogger(__name__)
 CHECK_FILE = "store-check.json"
 SQLITE = "chroma.sqlite3"
+_trusted: dict[str, list[int]] = {}  # resolved store -> identity of the files this process found sound
+_outcomes: dict[str, dict[str, Any]] = {}  # resolved store -> what the last check in this process did
+_guard = threading.Lock()
 
 
 class StoreDamaged(StoreError):
@@ -38,13 +47,75 @@ class StoreDamaged(StoreError):
 def check_store(store: Path) -> None:
     """Raise StoreDamaged when the embedded store at `store` (a newsrag store directory) is damaged."""
     store = Path(store)
+    key = str(store.resolve())
+    with _guard:
+        _trusted.pop(key, None)
     signature = _signature(store / "chroma")
-    if signature is None or _cached(store) == signature:
+    if signature is None:
         return
+    cached = _cached(store)
+    if cached.get("passed") == signature:
+        _found_sound(key, store, {"check": "skipped", "why": f"files unchanged since {_since(cached)}"})
+        return
+    started = time.perf_counter()
     problem = find_problem(store / "chroma")
+    ms = round((time.perf_counter() - started) * 1000)
     if problem:
+        _outcomes[key] = {"check": "full", "ms": ms, "damaged": problem}
         raise StoreDamaged(store, problem)
-    _remember(store, signature)
+    _remember(store, signature, "checked")
+    _found_sound(key, store, {"check": "full", "ms": ms, "why": _why_full(cached)})
+
+
+def sign_released(store: Path) -> bool:
+    """Sign the files of a store this process lets go of cleanly, so that the next open skips the full check.
+
+    Call it after this process's Chroma client for the store stopped, while it still holds the store. Nothing
+    is signed when this process did not find the files sound, a write failed since (`distrust`), or they are
+    no longer the files it checked (a restore or repair swapped them). Returns whether it signed.
+    """
+    key = str(Path(store).resolve())
+    with _guard:
+        identity = _trusted.pop(key, None)
+    signature = _signature(Path(store) / "chroma")
+    if identity is None or signature is None or identity != _identity(Path(store)):
+        return False
+    return _remember(Path(store), signature, "a clean close")
+
+
+def distrust(store: Path) -> None:
+    """A write to the store failed: whatever it left is checked in full by the next open (no signature)."""
+    with _guard:
+        _trusted.pop(str(Path(store).resolve()), None)
+
+
+def outcome(store: Path) -> dict[str, Any]:
+    """What the check did when this process opened the store: `check` full or skipped, and why (or {})."""
+    return dict(_outcomes.get(str(Path(store).resolve()), {}))
+
+
+def _found_sound(key: str, store: Path, what: dict[str, Any]) -> None:
+    with _guard:
+        _trusted[key] = _identity(store)
+        _outcomes[key] = what
+    log.info("store check of %s: %s", store, what)
+
+
+def _identity(store: Path) -> list[int]:
+    """Which files these are: a swapped-in Chroma directory or database is another inode."""
+    try:
+        return [(store / "chroma").stat().st_ino, (store / "chroma" / SQLITE).stat().st_ino]
+    except OSError:
+        return []
+
+
+def _since(cached: dict[str, Any]) -> str:
+    by, at = cached.get("by", "the last check"), cached.get("at")
+    return f"{by} at {at}" if at else str(by)
+
+
+def _why_full(cached: dict[str, Any]) -> str:
+    return f"files changed since {_since(cached)}" if cached.get("passed") else "no earlier check recorded"
 
 
 def find_problem(chroma: Path) -> str | None:
@@ -98,25 +169,41 @@ def logged_ids(db: ChromaSqlite, info: CollectionInfo, ids: set[str], segment: s
 
 
 def _signature(chroma: Path) -> list[Any] | None:
-    """Sizes and modification times of the files the check reads (None when there is no database yet)."""
+    """Size, modification and change times and inode of every file the check reads (None: no database yet).
+
+    The change time cannot be set back (a file written and given its old mtime again still differs), and a
+    copied or restored file is a new inode: such files are checked again.
+    """
     try:
-        files = [chroma / SQLITE, *sorted(p for d in chroma.iterdir() if d.is_dir() for p in d.iterdir())]
-        return [[f.name, f.stat().st_size, f.stat().st_mtime_ns] for f in files]
+        if not (chroma / SQLITE).is_file():
+            return None
+        files = sorted(p for d in (chroma, *(d for d in chroma.iterdir() if d.is_dir())) for p in d.iterdir()
+                       if p.is_file())
+        return [[str(f.relative_to(chroma)), *_stat(f)] for f in files]
     except FileNotFoundError:
         return None
 
 
-def _cached(store: Path) -> Any:
+def _stat(path: Path) -> list[int]:
+    info = path.stat()
+    return [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
+
+
+def _cached(store: Path) -> dict[str, Any]:
     try:
-        return json.loads((store / CHECK_FILE).read_text(encoding="utf-8")).get("passed")
-    except (OSError, ValueError, AttributeError):
-        return None
+        data = json.loads((store / CHECK_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
-def _remember(store: Path, signature: list[Any]) -> None:
+def _remember(store: Path, signature: list[Any], by: str) -> bool:
     tmp = store / f".{CHECK_FILE}.{os.getpid()}.tmp"
+    record = {"passed": signature, "by": by, "at": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())}
     try:
-        tmp.write_text(json.dumps({"passed": signature}), encoding="utf-8")
+        tmp.write_text(json.dumps(record), encoding="utf-8")
         os.replace(tmp, store / CHECK_FILE)
+        return True
     except OSError as exc:  # a read-only store is checked again next time
         log.debug("cannot record the store check in %s (%s)", store, exc)
+        return False

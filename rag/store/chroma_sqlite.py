@@ -3,6 +3,8 @@
 The store check reads which records each collection holds and what the write log still has to apply;
 `newsrag repair` reads the records themselves (ids, documents, metadata) and the vectors the log still
 carries. Damaged pages are skipped a range of rows at a time, so what survives can still be read.
+`string_values` reads one key of every record of a collection (the registry's versions: 12 ms for 4,078
+records, where Chroma's `get` converts all 18 keys of each, 0.5 s).
 """
 
 from __future__ import annotations
@@ -51,10 +53,10 @@ class LogEntry:
 class ChromaSqlite:
     """Read access to one chroma.sqlite3 (the caller holds the store, so nobody else writes it)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, read_only: bool = False) -> None:
         self.path = Path(path)
         try:
-            self.db = sqlite3.connect(f"file:{self.path}?mode=rw", uri=True, timeout=30)
+            self.db = sqlite3.connect(f"file:{self.path}?mode={'ro' if read_only else 'rw'}", uri=True, timeout=30)
             self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.Error as exc:
             raise SqliteDamaged(f"{self.path.name} cannot be opened ({exc})") from exc
@@ -166,6 +168,32 @@ class ChromaSqlite:
             document = meta.pop(DOCUMENT_KEY, None)
             out.append((str(uid), None if document is None else str(document), meta))
         return out
+
+
+def string_values(path: Path, collection: str, key: str) -> dict[str, str] | None:
+    """record id -> the string value of metadata `key` of every record of `collection`, with the writes its log
+    still has to apply; None when the file cannot be read so (the caller asks Chroma instead)."""
+    try:
+        db = ChromaSqlite(path, read_only=True)
+    except SqliteDamaged:
+        return None
+    try:
+        info = db.collections().get(collection)
+        if info is None:
+            return None
+        values = {str(uid): str(value) for uid, value in db.db.execute(
+            "SELECT e.embedding_id, m.string_value FROM embeddings e JOIN embedding_metadata m ON m.id = e.id "
+            "WHERE e.segment_id = ? AND m.key = ?", (info.metadata_segment, key))}
+        for entry in db.log(info.id, db.max_seq_id(info.metadata_segment)):
+            if entry.operation == DELETE:
+                values.pop(entry.id, None)
+            elif entry.metadata is not None and isinstance(entry.metadata.get(key), str):
+                values[entry.id] = entry.metadata[key]
+        return values
+    except (sqlite3.Error, SqliteDamaged):
+        return None
+    finally:
+        db.close()
 
 
 def _entry(seq: Any, operation: Any, uid: Any, vector: Any, encoding: Any, metadata: Any) -> LogEntry:

@@ -22,6 +22,8 @@ from ..records import ArticleInfo, Filters
 from ..settings import Settings
 from . import ownership
 from .build import BuildState
+from .check import outcome
+from .chroma_sqlite import string_values
 from .commits import Commit
 from .journal import WriteJournal
 from .opening import connect, open_collections, release, take_embedded
@@ -93,6 +95,10 @@ class Store:
         """Let go of an embedded store for other processes; this process's Stores open it again when next used."""
         if not self.settings.chroma_url:
             release(Path(self.settings.store))
+
+    def check_outcome(self) -> dict[str, Any]:
+        """What the file check did when this process opened the embedded store (rag.store.check; {} for a server)."""
+        return {} if self.settings.chroma_url else outcome(Path(self.settings.store))
 
     def refresh_view(self, revision: str) -> None:
         """Note the revision this process's view has reached: one process owns an embedded store
@@ -173,6 +179,15 @@ class Store:
         """(article_id, registry metadata) of every stored article, page by page."""
         for ids, metas, _ in pages(self.registry, include=["metadatas"]):
             yield from zip(ids, metas)
+
+    def registry_versions(self) -> dict[str, str]:
+        """article_id -> the committed version of every stored article, read whole (rag.store.versions): from
+        `chroma.sqlite3` directly for an embedded store (one key, not every record's 18), else through Chroma."""
+        if not self.settings.chroma_url:  # (the registry's name opens the store again when this process let go)
+            read = string_values(Path(self.settings.store) / "chroma" / "chroma.sqlite3", self.registry.name, "version")
+            if read is not None:
+                return read
+        return {i: str(m.get("version")) for i, m in self.registry_records()}
 
     def count_chunks(self) -> int:
         return int(sum(int(m.get("chunks", 0)) for _, metas, _ in pages(self.registry, include=["metadatas"]) for m in metas))

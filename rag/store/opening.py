@@ -9,6 +9,7 @@ is migrated (rag.store.migrations), and one another newsrag or another model wro
 
 from __future__ import annotations
 
+import atexit
 import threading
 from pathlib import Path
 from typing import Any
@@ -19,13 +20,14 @@ from ..settings import Settings
 from . import files as store_files
 from . import ownership
 from .build import BUILD_KEY, build_record, encode
-from .check import check_store
+from .check import check_store, sign_released
 from .diskspace import disk_full, is_disk_full
 from .journal import WriteJournal
 from .migrations import SCHEMA_VERSION, migrate, schema_version
 from .rows import utc_now
 
 _CLIENTS = threading.Lock()  # chroma's shared-client cache is not thread-safe
+_AT_EXIT: list[bool] = []  # release_all is registered to run at exit
 
 
 def take_embedded(settings: Settings, create: bool) -> None:
@@ -42,6 +44,9 @@ def take_embedded(settings: Settings, create: bool) -> None:
         raise _no_store(root)
     root.mkdir(parents=True, exist_ok=True)
     ownership.hold(root, settings.store_wait_seconds)
+    if not _AT_EXIT:  # a process that ends normally lets go cleanly: its files are signed (rag.store.check)
+        atexit.register(release_all)
+        _AT_EXIT.append(True)
     store_files.finish_swap(root)  # a repair or restore cut short is completed first
     if not create and not database.is_file():
         raise _no_store(root)
@@ -73,13 +78,18 @@ def connect(settings: Settings) -> Any:
 
 
 def release(store: Path) -> None:
-    """Shut this process's Chroma client for an embedded store directory and let the store go."""
-    from chromadb.api.shared_system_client import SharedSystemClient
+    """Shut this process's Chroma client for an embedded store directory, sign its files (the next open skips
+    the full check: rag.store.check) and let the store go."""
+    import sys
 
     folder = (Path(store) / "chroma").resolve()
+    shared = sys.modules.get("chromadb.api.shared_system_client")  # no client when chromadb was never loaded
     with _CLIENTS:
-        for key in [k for k in SharedSystemClient._identifier_to_system if Path(k).resolve() == folder]:
-            SharedSystemClient._identifier_to_system.pop(key).stop()
+        systems = getattr(getattr(shared, "SharedSystemClient", None), "_identifier_to_system", {})
+        for key in [k for k in systems if Path(k).resolve() == folder]:
+            systems.pop(key).stop()
+    if ownership.holds(Path(store)):
+        sign_released(Path(store))
     ownership.release(Path(store))
 
 

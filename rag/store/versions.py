@@ -1,7 +1,6 @@
 """The committed version of every article (`Store.versions()`), kept current without re-reading the registry.
 
-Readers ask for the map once per question and BM25 once per update. Reading it whole means every registry
-record's metadata (575 ms at 4,078 articles on a loaded machine), so it is read whole only when this process
+Readers ask for the map once per question and BM25 once per update. It is read whole only when this process
 has no map yet, or when the revision moved in a way it cannot follow:
 - the store's own writer hands each commit over (`follow`): the map moves to the new revision from the rows
   written, with no read. The map is shared by every `Store` of the collection in this process (`of`), so the
@@ -13,6 +12,8 @@ has no map yet, or when the revision moved in a way it cannot follow:
   first stamp after a revision moved unstamped (a repair, a migration, an older newsrag), below which a map
   may miss changes. A map older than the floor, a revision moved unstamped, a number gone backwards, or a
   store opened again after this process let go of it (it may have been restored meanwhile) is read whole.
+- reading it whole reads only each record's `version` (`Store.registry_versions`: straight from an embedded
+  store's SQLite, 12 ms for 4,078 records where Chroma's `get` of every record's metadata took 0.5 s).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class Registry(Protocol):
     def registry_metadata(self) -> dict[str, Any]: ...
 
     def registry_records(self) -> Iterator[tuple[str, dict[str, Any]]]: ...
+
+    def registry_versions(self) -> dict[str, str]: ...
 
 
 def stamp(before: Mapping[str, Any], seq: int | None, revision: str) -> dict[str, Any]:
@@ -116,7 +119,7 @@ class CommittedVersions:
                 self._versions, self._revision, self._seq = changed, revision, seq
                 self.partial_reads += 1
                 return
-        self._versions = {i: str(m.get("version")) for i, m in store.registry_records()}
+        self._versions = store.registry_versions()
         self._revision, self._seq = revision, seq
         self.full_reads += 1
 

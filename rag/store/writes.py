@@ -15,12 +15,14 @@ import json
 import logging
 import uuid
 from collections.abc import Collection, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import StoreError
 from .build import BUILD_KEY, TARGET_KEY, encode
+from .check import distrust
 from .commits import Commit, CommitFollower, WrittenArticle
 from .diskspace import DiskFull, disk_full, ensure_space, is_disk_full, write_estimate
 from .rows import PAGE, ArticleRow, ChunkRow, chunk_meta, pages, utc_now
@@ -64,6 +66,8 @@ class StoreWriter:
                     self._deliver(Commit.fold(held))
                 except BaseException:
                     self._held = None  # followers behind the store catch up from it (its revision moved)
+                    if not self.store.settings.chroma_url:  # the next open checks the files in full
+                        distrust(Path(self.store.settings.store))
                     with contextlib.suppress(Exception):  # the journal stays: the next opener repairs
                         self.recover()
                     raise
