@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import sys
 import unicodedata
 from collections.abc import Iterator, Sequence, Set
 from functools import lru_cache
+from pathlib import Path
 
 Span = tuple[int, int]
 
@@ -38,11 +41,39 @@ def _stemmer():  # type: ignore[no-untyped-def]
     return Stemmer.Stemmer("english")
 
 
-def _punkt():  # type: ignore[no-untyped-def]
-    """nltk's punkt, without importing the rest of nltk before a first answer (rag.punkt)."""
-    from .punkt import tokenizer
+def _import_nltk():  # type: ignore[no-untyped-def]
+    """`import nltk` without the scipy.stats and scikit-learn imports its __init__ makes eagerly (1 s of
+    a cold `newsrag ask`; punkt needs neither). nltk imports both inside try/except ImportError, so they
+    are hidden for that one import only, and only when not loaded yet: importing them later works as
+    usual; just nltk's Fisher-exact collocation score and its scikit-learn classifier wrapper are off."""
+    hidden = [name for name in ("scipy.stats", "sklearn") if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        import nltk
+    finally:
+        for name in hidden:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
+    return nltk
 
-    return tokenizer()
+
+@lru_cache(maxsize=1)
+def _punkt():  # type: ignore[no-untyped-def]
+    nltk = _import_nltk()
+    from nltk.tokenize.punkt import PunktSentenceTokenizer
+
+    spec = importlib.util.find_spec("llama_index.core")
+    if spec and spec.origin:  # llama-index ships the punkt tables, so nothing is downloaded
+        cache = Path(spec.origin).parent / "_static" / "nltk_cache"
+        if str(cache) not in nltk.data.path:
+            nltk.data.path.append(str(cache))
+    try:
+        from nltk.tokenize import PunktTokenizer
+
+        return PunktTokenizer("english")
+    except (LookupError, ImportError):  # no tables at all: untrained punkt still splits on . ! ?
+        return PunktSentenceTokenizer()
 
 
 def normalize(text: str) -> str:
