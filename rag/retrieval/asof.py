@@ -28,18 +28,13 @@ from ..store.collection import Store
 from ..timedates import MONTHS, WEEKDAYS, iso_day
 from ..timewindow import TimeWindow, describe_days, resolve_window
 
-_RECENCY = re.compile(
-    r"\b(?:latest|newest|most recent(?:ly)?|recent(?:ly)?|currently|current|right now|now|still|so far|to date"
-    r"|as of (?:now|today)|at the moment|at present|these days|up to date|(?-i:new))\b",
-    re.IGNORECASE,
-)
-# The words of _RECENCY that ask for the current state ("What is the latest...", "Is it still..."), not for an
-# event that happened lately ("recently announced", "a new rocket"): only these make the newest report the answer.
-_CURRENT_STATE = re.compile(
-    r"\b(?:latest|newest|most recent|currently|current|right now|now|still|so far|to date"
-    r"|as of (?:now|today)|at the moment|at present|these days|up to date)\b",
-    re.IGNORECASE,
-)
+# Words that ask for the current state ("What is the latest...", "Is it still..."): the newest report that
+# answers is quoted. Words for an event that happened lately ("recently announced", "a new rocket") only make
+# the ranking prefer newer articles; both kinds are recency words.
+_STATE_WORDS = (r"latest|newest|most recent|currently|current|right now|now|still|so far|to date|as of (?:now|today)"
+                r"|at the moment|at present|these days|up to date")
+_CURRENT_STATE = re.compile(r"\b(?:" + _STATE_WORDS + r")\b", re.IGNORECASE)
+_RECENCY = re.compile(r"\b(?:most recently|recent(?:ly)?|" + _STATE_WORDS + r"|(?-i:new))\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
