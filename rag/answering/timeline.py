@@ -228,8 +228,6 @@ def _events(groups: list[list[_Quote]], passages: Sequence[Source]) -> tuple[lis
     return events, sources
 
 
-
-
 def _day_words(iso: str) -> str:
     try:
         day = date.fromisoformat(iso)
