@@ -229,8 +229,5 @@ def _events(groups: list[list[_Quote]], passages: Sequence[Source]) -> tuple[lis
 
 
 def _day_words(iso: str) -> str:
-    try:
-        day = date.fromisoformat(iso)
-    except ValueError:
-        return iso
-    return describe_days(day, day)
+    day = iso_day(iso)
+    return describe_days(day, day) if day else iso
