@@ -57,7 +57,7 @@ _SPEECH = re.compile(r"\b(?:said|says|say|told|tells|stated|states|added|warned|
                      r"addressed|described|called|according to)\b|[“”\"]")
 _QUOTED = re.compile(r"[“\"]([^”\"]{2,80})[”\"]")
 _TITLE_JOINERS = ("of", "the", "for", "and", "on")  # inside a title ("Chairman of the Joint Chiefs"), never at its end
-_HONORIFIC = re.compile(r"(?:" + "|".join((*tx.TITLE_ABBREVIATIONS, "Sir", "Dame", "Lord", "Lady")) + r")\.?")
+HONORIFIC = re.compile(r"(?:" + "|".join((*tx.TITLE_ABBREVIATIONS, "Sir", "Dame", "Lord", "Lady")) + r")\.?")
 _MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"]
 DATE = re.compile(r"\b(?:" + "|".join(_MONTHS) + r")\.?\s+\d{1,2}\b|\b(?:19|20)\d\d\b|\b(?:monday|tuesday|"
                    r"wednesday|thursday|friday|saturday|sunday|yesterday|today)\b", re.IGNORECASE)
@@ -195,8 +195,8 @@ def role_of(name: str, sentences: Sequence[str]) -> str | None:
     for sentence in sentences:
         for match in before.finditer(sentence):
             words = match.group(1).split()
-            while words and (words[-1].lower() in name_words or _HONORIFIC.fullmatch(words[-1])
-                             or (len(words) > 1 and _HONORIFIC.fullmatch(words[-2]))
+            while words and (words[-1].lower() in name_words or HONORIFIC.fullmatch(words[-1])
+                             or (len(words) > 1 and HONORIFIC.fullmatch(words[-2]))
                              or words[-1].lower() in _TITLE_JOINERS):
                 words.pop()  # the person's own names, "Gen.", and what a title cannot end with
             mid_sentence = match.start() > 0 and not sentence[: match.start()].rstrip().endswith((".", "!", "?", "—"))

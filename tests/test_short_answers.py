@@ -130,3 +130,33 @@ def test_who_wrote_it_is_no_key_term_but_what_was_said_is() -> None:
     # "commenter" says where the answer is (a reader comment), which the comment itself need not say
     assert "comment" not in question_shape("What phrase does one commenter want to re-introduce?").weights
     assert "comment" in question_shape("Which CEO was ousted for the brand's public comments?").weights
+
+
+def test_a_name_is_shown_with_the_first_name_the_passages_give_it_and_without_its_title() -> None:
+    from rag.answering.short import shown_name
+    from rag.records import Source
+
+    text = ("Brody broke the record for the longest acceptance speech on Sunday. The actor, 51, won for "
+            "The Brutalist. Actor Adrien Brody spoke for five minutes; Adrien Brody thanked his partner. "
+            "President Trump said nothing, and the president's aides left. Donald Trump and Donald Trump Jr. "
+            "were at home. Defense Secretary Pete Hegseth, the defense secretary, flew out. The FDA banned Red "
+            "No. 3, a red dye. Joann closed stores; Reno Joann shoppers and Reno Joann staff were sad in Reno.")
+    passages = [Source("c1", "a1", "Oscars night", None, "2025-03-03", text, 0, len(text), 0.9)]
+    assert shown_name("Brody", passages) == "Adrien Brody"
+    assert shown_name("Actor Adrien Brody", passages) == "Adrien Brody"
+    assert shown_name("Trump", passages) == "Donald Trump"  # not "President": also written in lower case
+    assert shown_name("Defense Secretary Pete Hegseth", passages) == "Pete Hegseth"
+    assert shown_name("Red No. 3", passages) == "Red No. 3"  # what follows "Red" is no person's name
+    assert shown_name("Joann", passages) == "Joann"  # Reno is a place
+
+
+def test_no_first_name_is_made_from_a_lone_mention_a_word_of_its_own_or_a_possessive() -> None:
+    from rag.answering.short import shown_name
+    from rag.records import Source
+
+    text = ("Mark Milley spoke. Milley said so. SpaceX said the SpaceX Dragon capsule is fine; the SpaceX Dragon "
+            "will fly again, SpaceX said. Brody's Oscar came on Sunday. Brody's Oscar speech was long.")
+    passages = [Source("c1", "a1", "News", None, "2025-03-03", text, 0, len(text), 0.9)]
+    assert shown_name("Milley", passages) == "Milley"  # "Mark Milley" written once: not evidence enough
+    assert shown_name("Dragon", passages) == "Dragon"  # SpaceX stands on its own more often
+    assert shown_name("Oscar", passages) == "Oscar"

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .. import text as tx
-from ..asks import DATE, NOT_ANSWERS, NUMBER, QuestionShape, places, quoted, role_of
+from ..asks import DATE, HONORIFIC, NOT_ANSWERS, NUMBER, QuestionShape, places, quoted, role_of
 from ..learned import LinearModel, load_model
 from ..records import Source
 from .features import Candidate
@@ -31,6 +32,7 @@ _NAME_RUN = re.compile(
     r"\b[A-Z][\w’'&.-]*(?:\s+(?:(?:of|and|de|la|del|van|von|al|bin|the|for|&)\s+)?[A-Z0-9][\w’'&.-]*)*")
 _NUMBER_UNIT = re.compile(NUMBER.pattern + r"(?:\s+(?:percent|million|billion|trillion|thousand|hundred))?"
                           r"(?:\s+[a-z]+)?", re.IGNORECASE)
+_NAME_WORD = re.compile(r"[A-Z][\w’'-]*[a-z][\w’'-]*")  # "Adrien", "LeBron", "O'Neal"; not "No.", "3", "US"
 _LEADING = re.compile(r"^(?:the|a|an|in|on|at|by|for|and|but|as|after|before|when|while|if|so|it|this|that)\s+", re.IGNORECASE)
 _VERBISH = frozenset("said says is are was were has have had will would can could may might".split())
 SPAN_FEATURES = ("best_probability", "sum_probability", "articles", "mentions", "type_fit", "place", "words",
@@ -74,10 +76,7 @@ def spans_in(sentence: str, shape: QuestionShape) -> list[tuple[str, str]]:
 def _common_word(text: str, passages: Sequence[Source]) -> bool:
     """A one-word "name" the passages also write in lower case ("Bird" of "Bird flu has been detected",
     "bird flu" elsewhere): capitalised only because it begins a sentence, so no name."""
-    if " " in text or not text[:1].isupper():
-        return False
-    lower = re.compile(r"\b" + re.escape(text.lower()) + r"\b")  # case-sensitive: written in lower case
-    return any(lower.search(p.text) for p in passages)
+    return " " not in text and text[:1].isupper() and _lower_case_in(text, passages)
 
 
 def _noun_phrase(word: str, sentence: str) -> str | None:
@@ -87,6 +86,46 @@ def _noun_phrase(word: str, sentence: str) -> str | None:
     if not match or match.group(1) in NOT_ANSWERS or match.group(1) in _VERBISH:
         return None
     return f"{word} {match.group(1)}"
+
+
+def _lower_case_in(word: str, passages: Sequence[Source]) -> bool:
+    """Whether the passages also write `word` in lower case: a common noun ("president", "actor")."""
+    lower = re.compile(r"\b" + re.escape(word.lower()) + r"\b")
+    return any(lower.search(p.text) for p in passages)
+
+
+def _name_word(word: str, passages: Sequence[Source]) -> bool:
+    return bool(_NAME_WORD.fullmatch(word)) and not _lower_case_in(word, passages)
+
+
+def shown_name(name: str, passages: Sequence[Source]) -> str:
+    """A name as the short answer shows it: without the titles before it ("Defense Secretary Pete Hegseth"
+    -> "Pete Hegseth") and with the first name the passages give a lone surname ("James" -> "LeBron James")."""
+    words = name.split()
+    titles = 0
+    while titles < len(words) and (HONORIFIC.fullmatch(words[titles]) or _lower_case_in(words[titles], passages)):
+        titles += 1
+    rest = words[titles:]
+    if titles and len(rest) >= 2 and all(_name_word(w, passages) for w in rest):  # not "Red No. 3"
+        return " ".join(rest)
+    return _full_name(name, passages) if len(words) == 1 else name
+
+
+def _full_name(word: str, passages: Sequence[Source]) -> str:
+    """A lone name with the first name the passages write before it most often ("Brody" -> "Adrien Brody"),
+    or as it is. The pair must be written at least twice, and the first name more often before the name
+    than anywhere else: not a word of its own ("SpaceX Dragon"), a place ("Reno Joann"), a possessive
+    ("Brody's Oscar"), a title ("Gen.") or a word also written in lower case ("President")."""
+    before = re.compile(r"(?<![\w’'.-])([A-Z][\w’'-]*[a-z][\w’'-]*)\s+" + re.escape(word) + r"(?![\w-])")
+    firsts = Counter(m.group(1) for p in passages for m in before.finditer(p.text))
+    for first, together in firsts.most_common():
+        if together < 2 or first.lower() in NOT_ANSWERS or first.lower() in places() \
+                or first.endswith(("'s", "’s")) or HONORIFIC.fullmatch(first):
+            continue
+        alone = re.compile(r"(?<![\w’'.-])" + re.escape(first) + r"(?![\w’'-])")
+        if 2 * together > sum(len(alone.findall(p.text)) for p in passages) and _name_word(first, passages):
+            return f"{first} {word}"
+    return word
 
 
 class ShortAnswerer:
@@ -146,5 +185,10 @@ class ShortAnswerer:
         if shape.asks is None:
             return None  # not a factual question: "what happened", "why", "how did"
         spans = self.spans(question, shape, ranked, passages)
-        return spans[0] if spans and spans[0].probability >= self.min_probability else None
+        if not spans or spans[0].probability < self.min_probability:
+            return None
+        best = spans[0]
+        if best.kind == "name":  # scored as the sentences write it, shown whole
+            best.text = shown_name(best.text, passages)
+        return best
 
