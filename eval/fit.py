@@ -28,7 +28,7 @@ from rag.answering.short import SPAN_FEATURES, ShortAnswerer
 from rag.asks import question_shape
 from rag.assistant import Assistant
 from rag.composition import open as open_assistant
-from rag.learned import MODELS, LinearModel
+from rag.learned import MODELS, LinearModel, load_model
 from rag.records import Source
 from rag.retrieval.ranking import PASSAGE_FEATURES, PassageRanker, passage_features
 
@@ -202,7 +202,7 @@ def load(assistant: Assistant, data: Path, split: str, view: CorpusView) -> list
     return gather(assistant, answerable + unanswerable, view)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m eval.fit", description=__doc__.split("\n\n")[0])
     parser.add_argument("--store", required=True, help="a store holding the RealTimeQA 2025-Q1 corpus")
     parser.add_argument("--ablation", action="store_true", help="also refit without each feature family and score "
@@ -212,10 +212,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="the RealTimeQA 2025-Q1 folder (default: realtimeqa/2025-q1 in the data_dir setting)")
     parser.add_argument("--keep-passage", action="store_true",
                         help="keep the passage ranking model as it is; refit only the answering models")
+    parser.add_argument("--short-only", action="store_true",
+                        help="keep the passage and sentence models as they are; refit only the short-answer span model")
     parser.add_argument("--choices-only", action="store_true",
                         help="refit only the multiple-choice option model (eval/models/choice.json)")
     parser.add_argument("--choice-out", type=Path, default=CHOICE_MODEL, help="where the option model goes")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _arguments(argv)
     started = time.perf_counter()
     assistant = open_assistant(store=args.store)
     args.data = args.data or assistant.settings.data_dir / "realtimeqa" / "2025-q1"
@@ -223,12 +229,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     about = {"fitted_on": "RealTimeQA 2025-Q1 weeks 1-9 (dev split)", "date": time.strftime("%Y-%m-%d"),
              "retrieval": {k: getattr(assistant.settings, k) for k in ("retrieval_mode", "top_k", "chunk_tokens",
                                                                         "rank_pool", "candidates", "passage_window")}}
-    dev_questions = [q for q in load_question_set(args.data, "realtimeqa", "dev").questions if q.group == "qa"]
-    if args.choices_only:
-        fit_choice_model(assistant, args, view, about)
-        print(f"done in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-        return 0
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.short_only:  # the span model over today's sentence models
+        dev = load(assistant, args.data, "dev", view)
+        fit_short(load_model("sentence_first"), load_model("sentence"), dev, about).save(args.out / "short_answer.json")
+    elif not args.choices_only:
+        refit_answering(assistant, args, view, about)
+    if not args.short_only:
+        fit_choice_model(assistant, args, view, about)
+    print(f"done in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return 0
+
+
+def refit_answering(assistant: Assistant, args: argparse.Namespace, view: CorpusView, about: dict[str, Any]) -> None:
+    """The passage ranking (unless --keep-passage), the sentence models, the refusal threshold and the span
+    model, fitted on weeks 1-9 and saved to --out; with --ablation, each feature family left out in turn."""
+    dev_questions = [q for q in load_question_set(args.data, "realtimeqa", "dev").questions if q.group == "qa"]
     if not args.keep_passage:
         passage = fit_passages(assistant, dev_questions, view, about)
         passage.save(args.out / "passage.json")
@@ -237,7 +253,6 @@ def main(argv: Sequence[str] | None = None) -> int:
           "rrf", answer_recall(assistant, dev_questions, view, "rrf"), file=sys.stderr)
     dev = load(assistant, args.data, "dev", view)
     first, second = fit_selector(dev, CHEAP, about)
-    print(f"dev: {len(dev)} questions; sentence models fitted", file=sys.stderr)
     threshold, refusal = choose_refusal(first, second, dev)
     second.thresholds["refuse_below"] = round(threshold, 4)
     second.thresholds["shortlist"] = SHORTLIST
@@ -248,20 +263,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     short.save(args.out / "short_answer.json")
     print(f"dev: {len(dev)} questions; refuse below {threshold:.3f}: {refusal}", file=sys.stderr)
     print("dev:", top_sentence_metrics(first, second, dev, threshold), file=sys.stderr)
-    fit_choice_model(assistant, args, view, about)
     if args.ablation:
-        test = load(assistant, args.data, "test", view)
-        print("test (all features):", top_sentence_metrics(first, second, test, threshold))
-        for family, names in FAMILIES.items():
-            cheap = [f for f in CHEAP if f not in names]
-            f1, f2 = fit_selector(dev, cheap, about)
-            if SEMANTIC in names:
-                f2 = fit_linear([c.features for a in dev for c, _ in _shortlist(f1, a)],
-                                [y for a in dev for _, y in _shortlist(f1, a)], cheap, about)
-            t, _ = choose_refusal(f1, f2, dev)
-            print(f"test without {family}:", top_sentence_metrics(f1, f2, test, t))
-    print(f"done in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    return 0
+        ablation(first, second, dev, load(assistant, args.data, "test", view), threshold, about)
+
+
+def ablation(first: LinearModel, second: LinearModel, dev: list[Asked], test: list[Asked], threshold: float,
+             about: dict[str, Any]) -> None:
+    """Refit without each feature family and print how the held-out weeks 10-13 fare."""
+    print("test (all features):", top_sentence_metrics(first, second, test, threshold))
+    for family, names in FAMILIES.items():
+        cheap = [f for f in CHEAP if f not in names]
+        f1, f2 = fit_selector(dev, cheap, about)
+        if SEMANTIC in names:
+            f2 = fit_linear([c.features for a in dev for c, _ in _shortlist(f1, a)],
+                            [y for a in dev for _, y in _shortlist(f1, a)], cheap, about)
+        t, _ = choose_refusal(f1, f2, dev)
+        print(f"test without {family}:", top_sentence_metrics(f1, f2, test, t))
 
 
 if __name__ == "__main__":
