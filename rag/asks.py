@@ -79,11 +79,23 @@ class QuestionShape:
     words: frozenset[str]  # lower-case words of the question
     asks: str | None  # "number", "date", "place", "name", "phrase", "role", "statement" or None
     subject: str | None = None  # the person whose role, or whose words, are asked for
+    also_said: frozenset[str] = frozenset()  # other ways of writing what it names ("ai", "u.s"): `_also_said`
 
     def coverage(self, terms: frozenset[str] | set[str]) -> float:
         """The weighted share of the question's key terms found in `terms` (0 for a question without any)."""
         total = sum(self.weights.values())
         return sum(w for t, w in self.weights.items() if t in terms) / total if total else 0.0
+
+    def says(self, text: str) -> bool:
+        """Whether the question already names `text`: its words ("Trump"), their initials ("AI" for "artificial
+        intelligence"), another name of the United States ("U.S." for "American") or the country of a
+        people it names ("China" for "Chinese", "Mexico" for "Mexican")."""
+        words = tx.words(text)
+        if not words or text.lower().replace(".", "").strip() in self.also_said:
+            return True
+        if len(words) == 1 and any(_same_people(words[0], w) for w in self.words):
+            return True
+        return all(w in self.words or w in NOT_ANSWERS for w in words)
 
 
 def question_shape(question: str) -> QuestionShape:
@@ -101,7 +113,43 @@ def question_shape(question: str) -> QuestionShape:
     if kinds:
         kind_terms = {tx.stem(w) for w in kinds}
         weights = {t: w for t, w in weights.items() if t not in kind_terms} or weights
-    return QuestionShape(weights, tx.name_phrases(question), frozenset(tx.words(question)), asks, subject)
+    return QuestionShape(weights, tx.name_phrases(question), frozenset(tx.words(question)), asks, subject,
+                         _also_said(question))
+
+
+_JOINERS = frozenset({"of", "and", "the", "for", "&"})
+_UNITED_STATES = frozenset({"us", "usa", "america", "american", "americans", "united states"})
+_PEOPLE_ENDINGS = ("an", "ans", "ese", "ish", "i", "is")
+
+
+def _also_said(question: str) -> frozenset[str]:
+    """The initials of every run of two to five words the question says, joiners skipped ("Food and Drug
+    Administration" -> "fda"), and the United States' names when it names the United States."""
+    words = tx.words(question)
+    said = set()
+    for i, first in enumerate(words):
+        if first in _JOINERS:
+            continue
+        initials = first[0]
+        for w in words[i + 1:]:
+            if w in _JOINERS:
+                continue
+            initials += w[0]
+            said.add(initials)
+            if len(initials) == 5:
+                break
+    if _UNITED_STATES & set(words) or "united states" in " ".join(words):
+        said |= _UNITED_STATES
+    return frozenset(said)
+
+
+def _same_people(name: str, word: str) -> bool:
+    """"china" and "chinese", "mexico" and "mexican", "israel" and "israeli": one begins as the other does
+    (four letters or more) and one of them ends as the word for a people does."""
+    if name == word or min(len(name), len(word)) < 4 or not (name.endswith(_PEOPLE_ENDINGS) or word.endswith(_PEOPLE_ENDINGS)):
+        return False
+    common = next((i for i, (a, b) in enumerate(zip(name, word)) if a != b), min(len(name), len(word)))
+    return common >= 4 and common >= min(len(name), len(word)) - 2
 
 
 def _about_a_person(question: str) -> tuple[str | None, str | None]:

@@ -160,3 +160,18 @@ def test_no_first_name_is_made_from_a_lone_mention_a_word_of_its_own_or_a_posses
     assert shown_name("Milley", passages) == "Milley"  # "Mark Milley" written once: not evidence enough
     assert shown_name("Dragon", passages) == "Dragon"  # SpaceX stands on its own more often
     assert shown_name("Oscar", passages) == "Oscar"
+
+
+@pytest.mark.parametrize(("question", "said", "not_said"), [
+    ("Which Chinese artificial intelligence model sent shock waves through Silicon Valley?",
+     ["AI", "China", "Silicon Valley"], ["DeepSeek", "OpenAI"]),
+    ("Which country slapped retaliatory tariffs on some American imports this week?",
+     ["U.S", "US", "America", "United States"], ["China", "Canada"]),
+    ("Mexican President Claudia Sheinbaum threatened to sue which tech company?", ["Mexico", "Sheinbaum"], ["Google"]),
+    ("What did the Food and Drug Administration ban?", ["FDA"], ["Red No. 3"]),
+])
+def test_what_the_question_names_in_other_words_is_no_short_answer(question: str, said: list[str],
+                                                                   not_said: list[str]) -> None:
+    shape = question_shape(question)
+    assert [t for t in said if not shape.says(t)] == []
+    assert [t for t in not_said if shape.says(t)] == []

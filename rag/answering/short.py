@@ -22,7 +22,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .. import text as tx
 from ..asks import DATE, HONORIFIC, NOT_ANSWERS, NUMBER, QuestionShape, places, quoted, role_of
 from ..learned import LinearModel, load_model
 from ..records import Source
@@ -64,8 +63,7 @@ def spans_in(sentence: str, shape: QuestionShape) -> list[tuple[str, str]]:
         found += [(text, "phrase") for text in quoted(sentence, shape)]
     out = []
     for text, kind in found:
-        words = tx.words(text)
-        if not words or all(w in shape.words or w in NOT_ANSWERS for w in words):
+        if shape.says(text):
             continue
         if kind == "number" and not re.search(r"\d|[a-z]{3,}", text):
             continue
