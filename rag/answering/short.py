@@ -5,7 +5,8 @@ Candidate spans come from the best-scored sentences: runs of capitalised words (
 question already says is no answer. Each span is scored by a fitted logistic regression
 (`rag/models/short_answer.json`) on its evidence: the selector's probabilities of the sentences that
 hold it, how many different articles repeat it, whether it fits the question's type (a known place
-for "where", a number for "how many"), and its length.
+for "where", a number for "how many"), and its length. A name is scored as the sentences write it and shown
+whole: "LeBron James" for "James", "Pete Hegseth" for "Defense Secretary Pete Hegseth" (`shown_name`).
 
 "Who is Mark Milley?" and "What is Milley's position?" name the person and ask what they are: another
 name is never the answer. There the short answer is the role the best sentences give the person, as a
