@@ -154,7 +154,9 @@ class Store:
         pinned = getattr(self._local, "revision", None)
         if pinned is not None:
             return str(pinned)
-        return str(self.registry_metadata().get("revision", "0"))
+        reader = self._reader()  # an embedded store's is read from chroma.sqlite3 (0.1 ms where Chroma takes 1.5)
+        meta = reader.collection_metadata(self.registry.name) if reader is not None else None
+        return str((self.registry_metadata() if meta is None else meta).get("revision", "0"))
 
     def registry_metadata(self) -> dict[str, Any]:
         """The registry collection's metadata, read afresh (the revision)."""

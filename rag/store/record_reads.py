@@ -85,6 +85,19 @@ class RecordReader:
         except (OSError, sqlite3.Error):
             return None
 
+    def collection_metadata(self, collection: str) -> dict[str, Any] | None:
+        """A collection's metadata as Chroma's `get_collection` gives it (None: cannot be read so, or no such
+        collection)."""
+        try:
+            db = self._connection()
+            if db.execute("SELECT 1 FROM collections WHERE name = ?", (collection,)).fetchone() is None:
+                return None
+            return {str(key): _value(s, i, f, b) for key, s, i, f, b in db.execute(
+                "SELECT m.key, m.str_value, m.int_value, m.float_value, m.bool_value FROM collection_metadata m "
+                "JOIN collections c ON c.id = m.collection_id WHERE c.name = ?", (collection,))}
+        except (OSError, sqlite3.Error):
+            return None
+
     def close(self) -> None:
         with self._lock:
             held, self._open = self._open, []
