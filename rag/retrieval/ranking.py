@@ -38,13 +38,14 @@ def passage_features(shape: QuestionShape, hits: Sequence[ChunkHit], dense_ranks
     best_cosine: dict[str, float] = {}
     for h in hits:
         best_cosine[h.article_id] = max(best_cosine.get(h.article_id, -1.0), h.score)
-    term_sets = [frozenset(tx.terms(h.text)) for h in hits]
+    split = [_term_sets(h.text) for h in hits]  # each chunk tokenised once, sentence by sentence
+    term_sets = [whole for whole, _ in split]
     n = len(hits) + 1
     idf = {t: math.log(1 + n / (1 + sum(t in ts for ts in term_sets))) for t in shape.weights}
     idf_total = sum(w * idf[t] for t, w in shape.weights.items()) or 1.0
     titles: dict[str, set[str]] = {}  # article id -> its title's terms (several candidates share an article)
     rows = []
-    for h, terms in zip(hits, term_sets):
+    for h, (terms, sentences) in zip(hits, split):
         if h.article_id not in titles:
             titles[h.article_id] = set(tx.terms(str(h.meta.get("title", ""))))
         title_terms = titles[h.article_id]
@@ -56,7 +57,7 @@ def passage_features(shape: QuestionShape, hits: Sequence[ChunkHit], dense_ranks
             "bm25_rank": 1.0 / (1 + bm25_ranks[h.chunk_id]) if h.chunk_id in bm25_ranks else 0.0,
             "coverage": shape.coverage(terms),
             "coverage_idf": sum(w * idf[t] for t, w in shape.weights.items() if t in terms) / idf_total,
-            "sentence_coverage": _best_sentence_coverage(shape, h.text),
+            "sentence_coverage": max(shape.coverage(s) for s in sentences),
             "title_coverage": shape.coverage(title_terms),
             "names": (sum(tx.phrase_present(p, both) for p in shape.phrases) / len(shape.phrases)) if shape.phrases else 0.0,
             "type_fit": type_fit(shape, h.text),
@@ -69,10 +70,15 @@ def passage_features(shape: QuestionShape, hits: Sequence[ChunkHit], dense_ranks
     return rows
 
 
-def _best_sentence_coverage(shape: QuestionShape, text: str) -> float:
-    """The largest share of the question's key terms held by one sentence (a cheap split on . ! ?)."""
-    return max((shape.coverage(set(tx.terms(s))) for s in text.replace("!", ".").replace("?", ".").split(". ")),
-               default=0.0)
+def _term_sets(text: str) -> tuple[frozenset[str], list[frozenset[str]]]:
+    """The terms of a chunk, and of each of its sentences (a cheap split on . ! ?) for the sentence coverage.
+
+    No word runs across ". ", so without ! or ? the chunk's terms are its sentences' terms together and the
+    chunk is not tokenised a second time; ! and ? become "." only for the split (they can end a number)."""
+    sentences = [frozenset(tx.terms(s)) for s in text.replace("!", ".").replace("?", ".").split(". ")]
+    if "!" in text or "?" in text:
+        return frozenset(tx.terms(text)), sentences
+    return frozenset().union(*sentences), sentences
 
 
 class PassageRanker:

@@ -134,7 +134,7 @@ def is_committed(chunk_id: str, versions: dict[str, str]) -> bool:
     return bool(article_id) and versions.get(article_id) == rest
 
 
-def chunk_hit(chunk_id: str, text: str, meta: dict[str, Any], score: float) -> ChunkHit:
+def chunk_hit(chunk_id: str, text: str | None, meta: dict[str, Any], score: float) -> ChunkHit:
     """A ChunkHit from what Chroma returned for one chunk."""
     return ChunkHit(
         chunk_id=chunk_id, article_id=str(meta["article_id"]), text=text or "",
