@@ -253,6 +253,8 @@ def test_uploads_of_the_wrong_type_or_size_are_refused_with_a_reason(page: Any, 
     too_big = toast(page, "long-read.txt")  # the server's max_file_size: refused before it is sent
     assert "exceed the maximum allowed size of 29.3 Kb" in too_big
     assert page.locator("#nr-upload :text('long-read.txt')").count() == 0
+    # the count may still show Gradio's progress timer ("0.5s") from opening the tab: wait for a count, then read it
+    page.wait_for_function("() => /^\\d+ articles?$/.test(document.querySelector('#nr-lib-count').innerText.trim())")
     assert page.locator("#nr-lib-count").inner_text().strip() == "8 articles"
 
     page.set_input_files("#nr-upload input[type=file]", str(photo))
