@@ -79,7 +79,7 @@ class QuestionShape:
     words: frozenset[str]  # lower-case words of the question
     asks: str | None  # "number", "date", "place", "name", "phrase", "role", "statement" or None
     subject: str | None = None  # the person whose role, or whose words, are asked for
-    also_said: frozenset[str] = frozenset()  # other ways of writing what it names ("ai", "u.s"): `_also_said`
+    also_said: frozenset[str] = frozenset()  # other ways of writing what it names ("ai", "us"): `_also_said`
 
     def coverage(self, terms: frozenset[str] | set[str]) -> float:
         """The weighted share of the question's key terms found in `terms` (0 for a question without any)."""
