@@ -79,7 +79,7 @@ class ChromaSqlite:
             out: dict[str, CollectionInfo] = {}
             for cid, name, dimension in self.db.execute("SELECT id, name, dimension FROM collections"):
                 segments = dict(self.db.execute("SELECT scope, id FROM segments WHERE collection = ?", (cid,)).fetchall())
-                meta = {key: _value(s, i, f, b) for key, s, i, f, b in self.db.execute(
+                meta = {key: metadata_value(s, i, f, b) for key, s, i, f, b in self.db.execute(
                     "SELECT key, str_value, int_value, float_value, bool_value FROM collection_metadata "
                     "WHERE collection_id = ?", (cid,))}
                 out[name] = CollectionInfo(cid, name, int(dimension or 0), meta, segments.get("VECTOR", ""),
@@ -161,7 +161,7 @@ class ChromaSqlite:
                 "SELECT id, key, string_value, int_value, float_value, bool_value FROM embedding_metadata "
                 "WHERE id >= ? AND id < ?", (start, stop)):
             if row in metas:
-                metas[row][key] = _value(s, i, f, b)
+                metas[row][key] = metadata_value(s, i, f, b)
         out = []
         for row, uid in ids.items():
             meta = metas[row]
@@ -207,7 +207,7 @@ def _entry(seq: Any, operation: Any, uid: Any, vector: Any, encoding: Any, metad
     return LogEntry(int(seq), int(operation), str(uid), array, meta if isinstance(meta, dict) else None)
 
 
-def _value(s: Any, i: Any, f: Any, b: Any) -> Any:
+def metadata_value(s: Any, i: Any, f: Any, b: Any) -> Any:
     if s is not None:
         return s
     if i is not None:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .chroma_sqlite import DOCUMENT_KEY, _value
+from .chroma_sqlite import DOCUMENT_KEY, metadata_value
 
 BATCH = 500  # ids per query (SQLite allows 999 parameters in older builds)
 Record = tuple[str | None, dict[str, Any] | None]  # (document, metadata) as Chroma's get gives them
@@ -92,7 +92,7 @@ class RecordReader:
             db = self._connection()
             if db.execute("SELECT 1 FROM collections WHERE name = ?", (collection,)).fetchone() is None:
                 return None
-            return {str(key): _value(s, i, f, b) for key, s, i, f, b in db.execute(
+            return {str(key): metadata_value(s, i, f, b) for key, s, i, f, b in db.execute(
                 "SELECT m.key, m.str_value, m.int_value, m.float_value, m.bool_value FROM collection_metadata m "
                 "JOIN collections c ON c.id = m.collection_id WHERE c.name = ?", (collection,))}
         except (OSError, sqlite3.Error):
@@ -150,7 +150,7 @@ def _records(db: sqlite3.Connection, segment: str, ids: list[str]) -> dict[str, 
         for uid, key, s, i, f, b in found:
             meta = metas.setdefault(str(uid), {})
             if key is not None:
-                meta[str(key)] = _value(s, i, f, b)
+                meta[str(key)] = metadata_value(s, i, f, b)
     out: dict[str, Record] = {}
     for uid, meta in metas.items():
         document = meta.pop(DOCUMENT_KEY, None)
