@@ -69,6 +69,8 @@ def test_role_questions_ask_for_the_role_of_the_person_they_name(question: str, 
     ("How many civilians were killed?", "number"),
     ("What was the inflation rate in August?", "number"),
     ("What is the death toll of the earthquake?", "number"),
+    ("When did the port reopen?", "date"),
+    ("X was hit with outages this week. What year did Musk buy the platform?", "date"),  # after a sentence of context
 ])
 def test_questions_for_a_phrase_or_a_place_are_told_from_the_other_kinds(question: str, asks: str | None) -> None:
     assert question_shape(question).asks == asks
