@@ -98,10 +98,9 @@ class ChromaSqlite:
     def max_seq_id(self, segment_id: str) -> int:
         """The last logged write a segment has applied (0: none)."""
         try:
-            row = self.db.execute("SELECT seq_id FROM max_seq_id WHERE segment_id = ?", (segment_id,)).fetchone()
+            return applied_seq(self.db, segment_id)
         except sqlite3.Error as exc:
             raise SqliteDamaged(f"{self.path.name}: the segments' progress cannot be read ({exc})") from exc
-        return int(row[0]) if row and row[0] is not None else 0
 
     def record_ids(self, segment_id: str) -> set[str]:
         """The ids of the records a metadata segment holds."""
@@ -116,7 +115,7 @@ class ChromaSqlite:
 
         With `lost`, ranges of the log that cannot be read are noted there and skipped; without, SqliteDamaged.
         """
-        topic = f"persistent://default/default/{collection_id}"
+        topic = log_topic(collection_id)
         try:
             low, high = self.db.execute("SELECT min(seq_id), max(seq_id) FROM embeddings_queue").fetchone()
         except sqlite3.Error as exc:
@@ -168,6 +167,17 @@ class ChromaSqlite:
             document = meta.pop(DOCUMENT_KEY, None)
             out.append((str(uid), None if document is None else str(document), meta))
         return out
+
+
+def log_topic(collection_id: str) -> str:
+    """The `topic` of a collection's rows in Chroma's write log (`embeddings_queue`)."""
+    return f"persistent://default/default/{collection_id}"
+
+
+def applied_seq(db: sqlite3.Connection, segment_id: str) -> int:
+    """The sequence number of the last logged write a segment has applied (0: none)."""
+    row = db.execute("SELECT seq_id FROM max_seq_id WHERE segment_id = ?", (segment_id,)).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
 
 
 def string_values(path: Path, collection: str, key: str) -> dict[str, str] | None:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .chroma_sqlite import DOCUMENT_KEY, metadata_value
+from .chroma_sqlite import DOCUMENT_KEY, applied_seq, log_topic, metadata_value
 
 BATCH = 500  # ids per query (SQLite allows 999 parameters in older builds)
 Record = tuple[str | None, dict[str, Any] | None]  # (document, metadata) as Chroma's get gives them
@@ -133,10 +133,8 @@ def _read(db: sqlite3.Connection, collection: str, ids: Sequence[str]) -> dict[s
 
 def _pending(db: sqlite3.Connection, segment: str, collection_id: str) -> set[str]:
     """The ids of the collection's logged writes that the metadata segment has not applied."""
-    applied = db.execute("SELECT seq_id FROM max_seq_id WHERE segment_id = ?", (segment,)).fetchone()
-    topic = f"persistent://default/default/{collection_id}"
     return {str(uid) for (uid,) in db.execute("SELECT id FROM embeddings_queue WHERE seq_id > ? AND topic = ?",
-                                              (int(applied[0]) if applied and applied[0] is not None else 0, topic))}
+                                              (applied_seq(db, segment), log_topic(collection_id)))}
 
 
 def _records(db: sqlite3.Connection, segment: str, ids: list[str]) -> dict[str, Record]:
