@@ -74,7 +74,8 @@ def test_ctrl_c_during_ingest_exits_130_with_the_recovery_line(tmp_path: Path) -
     store = tmp_path / "store"
     process = subprocess.Popen(
         [sys.executable, "-m", "ui.cli", "ingest", str(corpus), str(second), "--store", str(store), "--progress", "lines"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ},
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "NEWSRAG_INGEST_BATCH_CHUNKS": "32"},  # the first articles are written sooner
     )
     assert process.stderr is not None
     deadline = time.monotonic() + 300
