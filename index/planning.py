@@ -29,8 +29,6 @@ from .dedup import DuplicateIndex, fingerprint
 from .loading import RawArticle
 from .report import IngestReport
 
-EMBED_BATCH_CHUNKS = 256
-
 
 @dataclass
 class Pending:
@@ -134,7 +132,7 @@ class Planner:
                 batch.items.append(item)
                 if isinstance(item, Pending):
                     self.open_batch[item.article.article_id] = item
-            if batch.chunk_count >= EMBED_BATCH_CHUNKS:
+            if batch.chunk_count >= self.settings.ingest_batch_chunks:
                 yield batch
                 batch, self.open_batch = Batch(), {}
         if batch.items:

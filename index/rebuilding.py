@@ -28,7 +28,7 @@ from rag.store.rows import PAGE, ArticleRow
 
 from .chunking import chunk_article
 from .pipeline import _background, _embed
-from .planning import EMBED_BATCH_CHUNKS, Batch, Pending, _json_list, article_hash
+from .planning import Batch, Pending, _json_list, article_hash
 
 Progress = Callable[[str, int, int], None]  # (origin, articles rebuilt, chunks written)
 FETCH = 50  # registry records read at a time while rebuilding
@@ -195,7 +195,7 @@ def _batches(chroma: Store, settings: Settings, stale: list[tuple[str, int | Non
             chunks = chunk_article(text, comments, counter.ids, settings.chunk_tokens, settings.chunk_overlap_sentences,
                                    joinable=counter.joinable)  # as ingest chunks: the encoder gets these ids
             batch.items.append(Pending(_row(article_id, meta, text, comments, digest), chunks, is_update=True))
-            if batch.chunk_count >= EMBED_BATCH_CHUNKS:
+            if batch.chunk_count >= settings.ingest_batch_chunks:
                 yield batch
                 batch = Batch()
     if batch.items:

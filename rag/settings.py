@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     embedding_backend: str = Field("openvino-bf16", description="How the model runs: torch, torch-bf16, onnx, onnx-int8, openvino, openvino-bf16 (see docs/benchmarks.md).")
     model_cache: Path = Field(default_factory=default_model_cache, description="Where local ONNX/OpenVINO exports of the model are cached (outside the repo).")
     embed_batch_size: int = Field(32, ge=1, description="Chunks per embedding batch.")
+    ingest_batch_chunks: int = Field(256, ge=1, description="Chunks an ingest embeds and then writes in one store write (the first articles are stored once this many are embedded).")
     max_seq_length: int = Field(128, ge=16, le=512, description="Model input length in tokens (MiniLM was trained at 128). A build setting: a store built with another value is rebuilt by the next ingest or `newsrag rebuild`.")
     threads: int = Field(0, ge=0, description="CPU threads for the model when ingesting; 0 means all cores.")
     query_backend: str | None = Field("onnx-int8", description="Embedding backend when answering (the question, citation checks); unset: embedding_backend. onnx-int8 embeds one question 2.5x faster than openvino-bf16 and retrieves as well against bf16/fp32 chunk vectors (docs/benchmarks.md).")

@@ -128,7 +128,8 @@ if __name__ == "__main__":
 
 
 def reingest_loop(store: str, article: str, versions: Sequence[str], seconds: float) -> None:
-    """Write each version of `article` in turn and ingest it, until `seconds` have passed (a background writer).
+    """Write each version of `article` in turn and ingest it, for `seconds` after the first ingest (a background
+    writer: its clients start when it prints "ready", so it writes for as long as they ask).
 
     Prints "ready" after the first ingest and the number of ingests at the end.
     """
@@ -139,13 +140,14 @@ def reingest_loop(store: str, article: str, versions: Sequence[str], seconds: fl
     settings = Settings(store=store)
     embedder = Embedder(settings)
     path = Path(article)
-    deadline, done = time.monotonic() + seconds, 0
-    while done == 0 or time.monotonic() < deadline:
+    deadline, done = float("inf"), 0
+    while time.monotonic() < deadline:
         path.write_text(Path(versions[done % len(versions)]).read_text(encoding="utf-8"), encoding="utf-8")
         report = index.ingest([path], settings=settings, embedder=embedder)
         if not report.ok or report.added + report.updated + report.unchanged != 1:
             raise SystemExit(f"ingest {done} went wrong: {report.to_dict()}")
         done += 1
         if done == 1:
+            deadline = time.monotonic() + seconds
             print("ready", flush=True)
     print(f"ingests {done}", flush=True)

@@ -12,14 +12,29 @@ from eval.bench.measure import cpu, write_section
 from eval.bench.serving import BREAKDOWN
 from tests.conftest import run_cli, shared_path
 
+SIZES = (30, 100)  # the scale corpora of the smoke run (chunks): two sizes, as small as shows the tables
+
+
+@pytest.fixture(scope="module")
+def smoke_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The smoke store of RealTimeQA articles as the benchmarks build it (`stores.realtimeqa_store`), built once
+    for the module; the query and scale benchmarks read it through `--store` (through copies: it stays as built)."""
+    from eval.bench.stores import SMOKE_ARTICLES, realtimeqa_store
+    from rag.settings import Settings
+
+    shared_path("realtimeqa", "2025-q1", "20250103_gcs.jsonl")
+    store, info = realtimeqa_store(Settings(), tmp_path_factory.mktemp("bench-store"), smoke=True)
+    assert info["origin"] == "built" and 0 < info["articles"] <= SMOKE_ARTICLES and info["chunks"] > 0, info
+    return store
+
 
 @pytest.mark.slow
-def test_bench_smoke_runs_ingest_query_and_scale_and_writes_the_doc(tmp_path: Path) -> None:
+def test_bench_smoke_runs_ingest_query_and_scale_and_writes_the_doc(tmp_path: Path, smoke_store: Path) -> None:
     """`newsrag bench --smoke` (all benchmarks) on a tiny corpus; figures are printed, none is judged."""
-    shared_path("realtimeqa", "2025-q1", "20250103_gcs.jsonl")
     out = tmp_path / "benchmarks.md"
     out.write_text("# Benchmarks\n\nHand-written introduction.\n", encoding="utf-8")
-    result = run_cli("bench", "--smoke", "--json", "--out", str(out), "--cache", str(tmp_path / "cache"), timeout=900)
+    result = run_cli("bench", "--smoke", "--json", "--out", str(out), "--cache", str(tmp_path / "cache"),
+                     "--store", str(smoke_store), "--sizes", ",".join(map(str, SIZES)), timeout=900)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     ingest, query, scale = data["ingest"], data["query"], data["scale"]
@@ -33,7 +48,8 @@ def test_bench_smoke_runs_ingest_query_and_scale_and_writes_the_doc(tmp_path: Pa
         assert query["pipelines"][baseline]["ms"]["retrieval"]["p50"] > 0
     assert {(r["busy_processes"], r["query_threads"]) for r in query["threads"]} == {(0, 1), (0, 2)}
     assert query["startup"]["help_ms"] > 0 and query["startup"]["ask_cold_ms"] > 0
-    assert [row["size"] for row in scale["sizes"]] == [300, 1000]
+    assert query["store"]["origin"] == scale["store"]["origin"] == "given" and smoke_store.joinpath("chroma").is_dir()
+    assert [row["size"] for row in scale["sizes"]] == list(SIZES)
     for row in scale["sizes"]:
         assert row["chunks"] == row["size"] == row["build"]["chunks"] and row["bm25_full_builds"] == 0
         assert row["recall"] and all(0 <= r["recall_at_10"] <= 1 for r in row["recall"])
@@ -67,14 +83,13 @@ def test_bench_backends_smoke_writes_its_section(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_bench_query_over_a_scale_corpus_breaks_the_answer_down_by_stage(tmp_path: Path) -> None:
+def test_bench_query_over_a_scale_corpus_breaks_the_answer_down_by_stage(tmp_path: Path, smoke_store: Path) -> None:
     """`newsrag bench query --chunks N` serves the scale corpus of N chunks and accounts for the whole answer
     stage by stage (selector, windows, ranking, citation check...)."""
-    shared_path("realtimeqa", "2025-q1", "20250103_gcs.jsonl")
     out = tmp_path / "benchmarks.md"
     cache = tmp_path / "cache"
     result = run_cli("bench", "query", "--smoke", "--chunks", "400", "--only-newsrag", "--json", "--out", str(out),
-                     "--cache", str(cache), timeout=900)
+                     "--cache", str(cache), "--store", str(smoke_store), timeout=900)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     ours = data["pipelines"]["newsrag"]
@@ -96,6 +111,7 @@ def test_bench_query_over_a_scale_corpus_breaks_the_answer_down_by_stage(tmp_pat
 
 @pytest.mark.slow
 def test_bench_bm25_smoke_measures_a_change_a_reopen_and_a_compaction(tmp_path: Path) -> None:
+    """Without --store: the command builds its own RealTimeQA store first."""
     shared_path("realtimeqa", "2025-q1", "20250103_gcs.jsonl")
     result = run_cli("bench", "bm25", "--smoke", "--json", "--cache", str(tmp_path / "cache"), timeout=600)
     assert result.returncode == 0, result.stderr

@@ -74,7 +74,7 @@ def test_a_dense_only_server_sees_what_another_process_ingests_edits_and_removes
     assistant.store.close()
 
 
-# ------------------------------------------------------------------ load: 20 clients, 30 s, an ingest running
+# ---------------------------------------------- load: 20 clients, 8 s (NEWSRAG_LOAD_SECONDS), an ingest running
 COLOURS = ("amber", "cobalt")
 RUNS = " ".join(
     f"Under the {{colour}} timetable the Tarn ferry leaves Kessel pier at {7 + i}:{15 + i} on weekday run {i}, "
@@ -105,7 +105,7 @@ def _versions_checker(article_id: str, seen: set[str]):  # type: ignore[no-untyp
 
 
 @pytest.mark.slow
-def test_twenty_clients_for_thirty_seconds_while_an_article_is_reingested(
+def test_twenty_clients_for_some_seconds_while_an_article_is_reingested(
     sample_store: Path, sample_questions: list[dict], tmp_path: Path,
 ) -> None:
     import subprocess
@@ -131,7 +131,9 @@ def test_twenty_clients_for_thirty_seconds_while_an_article_is_reingested(
     assert len(Store(settings).chunks_of(tarn_id)) >= 3  # several passages can come from it at once
     Store(settings).close()  # the server owns the store; this process's writes now go through it
 
-    seconds = float(os.environ.get("NEWSRAG_LOAD_SECONDS", "30"))
+    # the writer re-ingests for as long as the clients ask; 8 s is several versions under load (the test shows
+    # that every answer reads one version, not how long that holds: NEWSRAG_LOAD_SECONDS=30 for a longer run)
+    seconds = float(os.environ.get("NEWSRAG_LOAD_SECONDS", "8"))
     port = free_port()
     questions = [q["question"] for q in sample_questions] + TARN_QUESTIONS
     seen: set[str] = set()

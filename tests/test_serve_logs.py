@@ -5,6 +5,8 @@ routes were asked, rightly or wrongly."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import ROOT
 from tests.servers import free_port
 from tests.ui_harness import copy_store, running
 
@@ -72,13 +75,26 @@ def _use_everything(base: str) -> dict[str, Any]:
     return ids
 
 
-def _ask_in_the_chat(base: str) -> None:
-    from gradio_client import Client
+CHAT = """
+import json, sys
+from gradio_client import Client
 
-    chat = Client(f"{base}/", auth=("reader", READER), verbose=False)
-    conversation, *_ = chat.predict(CHAT_QUESTION, None, "", "", [], "extractive", api_name="/ask")
+base, key, question = sys.argv[1:]
+chat = Client(base + "/", auth=("reader", key), verbose=False)
+conversation, *_ = chat.predict(question, None, "", "", [], "extractive", api_name="/ask")
+chat.predict("?!?", None, "", "", [], "extractive", api_name="/ask")  # refused with a warning in the chat
+print(json.dumps(conversation))
+"""
+
+
+def _ask_in_the_chat(base: str) -> None:
+    """A Gradio client asks in the chat, from its own process: its heartbeat stream ends with the process (left
+    open, it keeps the server from stopping until its next heartbeat, about 15 s later)."""
+    done = subprocess.run([sys.executable, "-c", CHAT, base, READER, CHAT_QUESTION], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    conversation = json.loads(done.stdout.strip().splitlines()[-1])
     assert "it’s possible" in json.dumps(conversation, ensure_ascii=False)  # the chat answered from the article
-    chat.predict("?!?", None, "", "", [], "extractive", api_name="/ask")  # refused with a warning in the chat
 
 
 def _lines(log: Path) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ import pytest
 from tests.conftest import ROOT, run_cli, shared_path
 
 CORPUS = ("realtimeqa", "2025-q1", "20250103_gcs.jsonl")  # ~80 articles, ~1,400 chunks: more than 6 MB stored
+FULL_DISK_LINES = 4  # its first 4 questions: ~40 articles, two write batches; the first fits in 6 MB, the second not
 
 
 @contextlib.contextmanager
@@ -39,7 +40,10 @@ def small_disk(folder: Path, megabytes: int) -> Iterator[bool]:
 
 @pytest.mark.slow
 def test_a_full_disk_during_ingest_is_one_error_naming_the_space_needed(tmp_path: Path) -> None:
-    corpus = shared_path(*CORPUS)
+    """The first batch is written, the second is refused before it is written: the store keeps the first whole."""
+    lines = shared_path(*CORPUS).read_text(encoding="utf-8").splitlines(keepends=True)[:FULL_DISK_LINES]
+    corpus = tmp_path / "week_gcs.jsonl"
+    corpus.write_text("".join(lines), encoding="utf-8")
     with small_disk(tmp_path / "disk", 6) as mounted:
         store = tmp_path / "disk" / "store"
         command = ["ingest", str(corpus), "--store", str(store), "--quiet"]
@@ -59,6 +63,8 @@ def test_a_full_disk_during_ingest_is_one_error_naming_the_space_needed(tmp_path
         stored = json.loads(status.stdout)
         listed = json.loads(run_cli("list", "--store", str(store), "--json").stdout)
         assert stored["articles"] == len(listed) and stored["chunks"] == sum(r["chunks"] for r in listed)
+        if mounted:  # the first batch fitted (a simulated full disk refuses every write)
+            assert 0 < stored["articles"] < FULL_DISK_LINES * 10, stored
 
 
 @pytest.mark.slow
@@ -68,7 +74,8 @@ def test_ctrl_c_during_ingest_exits_130_with_the_recovery_line(tmp_path: Path) -
     store = tmp_path / "store"
     process = subprocess.Popen(
         [sys.executable, "-m", "ui.cli", "ingest", str(corpus), str(second), "--store", str(store), "--progress", "lines"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ},
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "NEWSRAG_INGEST_BATCH_CHUNKS": "32"},  # the first articles are written sooner
     )
     assert process.stderr is not None
     deadline = time.monotonic() + 300

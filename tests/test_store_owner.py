@@ -61,7 +61,7 @@ def test_serve_under_load_while_another_process_ingests_updates_three_rounds(
                 assert ingest.returncode == 0, ingest.stderr
                 assert "through `newsrag serve`" in ingest.stdout and ("1 added" if round_ == 1 else "1 updated") \
                     in ingest.stdout, ingest.stdout
-                time.sleep(2)  # answers keep coming while the new version is served
+                time.sleep(1)  # answers keep coming while the new version is served
         finally:
             stop.set()
             load.join(timeout=300)

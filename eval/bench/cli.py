@@ -45,7 +45,7 @@ def _scale(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, str]]:
     from .scale import bench_scale
 
     result = bench_scale(_settings(args), store=args.store, data=args.data, smoke=args.smoke,
-                         largest=getattr(args, "max", False), cache=args.cache)
+                         largest=getattr(args, "max", False), cache=args.cache, sizes=getattr(args, "sizes", None))
     return result, {"scale": format_scale_section(result, PLOT)}
 
 
@@ -137,12 +137,32 @@ def _corpus_options(parser: argparse.ArgumentParser, inherited: bool = False) ->
                         help="benchmark cache for the built store, exported chunks and scale stores (default ~/.cache/newsrag/bench)")
 
 
+def _sizes(text: str) -> tuple[int, ...]:
+    """"300,1000" -> (300, 1000): the corpus sizes of `bench scale`."""
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give chunk counts separated by commas, e.g. 300,1000") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: every size must be at least 1 chunk")
+    return sizes
+
+
+def _size_options(parser: argparse.ArgumentParser, inherited: bool = False) -> None:
+    """scale's corpus sizes: --max adds 1M, --sizes gives them outright."""
+    default: Any = argparse.SUPPRESS if inherited else None
+    parser.add_argument("--max", action="store_true", default=argparse.SUPPRESS if inherited else False,
+                        help="scale: add the 1M-chunk corpus")
+    parser.add_argument("--sizes", type=_sizes, default=default, metavar="N,N",
+                        help="scale: these corpus sizes in chunks instead (default 10k,100k; --smoke 300,1000)")
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     bench = sub.add_parser("bench", help="measure speed, memory and scale on this machine (not a test)",
                            description="Without a benchmark name: ingest, query and scale, one after the other.")
     _common(bench)
     _corpus_options(bench)
-    bench.add_argument("--max", action="store_true", help="scale: add the 1M-chunk corpus")
+    _size_options(bench)
     bench.set_defaults(func=cmd_bench)
     group = bench.add_subparsers(dest="bench_command", metavar="BENCHMARK")
 
@@ -159,9 +179,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     query.add_argument("--only-newsrag", action="store_true",
                        help="only newsrag's ask (stages, cold start, BM25 update): no llama-index, threads or start-up")
     scale = group.add_parser("scale", help="latency, memory, disk, BM25 and HNSW recall at 10k and 100k chunks")
-    scale.add_argument("--max", action="store_true", default=argparse.SUPPRESS, help="add the 1M-chunk corpus")
     every = group.add_parser("all", help="ingest, query and scale")
-    every.add_argument("--max", action="store_true", default=argparse.SUPPRESS, help="scale: add the 1M-chunk corpus")
+    for parser in (scale, every):
+        _size_options(parser, inherited=True)
     for parser in (query, scale, every):
         _common(parser, inherited=True)
         _corpus_options(parser, inherited=True)
