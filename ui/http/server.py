@@ -45,6 +45,9 @@ def build_app(assistant: Assistant, access: Access | None = None) -> Any:
     )
 
 
+SHUTDOWN_GRACE = 10  # seconds (an upload cut short is finished by the next start: finish_interrupted_uploads)
+
+
 def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 8000, insecure: bool = False) -> None:
     """Serve the API and the chat until interrupted; prints the URLs."""
     access = Access.from_settings(assistant.settings)
@@ -55,8 +58,10 @@ def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 8000, insec
     shown = f"[{host}]" if ":" in host else host
     print(f"newsrag on http://{shown}:{port}/  (API: http://{shown}:{port}/v1, docs: http://{shown}:{port}/docs); "
           f"{access.describe()}", flush=True)
+    # on Ctrl-C or SIGTERM, requests get SHUTDOWN_GRACE seconds to finish; then open streams (a chat tab's Gradio
+    # heartbeat never ends by itself) are cancelled, so a browser left open does not keep the server running
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                                           log_config=None))
+                                           log_config=None, timeout_graceful_shutdown=SHUTDOWN_GRACE))
     if not assistant.settings.chroma_url:  # the server owns its embedded store; others go through its API
         app.state.owner_token = ownership.new_token()
         claim_when_listening(server, assistant.settings.store, local_url(host, port), app.state.owner_token)
