@@ -24,7 +24,7 @@ _AMOUNTS = r"(?:number|percentage|percent|share|amount|age|price|cost|rate|score
 _ASKS_NUMBER = re.compile(
     r"\b(how (many|much|long|old|far|big|high|large|tall)|what " + _AMOUNTS + r"|by how much)\b"
     r"|\bwhat (?:is|was|are|were) (?:the |its |their )?(?:[\w-]+ ){0,2}?" + _AMOUNTS + r"\b", re.IGNORECASE)
-# at the start of the question or of its last sentence ("Musk's X was hit by outages. What year did he buy it?")
+# at the start of the question or of a later sentence in it ("Musk's X was hit by outages. What year did he buy it?")
 _ASKS_DATE = re.compile(r"(?:^|[.?!]\s+)\s*(when|what (year|day|date|month|time))\b|\bin what year\b|\bwhich (year|day|month)\b",
                         re.IGNORECASE)
 _ASKS_NAME = re.compile(r"^\s*(who|whom|whose|where|which|what (company|country|city|state|team|organi[sz]ation|"
