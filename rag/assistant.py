@@ -257,6 +257,11 @@ class Assistant:
                       verified=checked.verified, unsupported=checked.unsupported, short_answer=found.short_answer,
                       confidence=found.confidence, **common)
 
+    def let_go(self) -> bool:
+        """Let go of an embedded store at the end of a server's life (signed, so the next start skips the full
+        store check), unless a write is under way; returns whether it did."""
+        return self.store.let_go_when_idle()
+
     def articles(self) -> list[ArticleInfo]:
         """The stored articles, newest first."""
         return self.store.articles()

@@ -1,6 +1,6 @@
 """The Gradio chat: a conversation with cited answers, a sources panel, filters, feedback and the article library.
 
-`build_chat(assistant)` returns the Blocks; `newsrag ui` launches it alone and `newsrag serve` mounts it
+`build_chat(assistant)` returns the Blocks; `newsrag ui` serves it alone (ui.http.server.serve_chat) and `newsrag serve` mounts it
 at "/" beside the HTTP API. Styles and scripts travel inside the Blocks, so both ways look the same.
 """
 
@@ -14,7 +14,6 @@ from . import library
 from .assets import asset_text
 from .conversation import ChatSession, browser_secret
 from .http.auth import Access
-from .http.serving import chat_login, check_exposure, finish_interrupted_uploads, local_url
 from .library_tab import build_library_tab
 from .render import header_html
 from .timeline_tab import build_timeline_tab
@@ -126,20 +125,3 @@ def _wire_chat(gr: Any, demo: Any, session: ChatSession, ui: dict[str, Any], sav
         day.submit(**summary)
     ui["sites"].change(**summary)
     ui["clear"].click(lambda: ("", "", [], ""), None, [*filter_inputs[:3], ui["as_of"]]).then(**summary)
-
-
-def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, insecure: bool = False) -> None:
-    """Serve the chat alone and block; prints the URL. Keys and exposure rules as for `newsrag serve`."""
-    from rag.store import ownership
-
-    access = Access.from_settings(assistant.settings)
-    check_exposure(host, access, insecure)
-    finish_interrupted_uploads(assistant)
-    app = build_chat(assistant, access=access)
-    print(f"newsrag chat on http://{host}:{port}; {access.describe()}", flush=True)
-    if not assistant.settings.chroma_url:  # it owns the store; it takes no commands from other processes
-        ownership.advertise(assistant.settings.store, local_url(host, port), None, "newsrag ui")
-    app.queue(default_concurrency_limit=1).launch(
-        server_name=host, server_port=port, share=False, show_error=True, quiet=True, footer_links=[],
-        run_history=False, max_file_size=assistant.settings.max_article_bytes, **chat_login(access),
-    )

@@ -21,14 +21,14 @@ from rag.cli import Register, add_store_options, run, settings_from
 def cmd_ui(args: argparse.Namespace) -> int:
     from rag.composition import open as open_assistant
 
-    from .chat import launch
     from .http.auth import Access
+    from .http.server import serve_chat
     from .http.serving import check_exposure, check_port
 
     check_port(args.host, args.port)  # before anything loads
     settings = settings_from(args)
     check_exposure(args.host, Access.from_settings(settings), args.insecure)
-    launch(open_assistant(settings=settings), host=args.host, port=args.port, insecure=args.insecure)
+    serve_chat(open_assistant(settings=settings), host=args.host, port=args.port, insecure=args.insecure)
     return 0
 
 

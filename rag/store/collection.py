@@ -104,6 +104,19 @@ class Store:
                 self._records.close()
             release(Path(self.settings.store))
 
+    def let_go_when_idle(self) -> bool:
+        """`close`, unless a write is under way (another thread or process holds the write lock, or a write was
+        left unfinished): a server shutting down calls it, and a store closed mid-write must not be signed as
+        sound. Returns whether it let go."""
+        if self.settings.chroma_url:
+            return False
+        with self.journal.locked(blocking=False) as held:
+            if not held or self.journal.pending() is not None:
+                log.info("a write is under way in %s; the next open checks the store in full", self.location)
+                return False
+            self.close()
+            return True
+
     def check_outcome(self) -> dict[str, Any]:
         """What the file check did when this process opened the embedded store (rag.store.check; {} for a server)."""
         return {} if self.settings.chroma_url else outcome(Path(self.settings.store))

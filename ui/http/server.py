@@ -8,6 +8,8 @@ server once it listens (rag.store.ownership), and other newsrag processes send t
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import threading
 import time
 from pathlib import Path
@@ -58,14 +60,71 @@ def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 8000, insec
     shown = f"[{host}]" if ":" in host else host
     print(f"newsrag on http://{shown}:{port}/  (API: http://{shown}:{port}/v1, docs: http://{shown}:{port}/docs); "
           f"{access.describe()}", flush=True)
-    # on Ctrl-C or SIGTERM, requests get SHUTDOWN_GRACE seconds to finish; then open streams (a chat tab's Gradio
-    # heartbeat never ends by itself) are cancelled, so a browser left open does not keep the server running
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                                           log_config=None, timeout_graceful_shutdown=SHUTDOWN_GRACE))
+    server = _server(app, assistant, host, port)
     if not assistant.settings.chroma_url:  # the server owns its embedded store; others go through its API
         app.state.owner_token = ownership.new_token()
         claim_when_listening(server, assistant.settings.store, local_url(host, port), app.state.owner_token)
     server.run()
+
+
+def serve_chat(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, insecure: bool = False) -> None:
+    """`newsrag ui`: the chat alone, without the API; blocks until interrupted. Keys and exposure rules as for
+    `newsrag serve`, and it stops the same way (Ctrl-C or SIGTERM, with the grace period, letting go of the store)."""
+    import gradio as gr
+    from fastapi import FastAPI
+
+    access = Access.from_settings(assistant.settings)
+    check_exposure(host, access, insecure)
+    finish_interrupted_uploads(assistant)
+    blocks = build_chat(assistant, access=access).queue(default_concurrency_limit=1)
+    app = gr.mount_gradio_app(FastAPI(docs_url=None, redoc_url=None, openapi_url=None), blocks, path="/",
+                              show_error=True, ssr_mode=False, max_file_size=assistant.settings.max_article_bytes,
+                              **chat_login(access))
+    print(f"newsrag chat on http://{host}:{port}; {access.describe()}", flush=True)
+    if not assistant.settings.chroma_url:  # it owns the store; it takes no commands from other processes
+        ownership.advertise(assistant.settings.store, local_url(host, port), None, "newsrag ui")
+    _server(app, assistant, host, port).run()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, which lets go of the embedded store once it has shut down.
+
+    On Ctrl-C or SIGTERM uvicorn gives open requests SHUTDOWN_GRACE seconds, closes the streams still open (a chat
+    tab's Gradio heartbeat never ends by itself, so a browser left open does not keep the server running), then
+    raises the signal again, which ends the process without Python's exit handlers. So the store is let go here,
+    in between: its files are signed and the next start skips the full store check (rag.store.check), unless a
+    write is still under way in a thread the shutdown did not stop.
+    """
+
+    def __init__(self, config: uvicorn.Config, assistant: Assistant) -> None:
+        super().__init__(config)
+        self.assistant = assistant
+
+    async def shutdown(self, sockets: Any = None) -> None:
+        print(f"newsrag: stopping (open requests get {SHUTDOWN_GRACE} s, then open chat tabs are disconnected)",
+              flush=True)
+        await super().shutdown(sockets)
+        self.assistant.let_go()
+
+
+class _ShutdownNoise(logging.Filter):
+    """A chat stream cut at the end of the grace period is how the server stops, not an application error: uvicorn's
+    traceback for it is dropped, and its "Cancel N running task(s)" line is kept as information."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError):
+            return False
+        if "graceful shutdown exceeded" in record.getMessage():
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+def _server(app: Any, assistant: Assistant, host: str, port: int) -> _Server:
+    noise = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _ShutdownNoise) for f in noise.filters):
+        noise.addFilter(_ShutdownNoise())
+    return _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, log_config=None,
+                                  timeout_graceful_shutdown=SHUTDOWN_GRACE), assistant)
 
 
 def claim_when_listening(server: Any, store: Path, url: str, token: str | None) -> None:
