@@ -79,7 +79,7 @@ def serve_chat(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, 
     blocks = build_chat(assistant, access=access).queue(default_concurrency_limit=1)
     app = gr.mount_gradio_app(FastAPI(docs_url=None, redoc_url=None, openapi_url=None), blocks, path="/",
                               show_error=True, ssr_mode=False, max_file_size=assistant.settings.max_article_bytes,
-                              **chat_login(access))
+                              footer_links=[], run_history=False, **chat_login(access))
     print(f"newsrag chat on http://{host}:{port}; {access.describe()}", flush=True)
     if not assistant.settings.chroma_url:  # it owns the store; it takes no commands from other processes
         ownership.advertise(assistant.settings.store, local_url(host, port), None, "newsrag ui")
