@@ -9,11 +9,11 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Literal
 
 
 @contextlib.contextmanager
-def uvicorn_server(app: Any, lifespan: str = "off") -> Iterator[str]:
+def uvicorn_server(app: Any, lifespan: Literal["auto", "on", "off"] = "off") -> Iterator[str]:
     """Serve `app` on a free loopback port; yields its base URL and stops the server afterwards.
 
     `lifespan="on"` runs the app's lifespan (the MCP endpoint at /mcp needs it, as under `newsrag serve`)."""
