@@ -27,6 +27,8 @@ from .middleware import add_upload_paths
 from .routes import admin, store
 from .serving import chat_login, check_exposure, finish_interrupted_uploads, local_url
 
+log = logging.getLogger("rag.http")
+
 GRADIO_UPLOAD_PATHS = ("/gradio_api/upload", "/upload")  # the chat's file uploads (Gradio's routes)
 
 
@@ -60,7 +62,7 @@ def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 8000, insec
     shown = f"[{host}]" if ":" in host else host
     print(f"newsrag on http://{shown}:{port}/  (API: http://{shown}:{port}/v1, docs: http://{shown}:{port}/docs); "
           f"{access.describe()}", flush=True)
-    server = _server(app, assistant, host, port)
+    server = _server(app, assistant, host, port, structured=True)
     if not assistant.settings.chroma_url:  # the server owns its embedded store; others go through its API
         app.state.owner_token = ownership.new_token()
         claim_when_listening(server, assistant.settings.store, local_url(host, port), app.state.owner_token)
@@ -83,7 +85,7 @@ def serve_chat(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, 
     print(f"newsrag chat on http://{host}:{port}; {access.describe()}", flush=True)
     if not assistant.settings.chroma_url:  # it owns the store; it takes no commands from other processes
         ownership.advertise(assistant.settings.store, local_url(host, port), None, "newsrag ui")
-    _server(app, assistant, host, port).run()
+    _server(app, assistant, host, port, structured=False).run()
 
 
 class _Server(uvicorn.Server):
@@ -96,13 +98,17 @@ class _Server(uvicorn.Server):
     write is still under way in a thread the shutdown did not stop.
     """
 
-    def __init__(self, config: uvicorn.Config, assistant: Assistant) -> None:
+    def __init__(self, config: uvicorn.Config, assistant: Assistant, structured: bool) -> None:
         super().__init__(config)
         self.assistant = assistant
+        self.structured = structured
 
     async def shutdown(self, sockets: Any = None) -> None:
-        print(f"newsrag: stopping (open requests get {SHUTDOWN_GRACE} s, then open chat tabs are disconnected)",
-              flush=True)
+        note = f"stopping: open requests get {SHUTDOWN_GRACE} s, then open chat tabs are disconnected"
+        if self.structured:  # `newsrag serve` logs JSON lines; `newsrag ui` talks to the terminal
+            log.info(note)
+        else:
+            print(f"newsrag: {note}", flush=True)
         await super().shutdown(sockets)
         self.assistant.let_go()
 
@@ -119,12 +125,12 @@ class _ShutdownNoise(logging.Filter):
         return True
 
 
-def _server(app: Any, assistant: Assistant, host: str, port: int) -> _Server:
+def _server(app: Any, assistant: Assistant, host: str, port: int, structured: bool) -> _Server:
     noise = logging.getLogger("uvicorn.error")
     if not any(isinstance(f, _ShutdownNoise) for f in noise.filters):
         noise.addFilter(_ShutdownNoise())
     return _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, log_config=None,
-                                  timeout_graceful_shutdown=SHUTDOWN_GRACE), assistant)
+                                  timeout_graceful_shutdown=SHUTDOWN_GRACE), assistant, structured)
 
 
 def claim_when_listening(server: Any, store: Path, url: str, token: str | None) -> None:
