@@ -127,3 +127,18 @@ def test_the_versions_read_straight_from_sqlite_are_the_ones_chroma_returns(stor
     read = opened.registry_versions()
     assert read == through_chroma() and read[bank] == version and ferry not in read
     opened.close()
+
+
+def test_a_server_lets_go_at_shutdown_only_when_no_write_is_under_way(store: Path) -> None:
+    """`Store.let_go_when_idle` (what `newsrag serve` and `newsrag ui` call at the end of their shutdown): a write
+    another thread still runs keeps the store held and unsigned; once it is done, the store is let go and signed."""
+    from rag.store import ownership
+
+    _check(store)
+    opened = open_store(Settings(store=store))
+    with opened.journal.locked() as held:  # a write under way in another thread of the server
+        assert held and not opened.let_go_when_idle()
+        assert ownership.holds(store)
+    assert opened.let_go_when_idle()
+    assert not ownership.holds(store)
+    assert _check(store)["check"] == "skipped"
