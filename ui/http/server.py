@@ -104,7 +104,7 @@ class _Server(uvicorn.Server):
         self.structured = structured
 
     async def shutdown(self, sockets: Any = None) -> None:
-        note = f"stopping: open requests get {SHUTDOWN_GRACE} s, then open chat tabs are disconnected"
+        note = f"stopping; open requests get {SHUTDOWN_GRACE} s, then open chat tabs are disconnected"
         if self.structured:  # `newsrag serve` logs JSON lines; `newsrag ui` talks to the terminal
             log.info(note)
         else:
