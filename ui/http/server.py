@@ -34,19 +34,21 @@ GRADIO_UPLOAD_PATHS = ("/gradio_api/upload", "/upload")  # the chat's file uploa
 
 def build_app(assistant: Assistant, access: Access | None = None) -> Any:
     """The FastAPI app: the API and the admin and owner routes, with the chat (ui.chat) mounted at "/"."""
-    import gradio as gr  # `import rag` went offline first: Gradio reads its analytics setting when imported
-
     access = access or Access.from_settings(assistant.settings)
     app = create_app(assistant, access)
     admin.add_admin_routes(app)
     app.include_router(store.router())
     add_api_fallback(app)  # unknown /v1 routes get the API's JSON errors, not the chat's
     add_upload_paths(app, *GRADIO_UPLOAD_PATHS)
-    blocks = build_chat(assistant, access=access)
-    return gr.mount_gradio_app(
-        app, blocks, path="/", show_error=True, ssr_mode=False, max_file_size=assistant.settings.max_article_bytes,
-        **chat_login(access),
-    )
+    return _mount_chat(app, build_chat(assistant, access=access), assistant, access)
+
+
+def _mount_chat(app: Any, blocks: Any, assistant: Assistant, access: Access, **extra: Any) -> Any:
+    """`blocks` mounted at "/" of `app`, as both servers serve the chat (uploads capped, login when keyed)."""
+    import gradio as gr  # `import rag` went offline first: Gradio reads its analytics setting when imported
+
+    return gr.mount_gradio_app(app, blocks, path="/", show_error=True, ssr_mode=False,
+                               max_file_size=assistant.settings.max_article_bytes, **chat_login(access), **extra)
 
 
 SHUTDOWN_GRACE = 10  # seconds (an upload cut short is finished by the next start: finish_interrupted_uploads)
@@ -72,16 +74,14 @@ def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 8000, insec
 def serve_chat(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, insecure: bool = False) -> None:
     """`newsrag ui`: the chat alone, without the API; blocks until interrupted. Keys and exposure rules as for
     `newsrag serve`, and it stops the same way (Ctrl-C or SIGTERM, with the grace period, letting go of the store)."""
-    import gradio as gr
     from fastapi import FastAPI
 
     access = Access.from_settings(assistant.settings)
     check_exposure(host, access, insecure)
     finish_interrupted_uploads(assistant)
     blocks = build_chat(assistant, access=access).queue(default_concurrency_limit=1)
-    app = gr.mount_gradio_app(FastAPI(docs_url=None, redoc_url=None, openapi_url=None), blocks, path="/",
-                              show_error=True, ssr_mode=False, max_file_size=assistant.settings.max_article_bytes,
-                              footer_links=[], run_history=False, **chat_login(access))
+    app = _mount_chat(FastAPI(docs_url=None, redoc_url=None, openapi_url=None), blocks, assistant, access,
+                      footer_links=[], run_history=False)
     print(f"newsrag chat on http://{host}:{port}; {access.describe()}", flush=True)
     if not assistant.settings.chroma_url:  # it owns the store; it takes no commands from other processes
         ownership.advertise(assistant.settings.store, local_url(host, port), None, "newsrag ui")
