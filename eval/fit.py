@@ -6,7 +6,7 @@
 STORE must hold the RealTimeQA corpus (`newsrag eval ../shared/data/realtimeqa/2025-q1 --store STORE`
 builds it). For every development question the assistant retrieves its passages as it would when
 answering; every candidate sentence is a training row, labelled 1 when it contains the right
-answer. Stage one scores every sentence on cheap features; stage two rescores the best six with
+answer. Stage one scores every sentence on cheap features; stage two rescores the best twelve with
 their embedding similarity to the question. The refusal threshold is the highest that keeps false
 refusals (refused while the top five passages hold the answer) at or under 5 % on development
 questions; the short-answer model is fitted on the spans of the best sentences.
@@ -40,7 +40,7 @@ from .fitting import fit_linear
 from .matching import contains, short_answer_matches
 from .questions import Question
 
-SHORTLIST = int(os.environ.get("NEWSRAG_FIT_SHORTLIST", "6"))  # sentences re-scored with their embedding similarity
+SHORTLIST = int(os.environ.get("NEWSRAG_FIT_SHORTLIST", "12"))  # re-scored with their similarity (sentence.json: 12)
 MAX_FALSE_REFUSAL = 0.05
 WRONG_SHORT = 0.5  # a wrong short answer costs half a right one (it is shown in bold above the quote)
 FAMILIES = {
