@@ -27,6 +27,7 @@ from rag.store import ownership
 from rag.store.check import CHECK_FILE, find_problem
 from rag.store.chroma_sqlite import SqliteDamaged
 from rag.store.journal import WriteJournal
+from rag.store.opening import index_settings
 from rag.store.rows import ArticleRow, chunk_meta
 
 from .chunking import chunk_article
@@ -167,8 +168,7 @@ def _write(folder: Path, settings: Settings, chunks: Salvage, registry: Salvage,
     try:
         meta = _plain(chunks.info.metadata) or {"embedding_model": settings.embedding_model}
         target = client.create_collection(settings.collection, embedding_function=None, metadata=meta,
-                                          configuration={"hnsw": {"space": "cosine",
-                                                                  "ef_search": settings.hnsw_ef_search}})
+                                          configuration={"hnsw": {"space": "cosine", **index_settings(settings)}})
         ids = list(rows)
         for lo in range(0, len(ids), 1000):
             part = ids[lo : lo + 1000]

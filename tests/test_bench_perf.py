@@ -142,15 +142,45 @@ def test_reading_candidates_in_rounds_gives_the_same_passages_as_reading_all(ass
     assert any(results[None])
 
 
-def test_hnsw_ef_search_is_set_on_new_stores_and_by_the_next_writer(tmp_path: Path) -> None:
-    def ef_search(store: Store) -> int:
-        return int(store.chunks.configuration_json["hnsw"]["ef_search"])
+def test_hnsw_settings_are_set_on_new_stores_and_by_the_next_writer(tmp_path: Path) -> None:
+    def hnsw(store: Store) -> tuple[int, int]:
+        config = store.chunks.configuration_json["hnsw"]
+        return int(config["ef_search"]), int(config["sync_threshold"])
 
     row, chunks, vectors = _article("a", "One.|Two.", 1)
     created = Store(Settings(store=tmp_path / "s", hnsw_ef_search=150), create=True, dimension=DIM)
     created.writer.put_article(row, chunks, vectors)
-    assert ef_search(created) == 150
-    assert ef_search(Store(Settings(store=tmp_path / "s", hnsw_ef_search=300))) == 150  # a reader changes nothing
-    writer = Store(Settings(store=tmp_path / "s", hnsw_ef_search=300), create=True)
-    assert ef_search(writer) == 300
+    assert hnsw(created) == (150, 1)
+    later = Settings(store=tmp_path / "s", hnsw_ef_search=300, hnsw_sync_threshold=50)
+    assert hnsw(Store(later)) == (150, 1)  # a reader changes nothing
+    writer = Store(later, create=True)
+    assert hnsw(writer) == (300, 50)
     assert [chunk_id for chunk_id, _ in writer.search_ids(vectors[1], 1)] == [f"a:{row.content_hash[:16]}:1"]  # data kept
+
+
+def _pending_vector_writes(store: Path) -> int:
+    from rag.store.chroma_sqlite import ChromaSqlite
+
+    db = ChromaSqlite(store / "chroma" / "chroma.sqlite3", read_only=True)
+    try:
+        info = db.collections()["newsrag"]
+        return db.pending(info.id, info.vector_segment)
+    finally:
+        db.close()
+
+
+def test_a_writer_leaves_the_vector_index_saved_so_a_new_process_has_no_log_to_apply(tmp_path: Path) -> None:
+    """Chroma saves its HNSW index every `sync_threshold` applied writes (1000 by default), and a process that
+    opens the store applies the writes logged since the last save before its first search: a store of fewer
+    writes than that was never saved, and every new process rebuilt its index from the log."""
+    store = Store(Settings(store=tmp_path / "s"), create=True, dimension=DIM)
+    for seed, article_id in enumerate("abc"):
+        row, chunks, vectors = _article(article_id, "One.|Two.|Three.", seed)
+        store.writer.put_article(row, chunks, vectors)
+    store.close()
+    assert _pending_vector_writes(tmp_path / "s") == 0
+    old = Store(Settings(store=tmp_path / "old", hnsw_sync_threshold=1000), create=True, dimension=DIM)
+    row, chunks, vectors = _article("a", "One.|Two.|Three.", 0)
+    old.writer.put_article(row, chunks, vectors)
+    old.close()
+    assert _pending_vector_writes(tmp_path / "old") == 3  # what Chroma's default leaves to every new process

@@ -76,14 +76,24 @@ def working_copy(store: Path, workdir: Path, name: str = "store") -> Path:
 
 
 def apply_index_settings(store: Path, settings: Settings) -> None:
-    """Give a copied store's chunk index the current settings (ef_search): the cached store may predate them.
+    """Give a copied store's chunk index the current settings (ef_search, sync_threshold): the cached store may
+    predate them, and leave its vector index saved, as a writer of this newsrag leaves it.
 
-    Opening it as a writer does that (`Store._apply_search_breadth`); the store is let go afterwards, so the
+    Opening it as a writer sets them (`rag.store.opening.apply_index_settings`); one search then makes Chroma apply
+    what its log holds and, under the new sync_threshold, save the index. The store is let go afterwards, so the
     benchmark's worker processes can open it.
     """
+    import numpy as np
+
     from rag.store.collection import Store
 
-    Store(settings.with_overrides(store=str(store)), create=True).close()
+    opened = Store(settings.with_overrides(store=str(store)), create=True)
+    try:
+        dimension = int((opened.chunks.metadata or {}).get("dimension") or 0)
+        if dimension:
+            opened.search_ids(np.full(dimension, 1.0, dtype=np.float32), 1)
+    finally:
+        opened.close()
 
 
 def upgrade_bm25(store: Path, settings: Settings) -> None:

@@ -102,6 +102,16 @@ class ChromaSqlite:
         except sqlite3.Error as exc:
             raise SqliteDamaged(f"{self.path.name}: the segments' progress cannot be read ({exc})") from exc
 
+    def pending(self, collection_id: str, segment_id: str) -> int:
+        """How many of the collection's logged writes a segment has not saved yet (a new process applies them
+        again before its first read)."""
+        try:
+            row = self.db.execute("SELECT count(*) FROM embeddings_queue WHERE topic = ? AND seq_id > ?",
+                                  (log_topic(collection_id), applied_seq(self.db, segment_id))).fetchone()
+        except sqlite3.Error as exc:
+            raise SqliteDamaged(f"{self.path.name}: the write log cannot be read ({exc})") from exc
+        return int(row[0])
+
     def record_ids(self, segment_id: str) -> set[str]:
         """The ids of the records a metadata segment holds."""
         try:

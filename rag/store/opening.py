@@ -113,7 +113,7 @@ def open_collections(client: Any, settings: Settings, model: str, journal: Write
                 BUILD_KEY: encode(build_record(settings, dimension))}
         chunks = client.create_collection(
             name, embedding_function=None, metadata=meta,
-            configuration={"hnsw": {"space": "cosine", "ef_search": settings.hnsw_ef_search}},
+            configuration={"hnsw": {"space": "cosine", **index_settings(settings)}},
         )
     else:
         chunks = client.get_collection(name, embedding_function=None)
@@ -121,7 +121,7 @@ def open_collections(client: Any, settings: Settings, model: str, journal: Write
         if schema_version(chunks.metadata or {}) < SCHEMA_VERSION:  # an older newsrag wrote it
             chunks = migrate(client, settings, journal, location)
         if create:
-            apply_search_breadth(chunks, settings.hnsw_ef_search)
+            apply_index_settings(chunks, settings)
     registry = client.get_or_create_collection(
         f"{name}-articles", embedding_function=None, metadata={"revision": "0"},
         configuration={"hnsw": {"space": "cosine"}},
@@ -129,11 +129,21 @@ def open_collections(client: Any, settings: Settings, model: str, journal: Write
     return chunks, registry
 
 
-def apply_search_breadth(chunks: Any, ef_search: int) -> None:
-    """A writer gives the chunk index the configured ef_search (processes that load the index use it)."""
+def index_settings(settings: Settings) -> dict[str, int]:
+    """The chunk index's settings that newsrag chooses (Chroma HNSW): the search breadth, and how often the index
+    is saved. A writer saves it after each write (`hnsw_sync_threshold` 1), so a new process loads it as it is
+    instead of applying the writes logged since the last save before its first search (Chroma's default saves
+    every 1000, so a store of fewer chunks was never saved at all)."""
+    return {"ef_search": settings.hnsw_ef_search, "sync_threshold": settings.hnsw_sync_threshold}
+
+
+def apply_index_settings(chunks: Any, settings: Settings) -> None:
+    """A writer gives the chunk index the configured settings (processes that load the index after it use them)."""
     hnsw = (getattr(chunks, "configuration_json", None) or {}).get("hnsw") or {}
-    if hnsw.get("ef_search") != ef_search:
-        chunks.modify(configuration={"hnsw": {"ef_search": ef_search}})
+    wanted = index_settings(settings)
+    changed = {key: value for key, value in wanted.items() if hnsw.get(key) != value}
+    if changed:
+        chunks.modify(configuration={"hnsw": changed})
 
 
 def check_compatible(meta: dict[str, Any], location: str, collection: str, model: str) -> None:
