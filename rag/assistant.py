@@ -279,6 +279,7 @@ class Assistant:
             "build": shown(build.built),
             "build_state": build.describe(),
             "store_check": self.store.check_outcome(),
+            "vector_index": self.store.vector_index_state(),
         }
 
 

@@ -179,8 +179,10 @@ def test_a_writer_leaves_the_vector_index_saved_so_a_new_process_has_no_log_to_a
         store.writer.put_article(row, chunks, vectors)
     store.close()
     assert _pending_vector_writes(tmp_path / "s") == 0
+    assert Store(Settings(store=tmp_path / "s")).vector_index_state() == {"saved": "yes", "writes_to_apply_at_open": 0}
     old = Store(Settings(store=tmp_path / "old", hnsw_sync_threshold=1000), create=True, dimension=DIM)
     row, chunks, vectors = _article("a", "One.|Two.|Three.", 0)
     old.writer.put_article(row, chunks, vectors)
     old.close()
     assert _pending_vector_writes(tmp_path / "old") == 3  # what Chroma's default leaves to every new process
+    assert Store(Settings(store=tmp_path / "old")).vector_index_state() == {"saved": "no", "writes_to_apply_at_open": 3}

@@ -190,6 +190,22 @@ def applied_seq(db: sqlite3.Connection, segment_id: str) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
+def pending_vector_writes(path: Path, collection: str) -> int | None:
+    """How many logged writes `collection`'s vector index has not saved (a new process applies them before its
+    first search); None when the file cannot be read so."""
+    try:
+        db = ChromaSqlite(path, read_only=True)
+    except SqliteDamaged:
+        return None
+    try:
+        info = db.collections().get(collection)
+        return None if info is None else db.pending(info.id, info.vector_segment)
+    except (SqliteDamaged, sqlite3.Error):
+        return None
+    finally:
+        db.close()
+
+
 def string_values(path: Path, collection: str, key: str) -> dict[str, str] | None:
     """record id -> the string value of metadata `key` of every record of `collection`, with the writes its log
     still has to apply; None when the file cannot be read so (the caller asks Chroma instead)."""

@@ -23,7 +23,7 @@ from ..settings import Settings
 from . import ownership
 from .build import BuildState
 from .check import outcome
-from .chroma_sqlite import string_values
+from .chroma_sqlite import pending_vector_writes, string_values
 from .commits import Commit
 from .journal import WriteJournal
 from .opening import connect, open_collections, release, take_embedded
@@ -120,6 +120,16 @@ class Store:
     def check_outcome(self) -> dict[str, Any]:
         """What the file check did when this process opened the embedded store (rag.store.check; {} for a server)."""
         return {} if self.settings.chroma_url else outcome(Path(self.settings.store))
+
+    def vector_index_state(self) -> dict[str, Any]:
+        """Whether the chunk vector index on disk holds every logged write ({} for a Chroma server): what it lacks,
+        a new process applies before its first search (rag.store.opening.index_settings)."""
+        if self.settings.chroma_url:
+            return {}
+        pending = pending_vector_writes(Path(self.settings.store) / "chroma" / "chroma.sqlite3", self.chunks.name)
+        if pending is None:
+            return {"saved": "unknown"}
+        return {"saved": "yes" if pending == 0 else "no", "writes_to_apply_at_open": pending}
 
     def refresh_view(self, revision: str) -> None:
         """Note the revision this process's view has reached: one process owns an embedded store
