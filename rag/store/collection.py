@@ -214,13 +214,18 @@ class Store:
             yield from zip(ids, metas)
 
     def registry_versions(self) -> dict[str, str]:
-        """article_id -> the committed version of every stored article, read whole (rag.store.versions): from
-        `chroma.sqlite3` directly for an embedded store (one key, not every record's 18), else through Chroma."""
+        """article_id -> the committed version of every stored article, read whole (rag.store.versions)."""
+        return self.registry_values("version")
+
+    def registry_values(self, key: str) -> dict[str, str]:
+        """article_id -> the string value of one registry key, for every article that has one: from
+        `chroma.sqlite3` directly for an embedded store (one key, not every record's 18: 12 ms for 4,078 articles
+        where Chroma's `get` takes 0.5 s), else through Chroma."""
         if not self.settings.chroma_url:  # (the registry's name opens the store again when this process let go)
-            read = string_values(Path(self.settings.store) / "chroma" / "chroma.sqlite3", self.registry.name, "version")
+            read = string_values(Path(self.settings.store) / "chroma" / "chroma.sqlite3", self.registry.name, key)
             if read is not None:
                 return read
-        return {i: str(m.get("version")) for i, m in self.registry_records()}
+        return {i: str(m[key]) for i, m in self.registry_records() if isinstance(m.get(key), str)}
 
     def count_chunks(self) -> int:
         return int(sum(int(m.get("chunks", 0)) for _, metas, _ in pages(self.registry, include=["metadatas"]) for m in metas))
