@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 DOCUMENT_KEY = "chroma:document"
 ADD, UPDATE, UPSERT, DELETE = 0, 1, 2, 3
+T = TypeVar("T")
 ROWS = 500  # rows read per query when salvaging: one damaged page costs at most this many records
 
 
@@ -193,30 +194,13 @@ def applied_seq(db: sqlite3.Connection, segment_id: str) -> int:
 def pending_vector_writes(path: Path, collection: str) -> int | None:
     """How many logged writes `collection`'s vector index has not saved (a new process applies them before its
     first search); None when the file cannot be read so."""
-    try:
-        db = ChromaSqlite(path, read_only=True)
-    except SqliteDamaged:
-        return None
-    try:
-        info = db.collections().get(collection)
-        return None if info is None else db.pending(info.id, info.vector_segment)
-    except (SqliteDamaged, sqlite3.Error):
-        return None
-    finally:
-        db.close()
+    return _read_collection(path, collection, lambda db, info: db.pending(info.id, info.vector_segment))
 
 
 def string_values(path: Path, collection: str, key: str) -> dict[str, str] | None:
     """record id -> the string value of metadata `key` of every record of `collection`, with the writes its log
     still has to apply; None when the file cannot be read so (the caller asks Chroma instead)."""
-    try:
-        db = ChromaSqlite(path, read_only=True)
-    except SqliteDamaged:
-        return None
-    try:
-        info = db.collections().get(collection)
-        if info is None:
-            return None
+    def read(db: ChromaSqlite, info: CollectionInfo) -> dict[str, str]:
         values = {str(uid): str(value) for uid, value in db.db.execute(
             "SELECT e.embedding_id, m.string_value FROM embeddings e JOIN embedding_metadata m ON m.id = e.id "
             "WHERE e.segment_id = ? AND m.key = ?", (info.metadata_segment, key))}
@@ -226,6 +210,19 @@ def string_values(path: Path, collection: str, key: str) -> dict[str, str] | Non
             elif entry.metadata is not None and isinstance(entry.metadata.get(key), str):
                 values[entry.id] = entry.metadata[key]
         return values
+
+    return _read_collection(path, collection, read)
+
+
+def _read_collection(path: Path, collection: str, read: Callable[[ChromaSqlite, CollectionInfo], T]) -> T | None:
+    """`read` of one collection of the file, opened read-only; None when the file or the collection cannot be read."""
+    try:
+        db = ChromaSqlite(path, read_only=True)
+    except SqliteDamaged:
+        return None
+    try:
+        info = db.collections().get(collection)
+        return None if info is None else read(db, info)
     except (sqlite3.Error, SqliteDamaged):
         return None
     finally:
