@@ -186,3 +186,22 @@ def test_a_writer_leaves_the_vector_index_saved_so_a_new_process_has_no_log_to_a
     old.close()
     assert _pending_vector_writes(tmp_path / "old") == 3  # what Chroma's default leaves to every new process
     assert Store(Settings(store=tmp_path / "old")).vector_index_state() == {"saved": "no", "writes_to_apply_at_open": 3}
+
+
+def test_the_bench_cache_key_follows_what_a_store_holds_not_its_file_times(sample_store: Path, tmp_path: Path) -> None:
+    """Chroma rewrites chroma.sqlite3 whenever it opens a store: a cache keyed on the file's mtime lost the hour-long
+    1M corpus to any `newsrag status`. The key changes when an article does, not when the store is only opened."""
+    from eval.bench.stores import _content_key
+    from tests.ui_harness import copy_store
+
+    store = copy_store(sample_store, tmp_path / "store")
+    key = _content_key(store)
+    opened = Store(Settings(store=store))
+    opened.chunks.count()
+    opened.close()
+    assert _content_key(store) == key
+    writer = Store(Settings(store=store), create=True)
+    row, chunks, vectors = _article("bench-key", "One.|Two.", 3)
+    writer.writer.put_article(row, chunks, vectors)
+    writer.close()
+    assert _content_key(store) != key

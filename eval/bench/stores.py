@@ -104,11 +104,31 @@ def upgrade_bm25(store: Path, settings: Settings) -> None:
     upgrade_saved(settings.with_overrides(store=str(store)))
 
 
+def _content_key(store: Path) -> str:
+    """What the store holds, as the committed version of each article (read from SQLite, without Chroma); the
+    file's size and mtime when it cannot be read so. Chroma rewrites `chroma.sqlite3` whenever it opens a store,
+    so keyed on the file alone, any command run on the store threw away the cached exports and scale corpora
+    built from it (the 1M corpus takes about an hour)."""
+    from rag.store.chroma_sqlite import ChromaSqlite, SqliteDamaged, string_values
+
+    sqlite = store / "chroma" / "chroma.sqlite3"
+    if sqlite.exists():
+        try:
+            db = ChromaSqlite(sqlite, read_only=True)
+            names = [name for name in db.collections() if name.endswith("-articles")]
+            db.close()
+        except SqliteDamaged:
+            names = []
+        versions = string_values(sqlite, names[0], "version") if len(names) == 1 else None
+        if versions:
+            return hashlib.sha1(repr(sorted(versions.items())).encode()).hexdigest()
+    stat = sqlite.stat() if sqlite.exists() else None
+    return f"{stat.st_size if stat else 0}|{stat.st_mtime_ns if stat else 0}"
+
+
 def source_chunks(store: Path, workdir: Path, cache: str | None = None, smoke: bool = False) -> Path:
     """The store's chunks, vectors and nearest neighbours as an .npz file, exported once and cached."""
-    sqlite = store / "chroma" / "chroma.sqlite3"
-    stat = sqlite.stat() if sqlite.exists() else None
-    key = hashlib.sha1(f"{store.resolve()}|{stat.st_size if stat else 0}|{stat.st_mtime_ns if stat else 0}".encode())
+    key = hashlib.sha1(f"{store.resolve()}|{_content_key(store)}".encode())
     target = (workdir if smoke else cache_dir(cache)) / f"source-{key.hexdigest()[:12]}.npz"
     if not target.is_file():
         copy = working_copy(store, workdir, "export-store")
