@@ -9,6 +9,7 @@ vectors once (`eval.bench.synth`) for the scale corpora.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
@@ -113,12 +114,13 @@ def _content_key(store: Path) -> str:
 
     sqlite = store / "chroma" / "chroma.sqlite3"
     if sqlite.exists():
-        try:
+        names: list[str] = []
+        with contextlib.suppress(SqliteDamaged):
             db = ChromaSqlite(sqlite, read_only=True)
-            names = [name for name in db.collections() if name.endswith("-articles")]
-            db.close()
-        except SqliteDamaged:
-            names = []
+            try:
+                names = [name for name in db.collections() if name.endswith("-articles")]
+            finally:
+                db.close()
         versions = string_values(sqlite, names[0], "version") if len(names) == 1 else None
         if versions:
             return hashlib.sha1(repr(sorted(versions.items())).encode()).hexdigest()
