@@ -158,15 +158,10 @@ def test_hnsw_settings_are_set_on_new_stores_and_by_the_next_writer(tmp_path: Pa
     assert [chunk_id for chunk_id, _ in writer.search_ids(vectors[1], 1)] == [f"a:{row.content_hash[:16]}:1"]  # data kept
 
 
-def _pending_vector_writes(store: Path) -> int:
-    from rag.store.chroma_sqlite import ChromaSqlite
+def _pending_vector_writes(store: Path) -> int | None:
+    from rag.store.chroma_sqlite import pending_vector_writes
 
-    db = ChromaSqlite(store / "chroma" / "chroma.sqlite3", read_only=True)
-    try:
-        info = db.collections()["newsrag"]
-        return db.pending(info.id, info.vector_segment)
-    finally:
-        db.close()
+    return pending_vector_writes(store / "chroma" / "chroma.sqlite3", "newsrag")
 
 
 def test_a_writer_leaves_the_vector_index_saved_so_a_new_process_has_no_log_to_apply(tmp_path: Path) -> None:
