@@ -72,6 +72,8 @@ def run(registers: Sequence[Register], argv: Sequence[str] | None = None, prog: 
     words = list(sys.argv[1:] if argv is None else argv)
     top = prog.rsplit(" ", 1)[0] if command else prog
     parser = OneLineParser(prog=top, description=description)
+    if not command:  # `newsrag --store DIR ask ...` as well as `newsrag ask --store DIR ...`
+        _add_global_store_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in registers:
         add(sub)
@@ -81,7 +83,29 @@ def run(registers: Sequence[Register], argv: Sequence[str] | None = None, prog: 
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    _apply_global_store_options(parser, args)
     return run_command(args.func, args, prog)
+
+
+_STORE_OPTIONS = ("store", "chroma_url", "collection")
+
+
+def _add_global_store_options(parser: argparse.ArgumentParser) -> None:
+    """The store options before the command; they apply to it unless it is given its own."""
+    group = parser.add_argument_group("store (also accepted after the command)")
+    for name in _STORE_OPTIONS:  # own dest: a subcommand's default None would overwrite a shared one
+        group.add_argument("--" + name.replace("_", "-"), dest="global_" + name, default=None, metavar=name.upper())
+
+
+def _apply_global_store_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    for name in _STORE_OPTIONS:
+        value = getattr(args, "global_" + name, None)
+        if value is None:
+            continue
+        if not hasattr(args, name):
+            parser.error(f"--{name.replace('_', '-')} does not apply to `{args.command}`")
+        if getattr(args, name) is None:
+            setattr(args, name, value)
 
 
 def run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namespace, prog: str) -> int:

@@ -65,6 +65,15 @@ def test_status_json(sample_store: Path) -> None:
     assert status["model"] == "all-MiniLM-L6-v2" and status["store"] == str(sample_store)
 
 
+def test_the_store_options_may_come_before_the_command(sample_store: Path, tmp_path: Path) -> None:
+    before = run_cli("--store", str(sample_store), "status", "--json")
+    assert before.returncode == 0, before.stderr
+    assert json.loads(before.stdout)["store"] == json.loads(run_cli("status", "--store", str(sample_store),
+                                                                       "--json").stdout)["store"]
+    own = run_cli("--store", str(tmp_path / "elsewhere"), "status", "--store", str(sample_store), "--json")
+    assert own.returncode == 0 and json.loads(own.stdout)["articles"] > 0  # the command's own option wins
+
+
 def test_bad_date_filter_is_one_clear_error(sample_store: Path) -> None:
     result = run_cli("ask", "anything", "--store", str(sample_store), "--since", "yesterday")
     assert result.returncode != 0
