@@ -173,7 +173,10 @@ class CorpusView:
         if question.answers:
             in_corpus = spans if keys is question.answers else self.occurrences(question.answers)
             relevance.answer_in_corpus = bool(in_corpus)
-            relevance.answer_in_gold = any(a in gold for a in in_corpus) if gold else None
+            # the ceiling of the question's own search: its gold articles, or without them the articles
+            # holding its evidence (the sample set)
+            ceiling = gold or (set(spans) if question.evidence else set())
+            relevance.answer_in_gold = any(a in ceiling for a in in_corpus) if ceiling else None
             if gold and question.as_of:
                 relevance.answer_in_recent_gold = any(a in gold and self.recent(a, question.as_of) for a in in_corpus)
         return relevance, missing

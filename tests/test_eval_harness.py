@@ -38,6 +38,9 @@ def test_sample_run_scores_what_a_reader_would_check(sample_run: EvalRun) -> Non
     refused = next(r for r in sample_run.results if r.id == "seed-11")
     assert refused.refused and refused.passed and refused.ranking.relevant_articles == 0
     assert set(all_["latency_ms"]) >= {"embed", "search", "generate", "verify", "total"}
+    # no gold articles: the articles holding a question's evidence are its ceiling, so the answer metrics count
+    assert all_["retrieval"]["within_ceiling"] == all_["answers"]["within_ceiling"] == 11
+    assert all_["answers"]["in_text"] == 1.0 and "short_answer" in all_["answers"]
 
 
 def test_bm25_and_dense_baselines_are_in_the_same_run(sample_run: EvalRun) -> None:
