@@ -177,3 +177,42 @@ def test_what_the_question_names_in_other_words_is_no_short_answer(question: str
     shape = question_shape(question)
     assert [t for t in said if not shape.says(t)] == []
     assert [t for t in not_said if shape.says(t)] == []
+
+
+def test_a_where_question_gets_a_place_or_no_short_answer_never_another_name(assistant) -> None:  # type: ignore[no-untyped-def]
+    from rag.asks import places
+
+    answer = assistant.ask("Where did the drone strike happen?")  # the sentences name Kabul and the Taliban
+    assert not answer.refused and "Kabul" in answer.text
+    assert answer.short_answer is None or answer.short_answer.lower() in places()
+
+
+def test_to_where_only_a_place_is_a_short_answer_when_the_sentences_name_one() -> None:
+    from rag.answering.features import Candidate
+    from rag.answering.short import ShortAnswerer, Span
+
+    class Ranked(ShortAnswerer):  # the model's order as given: a name first, the place second
+        def spans(self, question, shape, ranked, passages):  # type: ignore[no-untyped-def, override]
+            return [Span("Taliban", "name", probability=0.9), Span("Kabul", "place", probability=0.8)]
+
+    shape = question_shape("Where did the drone strike happen?")
+    cand = [Candidate(0, 0, 10, "unused", frozenset(), probability=0.5)]
+    best = Ranked().best("Where did the drone strike happen?", shape, cand, [])
+    assert best is not None and best.text == "Kabul"
+    no_place = type("NoPlace", (ShortAnswerer,), {"spans": lambda self, *a: [Span("Taliban", "name", probability=0.9)]})
+    fallback = no_place().best("Where did the drone strike happen?", shape, cand, [])
+    assert fallback is not None and fallback.text == "Taliban"  # no place named: the names still compete
+
+
+def test_which_province_is_not_held_to_the_gazetteer_which_knows_no_provinces() -> None:
+    from rag.answering.features import Candidate
+    from rag.answering.short import ShortAnswerer, Span
+
+    class Ranked(ShortAnswerer):
+        def spans(self, question, shape, ranked, passages):  # type: ignore[no-untyped-def, override]
+            return [Span("Kunar", "name", probability=0.9), Span("Kabul", "place", probability=0.8)]
+
+    question = "In which province did US drones support the Taliban against ISIS-K?"
+    cand = [Candidate(0, 0, 10, "unused", frozenset(), probability=0.5)]
+    best = Ranked().best(question, question_shape(question), cand, [])
+    assert best is not None and best.text == "Kunar"
