@@ -2,7 +2,8 @@
 
 "Contains" is one definition everywhere (answer text, passages, articles): case-insensitive, curly
 and straight quotes equal, any dash equal, any run of whitespace equal, and a needle that starts or
-ends with a letter or digit must start or end on a word boundary ("10" is not found in "100").
+ends with a letter or digit must start or end on a word boundary ("10" is not found in "100"). The
+quotes around an answer string and an article before it are not needed (`needle_core`).
 """
 
 from __future__ import annotations
@@ -53,10 +54,23 @@ def token_f1(prediction: str, golds: Iterable[str]) -> float:
     return best
 
 
+_EDGE_QUOTES = "\"'“”‘’"
+_LEADING_ARTICLE = re.compile(r"^(?:the|a|an)\s+(?=\S)", re.IGNORECASE)
+
+
+def needle_core(needle: str) -> str:
+    """What of an answer string must occur: without the quotes around it and a leading article, as SQuAD's
+    normalisation drops them ("“Anora”" -> "Anora"; "The assassination of President John F. Kennedy" is in
+    "the 1963 assassination of President John F. Kennedy")."""
+    core = " ".join(needle.split()).strip(_EDGE_QUOTES).strip()
+    stripped = _LEADING_ARTICLE.sub("", core)
+    return stripped if any(ch.isalnum() for ch in stripped) else core
+
+
 @lru_cache(maxsize=4096)
 def needle_pattern(needle: str) -> re.Pattern[str] | None:
     """The tolerant regex for a needle (None for a needle with nothing to match)."""
-    needle = " ".join(needle.split())
+    needle = needle_core(needle)
     if not any(ch.isalnum() for ch in needle):
         return None
     parts = []
@@ -90,7 +104,7 @@ def contains(text: str, needles: Iterable[str]) -> bool:
 
 def needle_words(needle: str) -> set[str]:
     """Lower-case word tokens of a needle, for a fast pre-filter before the regex."""
-    return set(re.findall(r"[^\W_]+", needle.lower()))
+    return set(re.findall(r"[^\W_]+", needle_core(needle).lower()))
 
 
 _TITLE_WORDS = frozenset(["president", "prime", "minister", "sen", "senator", "rep", "gov", "governor", "secretary", "chief", "justice", "former", "us", "u", "s", "mr", "mrs", "ms", "dr", "king", "queen", "pope", "general", "ceo", "of", "and"])

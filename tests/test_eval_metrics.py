@@ -56,6 +56,11 @@ def test_exact_match_and_token_f1_follow_squad_normalisation() -> None:
         ("ISIS–K fighters", "ISIS-K", True),  # any dash
         ("the Taliban\n  air force", "taliban air force", True),  # case and whitespace
         ("Kunaria province", "Kunar", False),
+        ("the 1963 assassination of President John F. Kennedy", "The assassination of President John F. Kennedy", True),
+        ("Anora won five Oscars", "“Anora”", True),  # the quotes around an answer are not needed
+        ("flew home to the Philippines", "The Philippines", True),
+        ("theatre", "The atre", False),  # the article goes only as a word of its own
+        ("The end", "The", True),  # an answer that is only an article stays as it is
     ],
 )
 def test_contains_is_tolerant_but_respects_word_boundaries(text: str, needle: str, found: bool) -> None:
