@@ -48,8 +48,18 @@ _ASKS_ROLE = (
     re.compile(r"^\s*(?i:what(?:\s+is|\s+was|'s|’s)\s+the\s+" + _ROLE + r"\s+of)\s+" + _PERSON + r"\s*\?*\s*$"),
     re.compile(r"^\s*(?i:what\s+" + _ROLE + r"\s+(?:does|did))\s+" + _PERSON + r"\s+(?i:hold|have|occupy)\s*\?*\s*$"),
 )
-_ASKS_PLACE = re.compile(r"(?:^|[.?!]\s+)where\b|\b(?:which|what)\s+(?:\w+\s+)?(?:country|countries|state|states|"
-                         r"city|cities|nation|province|county|region|town|capital)\b", re.IGNORECASE)
+# "where", and "which/what [word] KIND" for the kinds of place; the gazetteer (`places`) holds the first kinds only
+_GAZETTEER_KINDS = ("country", "countries", "state", "states", "city", "cities", "nation", "capital")
+_OTHER_PLACE_KINDS = ("province", "county", "region", "town")
+
+
+def _asks_place_of(kinds: Sequence[str]) -> re.Pattern[str]:
+    return re.compile(r"(?:^|[.?!]\s+)where\b|\b(?:which|what)\s+(?:\w+\s+)?(?:" + "|".join(kinds) + r")\b",
+                      re.IGNORECASE)
+
+
+_ASKS_PLACE = _asks_place_of((*_GAZETTEER_KINDS, *_OTHER_PLACE_KINDS))
+ASKS_KNOWN_PLACE = _asks_place_of(_GAZETTEER_KINDS)  # a place the gazetteer can know answers ("which state")
 _PLACE_RUN = re.compile(r"\b[A-Z][\w’'.-]*(?:\s+(?:of\s+)?[A-Z][\w’'.-]*){0,3}")
 _ASKS_STATEMENT = re.compile(r"^\s*(?i:what)\s+(?i:did|does|do|has|have|had)\s+" + _PERSON + r"\s+(?i:say|"
                              r"said|tell|told|write|wrote|claim|claimed|argue|argued|warn|warned|"

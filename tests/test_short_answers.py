@@ -187,32 +187,26 @@ def test_a_where_question_gets_a_place_or_no_short_answer_never_another_name(ass
     assert answer.short_answer is None or answer.short_answer.lower() in places()
 
 
-def test_to_where_only_a_place_is_a_short_answer_when_the_sentences_name_one() -> None:
+def _best_of(spans: list[tuple[str, str, float]], question: str) -> str | None:
+    """The short answer `best` gives when the span model ranks `spans` (text, kind, probability) as listed."""
     from rag.answering.features import Candidate
     from rag.answering.short import ShortAnswerer, Span
 
-    class Ranked(ShortAnswerer):  # the model's order as given: a name first, the place second
-        def spans(self, question, shape, ranked, passages):  # type: ignore[no-untyped-def, override]
-            return [Span("Taliban", "name", probability=0.9), Span("Kabul", "place", probability=0.8)]
+    class Given(ShortAnswerer):
+        def spans(self, *args: object) -> list[Span]:  # type: ignore[override]
+            return [Span(text, kind, probability=p) for text, kind, p in spans]
 
-    shape = question_shape("Where did the drone strike happen?")
     cand = [Candidate(0, 0, 10, "unused", frozenset(), probability=0.5)]
-    best = Ranked().best("Where did the drone strike happen?", shape, cand, [])
-    assert best is not None and best.text == "Kabul"
-    no_place = type("NoPlace", (ShortAnswerer,), {"spans": lambda self, *a: [Span("Taliban", "name", probability=0.9)]})
-    fallback = no_place().best("Where did the drone strike happen?", shape, cand, [])
-    assert fallback is not None and fallback.text == "Taliban"  # no place named: the names still compete
+    best = Given().best(question, question_shape(question), cand, [])
+    return best.text if best else None
+
+
+def test_to_where_only_a_place_is_a_short_answer_when_the_sentences_name_one() -> None:
+    where = "Where did the drone strike happen?"
+    assert _best_of([("Taliban", "name", 0.9), ("Kabul", "place", 0.8)], where) == "Kabul"
+    assert _best_of([("Taliban", "name", 0.9)], where) == "Taliban"  # no place named: the names still compete
 
 
 def test_which_province_is_not_held_to_the_gazetteer_which_knows_no_provinces() -> None:
-    from rag.answering.features import Candidate
-    from rag.answering.short import ShortAnswerer, Span
-
-    class Ranked(ShortAnswerer):
-        def spans(self, question, shape, ranked, passages):  # type: ignore[no-untyped-def, override]
-            return [Span("Kunar", "name", probability=0.9), Span("Kabul", "place", probability=0.8)]
-
     question = "In which province did US drones support the Taliban against ISIS-K?"
-    cand = [Candidate(0, 0, 10, "unused", frozenset(), probability=0.5)]
-    best = Ranked().best(question, question_shape(question), cand, [])
-    assert best is not None and best.text == "Kunar"
+    assert _best_of([("Kunar", "name", 0.9), ("Kabul", "place", 0.8)], question) == "Kunar"

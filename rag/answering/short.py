@@ -25,7 +25,18 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..asks import DATE, HONORIFIC, NOT_ANSWERS, NUMBER, QuestionShape, places, places_in, quoted, role_of
+from ..asks import (
+    ASKS_KNOWN_PLACE,
+    DATE,
+    HONORIFIC,
+    NOT_ANSWERS,
+    NUMBER,
+    QuestionShape,
+    places,
+    places_in,
+    quoted,
+    role_of,
+)
 from ..learned import LinearModel, load_model
 from ..records import Source
 from .features import Candidate
@@ -36,10 +47,6 @@ _NUMBER_UNIT = re.compile(NUMBER.pattern + r"(?:\s+(?:percent|million|billion|tr
                           r"(?:\s+[a-z]+)?", re.IGNORECASE)
 _NAME_WORD = re.compile(r"[A-Z][\w’'-]*[a-z][\w’'-]*")  # "Adrien", "LeBron", "O'Neal"; not "No.", "3", "US"
 _LEADING = re.compile(r"^(?:the|a|an|in|on|at|by|for|and|but|as|after|before|when|while|if|so|it|this|that)\s+", re.IGNORECASE)
-# "where" and the kinds of place the gazetteer (`rag.asks.places`) holds; not "which province" or "which
-# county", whose answers it does not know ("Kunar")
-_GAZETTEER_KINDS = re.compile(r"(?:^|[.?!]\s+)where\b|\b(?:which|what)\s+(?:\w+\s+)?(?:country|countries|nation|"
-                              r"state|states|city|cities|capital)\b", re.IGNORECASE)
 _VERBISH = frozenset("said says is are was were has have had will would can could may might".split())
 SPAN_FEATURES = ("best_probability", "sum_probability", "articles", "mentions", "type_fit", "place", "words",
                  "in_best", "subject", "in_title")
@@ -190,7 +197,7 @@ class ShortAnswerer:
         if shape.asks is None:
             return None  # not a factual question: "what happened", "why", "how did"
         spans = self.spans(question, shape, ranked, passages)
-        if shape.asks == "place" and _GAZETTEER_KINDS.search(question):  # a place answers, when one is named
+        if shape.asks == "place" and ASKS_KNOWN_PLACE.search(question):  # a place answers, when one is named
             spans = [s for s in spans if s.kind == "place" or places_in(s.text)] or spans
         if not spans or spans[0].probability < self.min_probability:
             return None
